@@ -1,0 +1,49 @@
+# Carnet — the two commands of the README are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+.PHONY: install demo serve test test-sqlite test-postgres check bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade "pip==26.3"
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Install, load the personas into SQLite (var/carnet.db) and serve on http://127.0.0.1:8000
+demo: install
+	$(BIN)/carnet demo --reset
+	$(BIN)/carnet serve
+
+serve: install
+	$(BIN)/carnet serve
+
+## Install and run the whole suite on SQLite, then on PostgreSQL (127.0.0.1:5432, db test)
+test: install
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: install
+	CARNET_TEST_DATABASE_URL=sqlite:// $(BIN)/python -m pytest -q -p no:cacheprovider
+
+test-postgres: install
+	CARNET_TEST_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -q -p no:cacheprovider
+
+## Lint, format, types and layer contracts
+check: install
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+bench: install
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache

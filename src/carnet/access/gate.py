@@ -1,0 +1,187 @@
+"""The gate every service passes before touching patient data: load the facts, decide, write
+the audit row in the same transaction, notify the patient when the access calls for it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carnet import clock
+from carnet.access.policy import Action, Actor, ActorKind, Decision, Mode, RecordFacts, decide
+from carnet.audit import service as audit
+from carnet.audit.models import NotifiedAccess
+from carnet.authorizations.models import Authorization
+from carnet.db import settings_of
+from carnet.errors import AccessDenied, CarnetError, Conflict, Forbidden, Invalid, NotFound
+from carnet.notifications.models import enqueue
+from carnet.patients.models import LegalRepresentative, Patient
+from carnet.records.models import Record, RecordStatus
+
+NOT_FOUND_MESSAGE = "No record was found for this patient."
+
+DENIAL_ERRORS: dict[str, CarnetError] = {
+    "blocked_by_patient": Forbidden("The patient has blocked this professional."),
+    "record_closed": Conflict(
+        "The record is closed: it is read-only until the patient reopens it."
+    ),
+    "no_authorization": Forbidden(
+        "The patient has not authorized this professional: record the patient's consent, or "
+        "use emergency access with a reason if the patient cannot consent."
+    ),
+    "emergency_reason_required": Invalid(
+        "Emergency access (bris de glace) needs a reason.", field="reason"
+    ),
+    "emergency_opposed": Forbidden("The patient has opposed emergency access to the record."),
+    "regulator_opposed": Forbidden("The patient has opposed access by the SAMU regulator."),
+    "not_a_regulator": Forbidden("Regulator mode is reserved to SAMU regulating physicians."),
+    "app_cannot_manage": Forbidden("Connected apps cannot manage the record."),
+}
+
+
+def load_facts(session: Session, actor: Actor, patient_id: uuid.UUID) -> RecordFacts:
+    record = session.get(Record, patient_id)
+    if record is None:
+        return RecordFacts(exists=False)
+    status = record.effective_status(clock.now())
+    if status not in (RecordStatus.OPEN, RecordStatus.CLOSED):
+        return RecordFacts(exists=False)
+    authorization: Authorization | None = None
+    if actor.professional_id is not None:
+        authorization = session.execute(
+            select(Authorization).where(
+                Authorization.patient_id == patient_id,
+                Authorization.professional_id == actor.professional_id,
+            )
+        ).scalar_one_or_none()
+    is_holder = actor.kind in (ActorKind.PATIENT, ActorKind.APP) and actor.patient_id == patient_id
+    is_representative = False
+    if actor.kind in (ActorKind.PATIENT, ActorKind.APP) and not is_holder and actor.patient_id:
+        is_representative = represents(session, actor.patient_id, patient_id)
+    return RecordFacts(
+        exists=True,
+        closed=status is RecordStatus.CLOSED,
+        emergency_opposed=record.emergency_access_opposed,
+        regulator_opposed=record.regulator_access_opposed,
+        authorization=authorization.status if authorization else None,
+        treating_doctor=bool(authorization and authorization.treating_doctor),
+        is_holder=is_holder,
+        is_representative=is_representative,
+    )
+
+
+def represents(session: Session, representative_id: uuid.UUID, patient_id: uuid.UUID) -> bool:
+    """True when ``representative_id`` is a current legal representative of a minor patient."""
+    row = session.execute(
+        select(Patient.birth_date)
+        .join(LegalRepresentative, LegalRepresentative.patient_id == Patient.id)
+        .where(
+            LegalRepresentative.patient_id == patient_id,
+            LegalRepresentative.representative_id == representative_id,
+            LegalRepresentative.ended_at.is_(None),
+        )
+    ).first()
+    if row is None:
+        return False
+    majority: int = settings_of(session).majority_age
+    return _age(row[0], clock.today()) < majority
+
+
+def _age(born: date, day: date) -> int:
+    years = day.year - born.year
+    return years - 1 if (day.month, day.day) < (born.month, born.day) else years
+
+
+def actor_fields(actor: Actor) -> dict[str, Any]:
+    return {
+        "actor_kind": actor.kind.value,
+        "actor_ref": actor.ref,
+        "actor_name": actor.display_name or None,
+        "actor_profession": actor.profession,
+        "actor_structure": actor.structure_name,
+        "client_id": actor.client_id,
+    }
+
+
+def authorize(
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    action: Action,
+    *,
+    resource_type: str | None = None,
+    resource_id: str | None = None,
+    audit_action: str | None = None,
+    detail: str | None = None,
+) -> Decision:
+    """Decide, audit, notify. Raises ``AccessDenied`` (audited by the transaction boundary)."""
+    facts = load_facts(session, actor, patient_id)
+    if actor.bound_patient_id is not None and actor.bound_patient_id != patient_id:
+        facts = RecordFacts(exists=False)  # a token for one patient sees no other record
+    decision = decide(actor, action, facts)
+    mode = decision.mode if decision.allowed else actor.mode
+    entry: dict[str, Any] = {
+        "patient_id": patient_id,
+        "action": audit_action or action.value,
+        "outcome": "allowed" if decision.allowed else "denied",
+        "mode": mode.value,
+        "reason": actor.reason if mode is not Mode.NORMAL else None,
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "detail": detail if decision.allowed else decision.reason,
+        **actor_fields(actor),
+    }
+    if not decision.allowed:
+        raise AccessDenied(_public_error(decision), entry)
+    audit.append(session, **entry)
+    if actor.kind is ActorKind.PROFESSIONAL and action in (Action.READ, Action.SEARCH):
+        _notify_patient(session, actor, patient_id, decision)
+    return decision
+
+
+def deny_unknown(actor: Actor, *, action: Action, resource_type: str | None = None) -> AccessDenied:
+    """A refusal about no known patient: audited on the system chain, without identifiers."""
+    entry: dict[str, Any] = {
+        "patient_id": None,
+        "action": action.value,
+        "outcome": "denied",
+        "mode": actor.mode.value,
+        "resource_type": resource_type,
+        "detail": "unknown_patient",
+        **actor_fields(actor),
+    }
+    return AccessDenied(NotFound(NOT_FOUND_MESSAGE), entry)
+
+
+def _public_error(decision: Decision) -> CarnetError:
+    if not decision.visible:
+        return NotFound(NOT_FOUND_MESSAGE)
+    return DENIAL_ERRORS.get(decision.reason, Forbidden("This access is not allowed."))
+
+
+def _notify_patient(
+    session: Session, actor: Actor, patient_id: uuid.UUID, decision: Decision
+) -> None:
+    keys = [f"first:{actor.ref}"]
+    if decision.emergency:
+        keys.append(f"emergency:{actor.session_id or actor.ref}")
+    for key in keys:
+        if session.get(NotifiedAccess, (patient_id, key)) is not None:
+            continue
+        session.add(NotifiedAccess(patient_id=patient_id, key=key, at=clock.now()))
+        template = "emergency_access" if key.startswith("emergency:") else "first_access"
+        session.add(
+            enqueue(
+                template,
+                patient_id=patient_id,
+                professional=actor.display_name,
+                profession=actor.profession,
+                structure=actor.structure_name,
+                mode=decision.mode.value,
+                reason=actor.reason if decision.emergency else None,
+                at=clock.now().isoformat(),
+            )
+        )

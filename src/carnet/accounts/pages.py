@@ -1,0 +1,109 @@
+"""Portal routes: sign-in in two steps, sign-out, the home page."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from carnet.accounts import service
+from carnet.errors import CarnetError
+from carnet.web.deps import DbSession, SettingsDep
+from carnet.web.portal import SESSION_COOKIE, CsrfForm, SignedIn, render, set_session_cookie
+
+router = APIRouter(tags=["portal"])
+PENDING_COOKIE = "carnet_pending"
+
+
+def _safe_next(value: str | None) -> str:
+    return value if value and value.startswith("/") and not value.startswith("//") else "/"
+
+
+@router.get("/login")
+def login_page(request: Request) -> Response:
+    return render(request, "login.html", {"next": _safe_next(request.query_params.get("next"))})
+
+
+@router.post("/login")
+def login(request: Request, form: CsrfForm, session: DbSession, settings: SettingsDep) -> Response:
+    nxt = _safe_next(form.get("next"))
+    provider = request.app.state.identity_provider
+    try:
+        step = provider.first_step(
+            session, login=form.get("login", ""), password=form.get("password", "")
+        )
+    except CarnetError as error:
+        if not error.keep_changes:
+            raise
+        # keep the failed-attempt counter, show the form again
+        session.commit()
+        return render(
+            request,
+            "login.html",
+            {"error": error.message, "next": nxt, "login": form.get("login", "")},
+            401,
+        )
+    response = RedirectResponse(f"/login/code?next={quote(nxt)}", status_code=303)
+    response.set_cookie(
+        PENDING_COOKIE,
+        step.session_token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.base_url.startswith("https://"),
+        max_age=settings.sign_in_code_ttl_seconds,
+    )
+    response.set_cookie(
+        "carnet_factor",
+        step.second_factor,
+        samesite="lax",
+        max_age=settings.sign_in_code_ttl_seconds,
+    )
+    return response
+
+
+@router.get("/login/code")
+def code_page(request: Request) -> Response:
+    factor = request.cookies.get("carnet_factor", "email")
+    return render(
+        request,
+        "login_code.html",
+        {"factor": factor, "next": _safe_next(request.query_params.get("next"))},
+    )
+
+
+@router.post("/login/code")
+def code(request: Request, form: CsrfForm, session: DbSession, settings: SettingsDep) -> Response:
+    nxt = _safe_next(form.get("next"))
+    provider = request.app.state.identity_provider
+    try:
+        token, _account = provider.second_step(
+            session,
+            session_token=request.cookies.get(PENDING_COOKIE, ""),
+            code=form.get("code", ""),
+        )
+    except CarnetError as error:
+        if error.keep_changes:
+            session.commit()
+        factor = request.cookies.get("carnet_factor", "email")
+        return render(
+            request, "login_code.html", {"error": error.message, "factor": factor, "next": nxt}, 401
+        )
+    response = RedirectResponse(nxt, status_code=303)
+    set_session_cookie(response, token, settings)
+    response.delete_cookie(PENDING_COOKIE)
+    response.delete_cookie("carnet_factor")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, form: CsrfForm, session: DbSession) -> Response:
+    service.end_session(session, request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/")
+def home(request: Request, signed: SignedIn) -> Response:
+    return render(request, "home.html", {"actor": signed.actor, "account": signed.account})

@@ -1,0 +1,350 @@
+"""Sign-in use cases. Patients: password (argon2) then a one-time code by e-mail or SMS.
+Professionals: password then TOTP, behind ``ProfessionalIdentityProvider`` so that an OpenID
+Connect provider (Pro Santé Connect) can replace the local one. Portal sessions are server-side.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from carnet import clock
+from carnet.access import Actor, ActorKind
+from carnet.access.gate import actor_fields
+from carnet.accounts.models import Account, AccountKind, SignInChallenge, WebSession
+from carnet.audit import service as audit
+from carnet.crypto import (
+    decrypt_field,
+    encrypt_field,
+    keyed_hash,
+    numeric_code,
+    random_token,
+    same,
+    sha256_hex,
+)
+from carnet.db import settings_of
+from carnet.errors import Conflict, Forbidden, Invalid, TooManyAttempts, Unauthenticated
+from carnet.notifications.models import enqueue
+from carnet.patients.models import Patient
+from carnet.professionals.models import Professional
+
+_hasher = PasswordHasher()
+OTP_PURPOSE = "sign-in-code"
+BAD_CREDENTIALS = "Unknown identifier or wrong password."
+MIN_PASSWORD = 12
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(
+            f"The password must have at least {MIN_PASSWORD} characters.", field="password"
+        )
+    if password.isdigit() or password.isalpha():
+        raise Invalid("The password must mix letters with digits or symbols.", field="password")
+
+
+def _normalise_login(login: str) -> str:
+    return login.strip().lower()
+
+
+def find_account(session: Session, login: str) -> Account | None:
+    return session.execute(
+        select(Account).where(Account.login == _normalise_login(login))
+    ).scalar_one_or_none()
+
+
+def create_account(
+    session: Session,
+    *,
+    kind: AccountKind,
+    login: str,
+    password: str,
+    patient_id: uuid.UUID | None = None,
+    professional_id: uuid.UUID | None = None,
+    otp_channel: str = "email",
+    check_strength: bool = True,
+) -> tuple[Account, str | None]:
+    """Create an account; returns it with the TOTP secret for professionals (shown once)."""
+    if check_strength:
+        check_password_strength(password)
+    login = _normalise_login(login)
+    if not login:
+        raise Invalid("The identifier is empty.", field="login")
+    if find_account(session, login) is not None:
+        raise Conflict("This identifier is already taken.", field="login")
+    if kind is AccountKind.PATIENT and patient_id is None:
+        raise Invalid("A patient account needs a patient.", field="patient")
+    if kind is AccountKind.PROFESSIONAL and professional_id is None:
+        raise Invalid("A professional account needs a professional.", field="professional")
+    if otp_channel not in ("email", "sms"):
+        raise Invalid("The code channel must be email or sms.", field="otp_channel")
+    secret: str | None = None
+    account = Account(
+        kind=kind.value,
+        login=login,
+        password_hash=hash_password(password),
+        patient_id=patient_id,
+        professional_id=professional_id,
+        otp_channel=otp_channel,
+    )
+    if kind is AccountKind.PROFESSIONAL:
+        secret = pyotp.random_base32()
+        account.totp_secret = encrypt_field(settings_of(session).secret_key, secret)
+    session.add(account)
+    session.flush()
+    return account, secret
+
+
+def totp_secret(session: Session, account: Account) -> str | None:
+    if not account.totp_secret:
+        return None
+    return decrypt_field(settings_of(session).secret_key, account.totp_secret)
+
+
+def _check_password(session: Session, login: str, password: str) -> Account:
+    settings = settings_of(session)
+    account = find_account(session, login)
+    now = clock.now()
+    if account is None or account.disabled:
+        _hasher.hash(password)  # same cost whether the login exists or not
+        raise Unauthenticated(BAD_CREDENTIALS)
+    if account.locked_until is not None and account.locked_until > now:
+        raise TooManyAttempts("Too many failed sign-ins: try again in a few minutes.")
+    try:
+        _hasher.verify(account.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        account.failed_attempts += 1
+        if account.failed_attempts >= settings.password_max_failures:
+            account.locked_until = now + timedelta(seconds=settings.password_lockout_seconds)
+            account.failed_attempts = 0
+        raise Unauthenticated(BAD_CREDENTIALS, keep_changes=True) from None
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+    account.failed_attempts = 0
+    return account
+
+
+@dataclass(frozen=True)
+class FirstStep:
+    session_token: str
+    account: Account
+    second_factor: str  # "email" | "sms" | "totp"
+
+
+def begin_sign_in(session: Session, *, login: str, password: str) -> FirstStep:
+    """Check the password; start the second step (send a code, or expect a TOTP)."""
+    account = _check_password(session, login, password)
+    settings = settings_of(session)
+    now = clock.now()
+    challenge_id: uuid.UUID | None = None
+    if account.kind == AccountKind.PROFESSIONAL.value:
+        factor = "totp"
+    else:
+        factor = account.otp_channel
+        code = numeric_code()
+        challenge = SignInChallenge(
+            account_id=account.id,
+            code_hash=keyed_hash(settings.secret_key, OTP_PURPOSE, code),
+            expires_at=now + timedelta(seconds=settings.sign_in_code_ttl_seconds),
+        )
+        session.add(challenge)
+        session.flush()
+        challenge_id = challenge.id
+        session.add(
+            enqueue(
+                "sign_in_code",
+                account_id=account.id,
+                patient_id=account.patient_id,
+                channel=factor,
+                code=code,
+            )
+        )
+    token = _new_session(
+        session,
+        account,
+        stage="password_ok",
+        challenge_id=challenge_id,
+        ttl=settings.sign_in_code_ttl_seconds,
+    )
+    return FirstStep(token, account, factor)
+
+
+def _new_session(
+    session: Session, account: Account, *, stage: str, challenge_id: uuid.UUID | None, ttl: int
+) -> str:
+    token = random_token()
+    now = clock.now()
+    session.add(
+        WebSession(
+            token_hash=sha256_hex(token),
+            account_id=account.id,
+            stage=stage,
+            challenge_id=challenge_id,
+            csrf_token=random_token(24),
+            last_seen_at=now,
+            expires_at=now + timedelta(seconds=ttl),
+        )
+    )
+    return token
+
+
+def complete_sign_in(session: Session, *, session_token: str, code: str) -> tuple[str, Account]:
+    """Check the second factor; replace the half-open session by a signed-in one."""
+    settings = settings_of(session)
+    web = load_session(session, session_token, stage="password_ok")
+    account = session.get(Account, web.account_id)
+    if account is None:
+        raise Unauthenticated("Your sign-in has expired; start again.")
+    code = code.strip().replace(" ", "")
+    if account.kind == AccountKind.PROFESSIONAL.value:
+        _check_totp(session, account, code)
+    else:
+        _check_code(session, web, code)
+    session.delete(web)
+    now = clock.now()
+    account.previous_sign_in_at = account.last_sign_in_at
+    account.last_sign_in_at = now
+    token = _new_session(
+        session, account, stage="signed_in", challenge_id=None, ttl=settings.session_ttl_seconds
+    )
+    audit.append(
+        session,
+        patient_id=None,
+        action="sign_in",
+        actor_kind=account.kind,
+        actor_ref=str(account.id),
+    )
+    return token, account
+
+
+def _check_totp(session: Session, account: Account, code: str) -> None:
+    secret = totp_secret(session, account)
+    if not secret or not pyotp.TOTP(secret).verify(code, for_time=clock.now(), valid_window=1):
+        account.failed_attempts += 1
+        raise Unauthenticated("Wrong authenticator code.", field="code", keep_changes=True)
+
+
+def _check_code(session: Session, web: WebSession, code: str) -> None:
+    settings = settings_of(session)
+    challenge = session.get(SignInChallenge, web.challenge_id) if web.challenge_id else None
+    now = clock.now()
+    if challenge is None or challenge.used_at is not None or challenge.expires_at <= now:
+        raise Unauthenticated("The code has expired; start again.", field="code")
+    if challenge.attempts >= settings.sign_in_max_attempts:
+        raise TooManyAttempts("Too many wrong codes; start again.", field="code")
+    if not same(keyed_hash(settings.secret_key, OTP_PURPOSE, code), challenge.code_hash):
+        challenge.attempts += 1
+        raise Unauthenticated("Wrong code.", field="code", keep_changes=True)
+    challenge.used_at = now
+
+
+def load_session(session: Session, token: str | None, *, stage: str = "signed_in") -> WebSession:
+    """The live session for a cookie token; sliding expiry within an absolute limit."""
+    if not token:
+        raise Unauthenticated("Please sign in.")
+    settings = settings_of(session)
+    web = session.get(WebSession, sha256_hex(token))
+    now = clock.now()
+    if web is None or web.stage != stage or web.expires_at <= now:
+        raise Unauthenticated("Your session has expired; please sign in again.")
+    if web.created_at + timedelta(seconds=settings.session_absolute_ttl_seconds) <= now:
+        raise Unauthenticated("Your session has expired; please sign in again.")
+    if stage == "signed_in":
+        web.last_seen_at = now
+        web.expires_at = now + timedelta(seconds=settings.session_ttl_seconds)
+    return web
+
+
+def end_session(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(delete(WebSession).where(WebSession.token_hash == sha256_hex(token)))
+
+
+def actor_for_account(session: Session, account: Account) -> Actor:
+    """The access actor a signed-in account acts as."""
+    if account.kind == AccountKind.PATIENT.value and account.patient_id is not None:
+        patient = session.get(Patient, account.patient_id)
+        name = patient.display_name if patient else ""
+        return Actor(
+            kind=ActorKind.PATIENT,
+            ref=f"account:{account.id}",
+            display_name=name,
+            account_id=account.id,
+            patient_id=account.patient_id,
+        )
+    if account.kind == AccountKind.PROFESSIONAL.value and account.professional_id is not None:
+        from carnet.professionals.models import Structure
+
+        professional = session.get(Professional, account.professional_id)
+        if professional is None or not professional.active:
+            raise Forbidden("This professional is no longer active in the directory.")
+        structure = (
+            session.get(Structure, professional.structure_id) if professional.structure_id else None
+        )
+        return professional_actor(professional, structure, account_id=account.id)
+    if account.kind == AccountKind.OPERATOR.value:
+        return Actor(kind=ActorKind.OPERATOR, ref=f"account:{account.id}", account_id=account.id)
+    raise Forbidden("This account cannot act.")
+
+
+def professional_actor(
+    professional: Professional, structure: object | None, **extra: object
+) -> Actor:
+    return Actor(
+        kind=ActorKind.PROFESSIONAL,
+        ref=professional.ps_idnat,
+        display_name=professional.display_name,
+        professional_id=professional.id,
+        profession=professional.profession_code,
+        specialty=professional.specialty_code,
+        roles=professional.role_set,
+        structure_name=getattr(structure, "name", None),
+        structure_kind=getattr(structure, "kind", None),
+        facility_type=getattr(structure, "facility_type_code", None),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+class ProfessionalIdentityProvider(Protocol):
+    """The boundary an OpenID Connect provider (Pro Santé Connect) plugs into: it turns a
+    successful authentication into a directory professional."""
+
+    name: str
+
+    def first_step(self, session: Session, *, login: str, password: str) -> FirstStep: ...
+
+    def second_step(
+        self, session: Session, *, session_token: str, code: str
+    ) -> tuple[str, Account]: ...
+
+
+class LocalTotpProvider:
+    """Password + TOTP against Carnet's own accounts (development and small deployments)."""
+
+    name = "local-totp"
+
+    def first_step(self, session: Session, *, login: str, password: str) -> FirstStep:
+        return begin_sign_in(session, login=login, password=password)
+
+    def second_step(
+        self, session: Session, *, session_token: str, code: str
+    ) -> tuple[str, Account]:
+        return complete_sign_in(session, session_token=session_token, code=code)
+
+
+def audit_account_event(
+    session: Session, actor: Actor, action: str, detail: str | None = None
+) -> None:
+    audit.append(session, patient_id=None, action=action, detail=detail, **actor_fields(actor))

@@ -1,0 +1,171 @@
+"""Apps: registration by the operator, authorization codes, and the patient's grants (connect,
+list, disconnect)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from carnet import clock
+from carnet.access import Actor, ActorKind
+from carnet.access.gate import actor_fields
+from carnet.access.scopes import narrow
+from carnet.apps.models import App, AppGrant, AuthorizationCode
+from carnet.audit import service as audit
+from carnet.crypto import random_token, sha256_hex
+from carnet.errors import Forbidden, Invalid, NotFound
+
+CODE_TTL_SECONDS = 120
+
+
+def register_app(
+    session: Session,
+    actor: Actor,
+    *,
+    name: str,
+    redirect_uris: list[str],
+    allowed_scopes: str,
+    description: str | None = None,
+    publisher: str | None = None,
+    listed: bool = False,
+    client_id: str | None = None,
+) -> App:
+    if actor.kind is not ActorKind.OPERATOR:
+        raise Forbidden("Only an operator can register apps.")
+    uris = [u.strip() for u in redirect_uris if u.strip()]
+    if not uris:
+        raise Invalid("An app needs at least one redirect URI.", field="redirect_uris")
+    for uri in uris:
+        if not (
+            uri.startswith("https://")
+            or uri.startswith("http://127.0.0.1")
+            or uri.startswith("http://localhost")
+        ):
+            raise Invalid("Redirect URIs must use https (or loopback http).", field="redirect_uris")
+    app = App(
+        client_id=client_id or "app-" + random_token(12),
+        name=name.strip(),
+        redirect_uris="\n".join(uris),
+        allowed_scopes=" ".join(allowed_scopes.split()),
+        description=description,
+        publisher=publisher,
+        listed=listed,
+    )
+    session.add(app)
+    session.flush()
+    audit.append(
+        session,
+        patient_id=None,
+        action="app.register",
+        resource_type="Device",
+        resource_id=app.client_id,
+        **actor_fields(actor),
+    )
+    return app
+
+
+def find_app(session: Session, client_id: str) -> App | None:
+    app = session.execute(select(App).where(App.client_id == client_id)).scalar_one_or_none()
+    return app if app is not None and app.active else None
+
+
+def allowed_scope(app: App, requested: str) -> str:
+    return narrow(requested, app.allowed_scopes)
+
+
+def save_code(
+    session: Session,
+    *,
+    code: str,
+    client_id: str,
+    account_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    redirect_uri: str,
+    scope: str,
+    code_challenge: str,
+    code_challenge_method: str,
+    nonce: str | None,
+) -> None:
+    session.add(
+        AuthorizationCode(
+            code_hash=sha256_hex(code),
+            client_id=client_id,
+            account_id=account_id,
+            patient_id=patient_id,
+            redirect_uri=redirect_uri,
+            scope=scope,
+            code_challenge=code_challenge,
+            code_challenge_method=code_challenge_method,
+            nonce=nonce,
+            expires_at=clock.now() + timedelta(seconds=CODE_TTL_SECONDS),
+        )
+    )
+
+
+def find_code(session: Session, code: str, client_id: str) -> AuthorizationCode | None:
+    row = session.execute(
+        select(AuthorizationCode).where(AuthorizationCode.code_hash == sha256_hex(code))
+    ).scalar_one_or_none()
+    if row is None or row.client_id != client_id or row.used_at is not None:
+        return None
+    if row.expires_at <= clock.now():
+        return None
+    return row
+
+
+def record_grant(
+    session: Session, actor: Actor, *, patient_id: uuid.UUID, client_id: str, scope: str
+) -> AppGrant:
+    """The patient connected an app: keep the consent (and audit it on their trail)."""
+    grant = AppGrant(patient_id=patient_id, client_id=client_id, scope=scope)
+    session.add(grant)
+    audit.append(
+        session,
+        patient_id=patient_id,
+        action="app.connect",
+        resource_type="Consent",
+        resource_id=client_id,
+        detail=scope[:500],
+        **actor_fields(actor),
+    )
+    return grant
+
+
+def active_grant(session: Session, patient_id: uuid.UUID, client_id: str) -> AppGrant | None:
+    return session.execute(
+        select(AppGrant)
+        .where(
+            AppGrant.patient_id == patient_id,
+            AppGrant.client_id == client_id,
+            AppGrant.revoked_at.is_(None),
+        )
+        .order_by(AppGrant.created_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def disconnect(session: Session, actor: Actor, *, patient_id: uuid.UUID, client_id: str) -> None:
+    if actor.patient_id != patient_id or actor.kind is not ActorKind.PATIENT:
+        raise NotFound("No such connected app.")
+    result = session.execute(
+        update(AppGrant)
+        .where(
+            AppGrant.patient_id == patient_id,
+            AppGrant.client_id == client_id,
+            AppGrant.revoked_at.is_(None),
+        )
+        .values(revoked_at=clock.now())
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFound("No such connected app.")
+    audit.append(
+        session,
+        patient_id=patient_id,
+        action="app.disconnect",
+        resource_type="Consent",
+        resource_id=client_id,
+        **actor_fields(actor),
+    )

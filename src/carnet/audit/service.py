@@ -1,0 +1,169 @@
+"""Appending to and verifying the hash-chained trail.
+
+Each chain (one per patient, plus ``system``) is a sequence 1, 2, 3… where
+``hash = SHA-256(prev_hash + canonical(row))``. The chain head row is locked for the append, so
+concurrent appends to one patient's chain serialise while other patients' chains proceed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carnet import clock
+from carnet.audit.models import SYSTEM_CHAIN, AuditEntry, AuditHead
+from carnet.db import new_id
+
+GENESIS = "0" * 64
+HASHED_FIELDS = (
+    "id",
+    "chain",
+    "seq",
+    "patient_id",
+    "recorded_at",
+    "action",
+    "outcome",
+    "mode",
+    "reason",
+    "actor_kind",
+    "actor_ref",
+    "actor_name",
+    "actor_profession",
+    "actor_structure",
+    "client_id",
+    "resource_type",
+    "resource_id",
+    "detail",
+)
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
+    payload = json.dumps(
+        [_canonical(getattr(entry, name)) for name in HASHED_FIELDS],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256((prev_hash + payload).encode()).hexdigest()
+
+
+def chain_of(patient_id: uuid.UUID | None) -> str:
+    return str(patient_id) if patient_id else SYSTEM_CHAIN
+
+
+def append(
+    session: Session,
+    *,
+    patient_id: uuid.UUID | None,
+    action: str,
+    outcome: str = "allowed",
+    mode: str = "normal",
+    actor_kind: str,
+    actor_ref: str | None = None,
+    actor_name: str | None = None,
+    actor_profession: str | None = None,
+    actor_structure: str | None = None,
+    client_id: str | None = None,
+    resource_type: str | None = None,
+    resource_id: str | None = None,
+    reason: str | None = None,
+    detail: str | None = None,
+) -> AuditEntry:
+    """Append one row to the patient's chain (or the system chain) in the caller's transaction."""
+    chain = chain_of(patient_id)
+    head = session.execute(
+        select(AuditHead).where(AuditHead.chain == chain).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(chain=chain, seq=0, hash=GENESIS)
+        session.add(head)
+    entry = AuditEntry(
+        id=new_id(),
+        chain=chain,
+        seq=head.seq + 1,
+        patient_id=patient_id,
+        recorded_at=clock.now(),
+        action=action,
+        outcome=outcome,
+        mode=mode,
+        reason=_clip(reason, 500),
+        actor_kind=actor_kind,
+        actor_ref=actor_ref,
+        actor_name=_clip(actor_name, 200),
+        actor_profession=actor_profession,
+        actor_structure=_clip(actor_structure, 200),
+        client_id=client_id,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        detail=_clip(detail, 500),
+        prev_hash=head.hash,
+        hash="",
+    )
+    entry.hash = entry_hash(head.hash, entry)
+    head.seq = entry.seq
+    head.hash = entry.hash
+    session.add(entry)
+    return entry
+
+
+def _clip(value: str | None, size: int) -> str | None:
+    return value[:size] if value else value
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    chain: str
+    seq: int | None
+    problem: str
+
+
+def verify(session: Session, chain: str | None = None) -> Iterator[ChainProblem]:
+    """Yield every inconsistency: altered rows, gaps (removed rows), reordering, a cut tail."""
+    heads = select(AuditHead).order_by(AuditHead.chain)
+    if chain is not None:
+        heads = heads.where(AuditHead.chain == chain)
+    for head in session.execute(heads).scalars():
+        yield from _verify_chain(session, head)
+
+
+def _verify_chain(session: Session, head: AuditHead) -> Iterator[ChainProblem]:
+    prev_hash, expected_seq = GENESIS, 1
+    rows = session.execute(
+        select(AuditEntry).where(AuditEntry.chain == head.chain).order_by(AuditEntry.seq)
+    ).scalars()
+    for row in rows:
+        if row.seq != expected_seq:
+            yield ChainProblem(head.chain, expected_seq, "missing row(s) before this position")
+        if row.prev_hash != prev_hash:
+            yield ChainProblem(head.chain, row.seq, "link to the previous row is broken")
+        if entry_hash(row.prev_hash, row) != row.hash:
+            yield ChainProblem(head.chain, row.seq, "row content was altered")
+        prev_hash, expected_seq = row.hash, row.seq + 1
+    if head.seq != expected_seq - 1 or head.hash != prev_hash:
+        yield ChainProblem(head.chain, head.seq, "rows were removed at the end of the chain")
+
+
+def trail(
+    session: Session, patient_id: uuid.UUID, *, limit: int = 100, before_seq: int | None = None
+) -> list[AuditEntry]:
+    """The patient's trail, newest first."""
+    query = select(AuditEntry).where(AuditEntry.chain == chain_of(patient_id))
+    if before_seq is not None:
+        query = query.where(AuditEntry.seq < before_seq)
+    query = query.order_by(AuditEntry.seq.desc()).limit(limit)
+    return list(session.execute(query).scalars())

@@ -1,0 +1,100 @@
+"""The trail in plain words, for the patient (French first, English too)."""
+
+from __future__ import annotations
+
+from carnet.audit.models import AuditEntry
+
+ACTIONS: dict[str, tuple[str, str]] = {
+    "lookup": ("a vérifié l'existence de votre dossier", "checked that your record exists"),
+    "read": ("a consulté votre dossier", "read your record"),
+    "search": ("a consulté la liste de vos documents", "searched your record"),
+    "write": ("a ajouté des informations à votre dossier", "added to your record"),
+    "identity.register": ("a enregistré votre identité", "registered your identity"),
+    "record.create": ("a créé votre dossier", "created your record"),
+    "record.activate": ("a activé votre dossier", "activated your record"),
+    "record.oppose_creation": ("s'est opposé à la création du dossier", "opposed its creation"),
+    "record.close": ("a fermé votre dossier", "closed your record"),
+    "record.reactivate": ("a réactivé votre dossier", "reopened your record"),
+    "record.access_choices": (
+        "a modifié vos choix d'accès en urgence",
+        "changed your emergency-access choices",
+    ),
+    "activation_code.issue": ("a émis un code d'activation", "issued an activation code"),
+    "authorization.grant": ("a autorisé un professionnel", "authorized a professional"),
+    "authorization.revoke": ("a retiré une autorisation", "revoked an authorization"),
+    "authorization.block": ("a bloqué un professionnel", "blocked a professional"),
+    "authorization.unblock": ("a débloqué un professionnel", "unblocked a professional"),
+    "authorization.declare_consent": (
+        "a déclaré votre consentement à l'accès",
+        "recorded your consent to access",
+    ),
+    "authorization.designate_treating_doctor": (
+        "a désigné un médecin traitant",
+        "designated a treating doctor",
+    ),
+    "authorization.remove_treating_doctor": (
+        "a retiré un médecin traitant",
+        "removed a treating doctor",
+    ),
+    "authorization.search": ("a consulté les autorisations", "read the authorizations"),
+    "read_trail": ("a consulté l'historique des accès", "read the access history"),
+    "representative.add": ("a rattaché un représentant légal", "attached a legal representative"),
+    "app.connect": ("a connecté une application", "connected an app"),
+    "app.disconnect": ("a déconnecté une application", "disconnected an app"),
+}
+
+DENIALS: dict[str, tuple[str, str]] = {
+    "excluded_actor": (
+        "refusé : cet acteur n'a jamais accès au dossier",
+        "refused: this actor may never access the record",
+    ),
+    "blocked_by_patient": (
+        "refusé : vous avez bloqué ce professionnel",
+        "refused: you blocked this professional",
+    ),
+    "no_authorization": ("refusé : pas d'autorisation", "refused: no authorization"),
+    "emergency_opposed": (
+        "refusé : vous vous êtes opposé à l'accès en urgence",
+        "refused: you opposed emergency access",
+    ),
+    "regulator_opposed": (
+        "refusé : vous vous êtes opposé à l'accès du régulateur",
+        "refused: you opposed regulator access",
+    ),
+    "record_closed": ("refusé : le dossier est fermé", "refused: the record is closed"),
+}
+
+MODES = {
+    "emergency": ("en urgence (bris de glace)", "in emergency mode (break the glass)"),
+    "regulator": ("en mode régulation SAMU", "in SAMU regulator mode"),
+}
+
+KINDS = {
+    "patient": ("Vous", "You"),
+    "app": ("Une application connectée", "A connected app"),
+    "operator": ("L'opérateur du service", "The service operator"),
+    "anonymous": ("Une personne munie du code", "Someone with the code"),
+}
+
+
+def describe(entry: AuditEntry, lang: str = "fr", profession_label: str | None = None) -> str:
+    i = 0 if lang == "fr" else 1
+    if entry.actor_kind == "professional":
+        who = entry.actor_name or entry.actor_ref or "?"
+        extras = [x for x in (profession_label, entry.actor_structure) if x]
+        if extras:
+            who += f" ({', '.join(extras)})"
+    elif entry.actor_kind == "app":
+        who = f"{KINDS['app'][i]} « {entry.actor_name} »" if entry.actor_name else KINDS["app"][i]
+    else:
+        who = KINDS.get(entry.actor_kind, ("?", "?"))[i]
+    what = ACTIONS.get(entry.action, (entry.action, entry.action))[i]
+    sentence = f"{who} {what}"
+    if entry.mode in MODES:
+        sentence += " " + MODES[entry.mode][i]
+        if entry.reason:
+            sentence += (" — motif : " if i == 0 else " — reason: ") + entry.reason
+    if entry.outcome == "denied":
+        denial = DENIALS.get(entry.detail or "", ("refusé", "refused"))[i]
+        sentence += f" — {denial}"
+    return sentence + "."

@@ -1,0 +1,389 @@
+"""The ``carnet`` operator command. It parses arguments and calls services; nothing more."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from carnet import models  # noqa: F401 - registers every table
+from carnet.access import Actor, ActorKind
+from carnet.audit.transaction import audited_transaction
+from carnet.db import make_engine, make_session_factory
+from carnet.errors import CarnetError, Invalid
+from carnet.settings import Settings, load_settings
+
+app = typer.Typer(help="Carnet — shared health record: operator commands.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
+account_app = typer.Typer(help="Sign-in accounts.", no_args_is_help=True)
+system_app = typer.Typer(help="Professionals' software (JWT-bearer clients).", no_args_is_help=True)
+apps_app = typer.Typer(
+    help="Connected apps (SMART, authorization code + PKCE).", no_args_is_help=True
+)
+directory_app = typer.Typer(help="Directory of professionals and structures.", no_args_is_help=True)
+record_app = typer.Typer(help="Record lifecycle (insurer operations).", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit trail.", no_args_is_help=True)
+notifications_app = typer.Typer(help="Notification outbox.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(account_app, name="account")
+app.add_typer(system_app, name="system")
+app.add_typer(apps_app, name="app")
+app.add_typer(directory_app, name="directory")
+app.add_typer(record_app, name="record")
+app.add_typer(audit_app, name="audit")
+app.add_typer(notifications_app, name="notifications")
+
+OPERATOR = Actor(kind=ActorKind.OPERATOR, ref="cli", display_name="operator (CLI)")
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _factory(settings: Settings):  # type: ignore[no-untyped-def]
+    if settings.is_sqlite:
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    return make_session_factory(make_engine(settings.database_url), settings)
+
+
+def _fail(error: CarnetError) -> None:
+    where = f" [{error.field}]" if error.field else ""
+    typer.secho(f"error{where}: {error.message}", fg="red", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development)")] = False,
+) -> None:
+    """Run the web service (FHIR API and portal)."""
+    import uvicorn
+
+    settings = _settings()  # refuses insecure production settings before anything starts
+    if settings.is_sqlite:
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    uvicorn.run(
+        "carnet.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        reload=reload,
+        proxy_headers=True,
+        log_level="info",
+        access_log=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Create or migrate the schema."""
+    from carnet.migrations.runner import upgrade
+
+    settings = _settings()
+    if settings.is_sqlite:
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    upgrade(settings.database_url, revision)
+    typer.echo(f"schema at {revision}")
+
+
+@app.command()
+def demo(reset: Annotated[bool, typer.Option(help="Erase the database first")] = False) -> None:
+    """Load the personas of the demo and print how to sign in as each."""
+    from carnet.demo import load_demo, print_sign_in
+
+    settings = _settings()
+    if settings.env == "production":
+        typer.secho("refusing to load demo data in production", fg="red", err=True)
+        raise typer.Exit(2)
+    from carnet.migrations.runner import upgrade
+
+    engine = make_engine(settings.database_url)
+    if reset:
+        from carnet.db import Base
+
+        Base.metadata.drop_all(engine)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    upgrade(settings.database_url)
+    factory = make_session_factory(engine, settings)
+    try:
+        with audited_transaction(factory) as session:
+            summary = load_demo(session)
+    except CarnetError as error:
+        _fail(error)
+        return
+    print_sign_in(summary, settings)
+
+
+@account_app.command("create")
+def account_create(
+    kind: Annotated[str, typer.Option(help="patient | professional | operator")],
+    login: Annotated[str, typer.Option(help="Sign-in identifier (e-mail for patients)")],
+    nir: Annotated[str | None, typer.Option(help="Patient's NIR (kind=patient)")] = None,
+    ps_idnat: Annotated[str | None, typer.Option(help="PS_IdNat (kind=professional)")] = None,
+    password: Annotated[
+        str | None, typer.Option(envvar="CARNET_NEW_PASSWORD", help="Password (prompted if absent)")
+    ] = None,
+) -> None:
+    """Create a sign-in account; prints the TOTP secret of professionals once."""
+    from carnet.accounts import service as accounts
+    from carnet.accounts.models import AccountKind
+    from carnet.patients.service import find_by_nir
+    from carnet.professionals.service import find_professional
+
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = _settings()
+    try:
+        with audited_transaction(_factory(settings)) as session:
+            account_kind = AccountKind(kind)
+            patient_id = professional_id = None
+            if account_kind is AccountKind.PATIENT:
+                patient = find_by_nir(session, nir or "")
+                if patient is None:
+                    raise Invalid("No person with this NIR.", field="nir")
+                patient_id = patient.id
+            if account_kind is AccountKind.PROFESSIONAL:
+                professional = find_professional(session, ps_idnat or "")
+                if professional is None:
+                    raise Invalid("No professional with this PS_IdNat.", field="ps_idnat")
+                professional_id = professional.id
+            account, secret = accounts.create_account(
+                session,
+                kind=account_kind,
+                login=login,
+                password=password,
+                patient_id=patient_id,
+                professional_id=professional_id,
+            )
+            accounts.audit_account_event(session, OPERATOR, "account.create", account.kind)
+    except ValueError:
+        typer.secho("error: kind must be patient, professional or operator", fg="red", err=True)
+        raise typer.Exit(2) from None
+    except CarnetError as error:
+        _fail(error)
+        return
+    typer.echo(f"account {account.login} created ({account.kind})")
+    if secret:
+        typer.echo(f"TOTP secret (enter it in an authenticator app, shown once): {secret}")
+
+
+@system_app.command("register")
+def system_register(
+    name: Annotated[str, typer.Option(help="Software name")],
+    public_key: Annotated[Path, typer.Option(help="PEM or JWK file of the public key")],
+    structure: Annotated[str | None, typer.Option(help="Struct_IdNat of the structure")] = None,
+) -> None:
+    """Register professionals' software; prints its client id."""
+    from carnet.systems import service as systems
+
+    settings = _settings()
+    try:
+        with audited_transaction(_factory(settings)) as session:
+            system = systems.register_system(
+                session,
+                OPERATOR,
+                name=name,
+                public_key_pem=public_key.read_text(),
+                structure_idnat=structure,
+            )
+    except CarnetError as error:
+        _fail(error)
+        return
+    typer.echo(f"client_id: {system.client_id}")
+    typer.echo(f"token endpoint: {settings.token_endpoint}")
+
+
+@apps_app.command("register")
+def app_register(
+    name: Annotated[str, typer.Option()],
+    redirect_uri: Annotated[list[str], typer.Option(help="Allowed redirect URI (repeatable)")],
+    scopes: Annotated[str, typer.Option(help="Allowed scopes, e.g. 'patient/Observation.cruds'")],
+    description: Annotated[str | None, typer.Option()] = None,
+    listed: Annotated[bool, typer.Option(help="Show in the catalogue")] = False,
+) -> None:
+    """Register a connected app (public client, PKCE); prints its client id."""
+    from carnet.apps import service as apps
+
+    settings = _settings()
+    try:
+        with audited_transaction(_factory(settings)) as session:
+            registered = apps.register_app(
+                session,
+                OPERATOR,
+                name=name,
+                redirect_uris=redirect_uri,
+                allowed_scopes=scopes,
+                description=description,
+                listed=listed,
+            )
+    except CarnetError as error:
+        _fail(error)
+        return
+    typer.echo(f"client_id: {registered.client_id}")
+
+
+@directory_app.command("import")
+def directory_import(
+    kind: Annotated[str, typer.Argument(help="structures | professionals")],
+    path: Annotated[Path, typer.Argument(help="CSV or JSON file")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv | json (default: suffix)")
+    ] = None,
+) -> None:
+    """Import structures or professionals (all-or-nothing)."""
+    from carnet.professionals import service as directory
+
+    if kind not in ("structures", "professionals"):
+        typer.secho("error: kind must be structures or professionals", fg="red", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    try:
+        rows = directory.parse_rows(
+            path.read_text(encoding="utf-8-sig"), fmt or path.suffix.lstrip(".").lower()
+        )
+        with audited_transaction(_factory(settings)) as session:
+            report = directory.import_directory(session, OPERATOR, kind, rows)
+    except json.JSONDecodeError as error:
+        typer.secho(f"error: not valid JSON ({error.msg}, line {error.lineno})", fg="red", err=True)
+        raise typer.Exit(2) from None
+    except CarnetError as error:
+        _fail(error)
+        return
+    typer.echo(f"imported {report.imported} {kind}")
+
+
+@record_app.command("create")
+def record_create(
+    nir: Annotated[str, typer.Option()],
+    channel: Annotated[str, typer.Option(help="insurer_counter | opt_out")] = "insurer_counter",
+) -> None:
+    """Create a record at the insurer's counter or through the opt-out route."""
+    from carnet.patients.service import find_by_nir
+    from carnet.records import service as records
+    from carnet.records.models import Channel
+
+    settings = _settings()
+    try:
+        with audited_transaction(_factory(settings)) as session:
+            patient = find_by_nir(session, nir)
+            if patient is None:
+                raise Invalid("No person with this NIR.", field="nir")
+            record = records.create_record(session, OPERATOR, patient.id, channel=Channel(channel))
+    except ValueError:
+        typer.secho("error: unknown channel", fg="red", err=True)
+        raise typer.Exit(2) from None
+    except CarnetError as error:
+        _fail(error)
+        return
+    typer.echo(f"record {record.status} (channel {record.channel})")
+
+
+@record_app.command("issue-code")
+def record_issue_code(
+    nir: Annotated[str, typer.Option()],
+    delivery: Annotated[str, typer.Option(help="letter | email | sms")] = "letter",
+) -> None:
+    """Issue a one-time activation code (printed for a letter, or sent)."""
+    from carnet.patients.service import find_by_nir
+    from carnet.records import service as records
+
+    settings = _settings()
+    try:
+        with audited_transaction(_factory(settings)) as session:
+            patient = find_by_nir(session, nir)
+            if patient is None:
+                raise Invalid("No person with this NIR.", field="nir")
+            code = records.issue_activation_code(session, OPERATOR, patient.id, delivery=delivery)
+    except CarnetError as error:
+        _fail(error)
+        return
+    typer.echo(f"activation code: {code}" if delivery == "letter" else f"code sent by {delivery}")
+
+
+@app.command()
+def purge(limit: int = 1000) -> None:
+    """Remove records whose 10-year retention has ended (run it daily from cron/systemd)."""
+    from carnet.records import service as records
+
+    settings = _settings()
+    with audited_transaction(_factory(settings)) as session:
+        report = records.purge_due(session, OPERATOR, limit=limit)
+    typer.echo(f"purged {report.purged} record(s)")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    chain: Annotated[str | None, typer.Option(help="One chain (patient id)")] = None,
+) -> None:
+    """Check every hash chain; exit 1 and list the problems if any row was altered, removed or
+    reordered."""
+    from carnet.audit.service import verify
+
+    settings = _settings()
+    with _factory(settings)() as session:
+        problems = list(verify(session, chain))
+    if problems:
+        for p in problems:
+            typer.secho(f"chain {p.chain} at #{p.seq}: {p.problem}", fg="red")
+        raise typer.Exit(1)
+    typer.echo("audit trail intact")
+
+
+@notifications_app.command("run")
+def notifications_run(
+    once: Annotated[bool, typer.Option(help="One pass, then exit")] = False,
+) -> None:
+    """Send due notifications (a separate worker when ``CARNET_RUN_WORKER=false`` in serve)."""
+    import time
+
+    from carnet.notifications.worker import dispatch_due, make_sender
+
+    settings = _settings()
+    factory = _factory(settings)
+    sender = make_sender(settings)
+    while True:
+        sent = dispatch_due(factory, sender, settings)
+        if once:
+            typer.echo(f"sent {sent}")
+            return
+        time.sleep(settings.outbox_poll_seconds)
+
+
+@app.command()
+def totp(login: str) -> None:
+    """Development only: print the current TOTP code of a demo professional account."""
+    import pyotp
+
+    from carnet.accounts import service as accounts
+
+    settings = _settings()
+    if settings.env == "production":
+        typer.secho("not available in production", fg="red", err=True)
+        raise typer.Exit(2)
+    with _factory(settings)() as session:
+        account = accounts.find_account(session, login)
+        secret = accounts.totp_secret(session, account) if account else None
+    if not secret:
+        typer.secho("no such professional account", fg="red", err=True)
+        raise typer.Exit(2)
+    typer.echo(pyotp.TOTP(secret).now())
+
+
+def main() -> None:
+    try:
+        app()
+    except CarnetError as error:  # pragma: no cover - settings errors at start-up
+        typer.secho(f"error: {error.message}", fg="red", err=True)
+        sys.exit(2)

@@ -1,0 +1,118 @@
+"""The CapabilityStatement and SMART configuration: what this server offers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from carnet import __version__
+
+RESOURCES: dict[str, dict[str, Any]] = {
+    "Patient": {
+        "interaction": ["read", "search-type"],
+        "searchParam": [
+            {
+                "name": "identifier",
+                "type": "token",
+                "documentation": "INS: urn:oid:1.2.250.1.213.1.4.8|<NIR>",
+            }
+        ],
+    },
+    "Consent": {
+        "interaction": ["read", "search-type", "create", "update"],
+        "searchParam": [{"name": "patient", "type": "reference"}],
+    },
+    "AuditEvent": {
+        "interaction": ["search-type"],
+        "searchParam": [{"name": "patient", "type": "reference"}],
+    },
+}
+
+
+def capability_statement(
+    fhir_base: str, base_url: str, extra: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    resources = {**RESOURCES, **(extra or {})}
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-11-22",
+        "kind": "instance",
+        "software": {"name": "Carnet", "version": __version__},
+        "implementation": {"description": "Carnet shared health record", "url": fhir_base},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "cors": False,
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                    "code": "SMART-on-FHIR",
+                                }
+                            ]
+                        }
+                    ],
+                    "extension": [
+                        {
+                            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                            "extension": [
+                                {"url": "token", "valueUri": f"{base_url}/oauth/token"},
+                                {"url": "authorize", "valueUri": f"{base_url}/oauth/authorize"},
+                            ],
+                        }
+                    ],
+                },
+                "resource": [{"type": name, **spec} for name, spec in sorted(resources.items())],
+            }
+        ],
+    }
+
+
+def smart_configuration(base_url: str) -> dict[str, Any]:
+    return {
+        "issuer": base_url,
+        "authorization_endpoint": f"{base_url}/oauth/authorize",
+        "token_endpoint": f"{base_url}/oauth/token",
+        "grant_types_supported": [
+            "authorization_code",
+            "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        ],
+        "token_endpoint_auth_methods_supported": ["none", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": [
+            "RS256",
+            "RS384",
+            "ES256",
+            "ES384",
+            "EdDSA",
+        ],
+        "scopes_supported": [
+            "openid",
+            "fhirUser",
+            "launch/patient",
+            "patient/*.rs",
+            "patient/*.cruds",
+            "user/*.cruds",
+        ],
+        "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"],
+        "capabilities": [
+            "launch-standalone",
+            "client-public",
+            "context-standalone-patient",
+            "permission-patient",
+            "permission-user",
+            "permission-v1",
+            "permission-v2",
+        ],
+        "carnet_assertion_claims": {
+            "sub": "PS_IdNat of the professional",
+            "profession": "TRE_G15 profession code (optional; checked against the directory)",
+            "patient": "INS as urn:oid:<OID>|<matricule> (binds the token to one patient)",
+            "purpose_of_use": "normal | bris_de_glace | regulation",
+            "reason": "mandatory with bris_de_glace",
+        },
+    }

@@ -1,0 +1,460 @@
+"""Record lifecycle use cases (domain.md §3). Every transition is audited with its channel."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from carnet import clock
+from carnet.access import Action, Actor, ActorKind
+from carnet.access.gate import actor_fields, authorize
+from carnet.audit import service as audit
+from carnet.audit.models import AuditEntry, AuditHead
+from carnet.crypto import activation_code, keyed_hash, normalise_code, same
+from carnet.db import Base, settings_of
+from carnet.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
+from carnet.notifications.models import enqueue
+from carnet.patients.models import Patient
+from carnet.patients.service import find_by_nir, get_patient
+from carnet.records.models import ActivationCode, Channel, ClosureReason, Record, RecordStatus
+
+CODE_PURPOSE = "activation-code"
+PROFESSIONAL_CHANNELS = {Channel.PROFESSIONAL, Channel.PHARMACY, Channel.ESTABLISHMENT}
+OPERATOR_CHANNELS = {Channel.INSURER_COUNTER, Channel.OPT_OUT}
+PHARMACIST = "21"
+GENERIC_CODE_ERROR = "The activation code is not valid for this person."
+
+
+def _add_years(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def _trail(
+    session: Session, actor: Actor, patient_id: uuid.UUID, action: str, **extra: str
+) -> None:
+    audit.append(
+        session,
+        patient_id=patient_id,
+        action=action,
+        resource_type="Record",
+        resource_id=str(patient_id),
+        detail=" ".join(f"{k}={v}" for k, v in extra.items()) or None,
+        **actor_fields(actor),
+    )
+
+
+def get_record(session: Session, patient_id: uuid.UUID) -> Record | None:
+    return session.get(Record, patient_id)
+
+
+def create_record(
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    *,
+    channel: Channel,
+    patient_consented: bool = False,
+    emergency_access_opposed: bool = False,
+    regulator_access_opposed: bool = False,
+) -> Record:
+    """Create a record through a counter channel (insurer, pharmacy, professional,
+    establishment) or the automatic opt-out route. Online creation is ``activate_record``."""
+    get_patient(session, patient_id)
+    if channel in OPERATOR_CHANNELS and actor.kind is not ActorKind.OPERATOR:
+        raise Forbidden(f"Channel '{channel.value}' is operated by the insurer.")
+    if channel in PROFESSIONAL_CHANNELS:
+        if actor.kind is not ActorKind.PROFESSIONAL:
+            raise Forbidden(f"Channel '{channel.value}' is used by professionals.")
+        if channel is Channel.PHARMACY and actor.profession != PHARMACIST:
+            raise Forbidden("Only a pharmacist can create a record at the pharmacy counter.")
+        if not patient_consented:
+            raise Invalid(
+                "Creating a record at a counter needs the patient's consent, recorded explicitly.",
+                field="patient_consented",
+            )
+        from carnet.access.policy import is_excluded
+
+        if is_excluded(actor):
+            raise NotFound("No record was found for this patient.")
+    if channel is Channel.ONLINE:
+        raise Invalid("Online creation goes through activation with a code.", field="channel")
+    now = clock.now()
+    record = session.get(Record, patient_id)
+    if record is not None and record.status != RecordStatus.OPPOSED.value:
+        raise Conflict("A record already exists for this person.")
+    settings = settings_of(session)
+    pending = channel is Channel.OPT_OUT
+    if record is None:
+        record = Record(patient_id=patient_id)
+        session.add(record)
+    record.status = (RecordStatus.PENDING if pending else RecordStatus.OPEN).value
+    record.channel = channel.value
+    record.created_at = now
+    record.created_by = actor.ref
+    record.opens_at = now + timedelta(days=settings.opt_out_window_days) if pending else now
+    record.opposed_at = None
+    record.emergency_access_opposed = emergency_access_opposed
+    record.regulator_access_opposed = regulator_access_opposed
+    session.flush()
+    _trail(session, actor, patient_id, "record.create", channel=channel.value)
+    return record
+
+
+def issue_activation_code(
+    session: Session, actor: Actor, patient_id: uuid.UUID, *, delivery: str = "letter"
+) -> str:
+    """Issue a one-time activation code (insurer's letter, e-mail or SMS); returns the
+    plaintext once, keeps only its keyed hash. Earlier unused codes are revoked."""
+    if actor.kind not in (ActorKind.OPERATOR, ActorKind.ANONYMOUS):
+        raise Forbidden("Activation codes are issued by the insurer.")
+    if delivery not in ("letter", "email", "sms"):
+        raise Invalid("Delivery must be letter, email or sms.", field="delivery")
+    patient = get_patient(session, patient_id)
+    settings = settings_of(session)
+    now = clock.now()
+    session.execute(
+        update(ActivationCode)
+        .where(
+            ActivationCode.patient_id == patient_id,
+            ActivationCode.used_at.is_(None),
+            ActivationCode.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    code = activation_code()
+    session.add(
+        ActivationCode(
+            patient_id=patient_id,
+            code_hash=keyed_hash(settings.secret_key, CODE_PURPOSE, normalise_code(code)),
+            delivery=delivery,
+            expires_at=now + timedelta(days=settings.activation_code_ttl_days),
+        )
+    )
+    if delivery in ("email", "sms"):
+        if not (patient.email if delivery == "email" else patient.phone):
+            raise Invalid(f"No {delivery} contact is known for this person.", field="delivery")
+        session.add(enqueue("activation_code", patient_id=patient_id, channel=delivery, code=code))
+    _trail(session, actor, patient_id, "activation_code.issue", delivery=delivery)
+    return code
+
+
+def request_activation_code(
+    session: Session, *, nir: str, vitale_serial: str, channel: str = "email"
+) -> None:
+    """A person asks for a code with their NIR and carte Vitale serial number. The answer never
+    says whether the details matched (no enumeration of who has a record)."""
+    patient = find_by_nir(session, nir)
+    if patient is None or not patient.vitale_serial:
+        return
+    if not same(normalise_code(patient.vitale_serial), normalise_code(vitale_serial)):
+        return
+    contact = patient.email if channel == "email" else patient.phone
+    if not contact:
+        return
+    anonymous = Actor(kind=ActorKind.ANONYMOUS, ref="self-service")
+    issue_activation_code(session, anonymous, patient.id, delivery=channel)
+
+
+def _consume_code(session: Session, patient: Patient, code: str) -> ActivationCode:
+    settings = settings_of(session)
+    now = clock.now()
+    candidate = session.execute(
+        select(ActivationCode)
+        .where(
+            ActivationCode.patient_id == patient.id,
+            ActivationCode.used_at.is_(None),
+            ActivationCode.revoked_at.is_(None),
+        )
+        .order_by(ActivationCode.created_at.desc())
+        .limit(1)
+        .with_for_update()
+    ).scalar_one_or_none()
+    if candidate is None or candidate.expires_at <= now:
+        raise Invalid("The activation code has expired or was already used.", field="code")
+    if candidate.locked_at is not None:
+        raise TooManyAttempts(
+            "This activation code is locked after too many wrong tries; ask for a new one.",
+            field="code",
+        )
+    expected = keyed_hash(settings.secret_key, CODE_PURPOSE, normalise_code(code))
+    if not same(expected, candidate.code_hash):
+        candidate.failed_attempts += 1
+        if candidate.failed_attempts >= settings.activation_code_max_attempts:
+            candidate.locked_at = now
+            raise TooManyAttempts(
+                "Too many wrong tries: this activation code is now locked; ask for a new one.",
+                field="code",
+                keep_changes=True,
+            )
+        raise Invalid(GENERIC_CODE_ERROR, field="code", keep_changes=True)
+    candidate.used_at = now
+    return candidate
+
+
+def _identify(session: Session, nir: str, birth_date: date | None) -> Patient:
+    from carnet.identity import parse_nir
+
+    patient = find_by_nir(session, parse_nir(nir).value)
+    if patient is None or (birth_date is not None and patient.birth_date != birth_date):
+        raise Invalid(GENERIC_CODE_ERROR, field="code")
+    return patient
+
+
+def activate_record(session: Session, *, nir: str, code: str, birth_date: date) -> Patient:
+    """The patient activates their record online with the code: creates it (online channel) if
+    there is none, or ends the opt-out window of an automatic one. Accounts are made by the
+    caller (``accounts.service.create_patient_account``) in the same transaction."""
+    patient = _identify(session, nir, birth_date)
+    record = session.get(Record, patient.id)
+    if record is not None and record.status == RecordStatus.CLOSED.value:
+        raise Conflict("This record is closed: reopen it from the reactivation page.")
+    _consume_code(session, patient, code)
+    now = clock.now()
+    holder = Actor(kind=ActorKind.PATIENT, ref=f"patient:{patient.id}", patient_id=patient.id)
+    if record is None or record.status == RecordStatus.OPPOSED.value:
+        if record is None:
+            record = Record(patient_id=patient.id)
+            session.add(record)
+        record.status = RecordStatus.OPEN.value
+        record.channel = Channel.ONLINE.value
+        record.created_at = now
+        record.created_by = holder.ref
+        record.opens_at = now
+        record.opposed_at = None
+        _trail(session, holder, patient.id, "record.create", channel=Channel.ONLINE.value)
+    elif record.status == RecordStatus.PENDING.value:
+        record.status = RecordStatus.OPEN.value
+        record.opens_at = now
+    record.activated_at = now
+    session.flush()
+    _trail(session, holder, patient.id, "record.activate")
+    return patient
+
+
+def oppose_creation(session: Session, *, nir: str, code: str, birth_date: date) -> None:
+    """Oppose an automatic creation during its opposition window: no record will exist."""
+    patient = _identify(session, nir, birth_date)
+    record = session.get(Record, patient.id)
+    now = clock.now()
+    if record is None or record.effective_status(now) is not RecordStatus.PENDING:
+        raise Conflict("There is no record creation to oppose (the window may have ended).")
+    _consume_code(session, patient, code)
+    record.status = RecordStatus.OPPOSED.value
+    record.opposed_at = now
+    actor = Actor(kind=ActorKind.PATIENT, ref=f"patient:{patient.id}", patient_id=patient.id)
+    _trail(session, actor, patient.id, "record.oppose_creation")
+
+
+def set_access_choices(
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    *,
+    emergency_access_opposed: bool,
+    regulator_access_opposed: bool,
+) -> Record:
+    """The patient's two independent choices (domain.md §1.3)."""
+    authorize(
+        session,
+        actor,
+        patient_id,
+        Action.MANAGE,
+        resource_type="Record",
+        resource_id=str(patient_id),
+        audit_action="record.access_choices",
+        detail=f"emergency_opposed={emergency_access_opposed} "
+        f"regulator_opposed={regulator_access_opposed}",
+    )
+    record = session.get(Record, patient_id)
+    assert record is not None
+    record.emergency_access_opposed = emergency_access_opposed
+    record.regulator_access_opposed = regulator_access_opposed
+    return record
+
+
+def close_record(
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    *,
+    reason: ClosureReason = ClosureReason.PATIENT_REQUEST,
+    comment: str | None = None,
+    delete_now: bool = False,
+) -> Record:
+    """Close at any time: read-only, kept ``retention_years`` then purged (or at the next
+    purge when the patient asks for definitive deletion)."""
+    authorize(
+        session,
+        actor,
+        patient_id,
+        Action.LIFECYCLE,
+        resource_type="Record",
+        resource_id=str(patient_id),
+        audit_action="record.close",
+        detail=f"reason={reason.value}",
+    )
+    record = session.get(Record, patient_id)
+    assert record is not None
+    if record.status == RecordStatus.CLOSED.value:
+        raise Conflict("The record is already closed.")
+    now = clock.now()
+    record.status = RecordStatus.CLOSED.value
+    record.closed_at = now
+    record.closure_reason = reason.value
+    record.closure_comment = (comment or "").strip()[:500] or None
+    record.deletion_requested = delete_now
+    record.retention_until = (
+        now if delete_now else _add_years(now, settings_of(session).retention_years)
+    )
+    return record
+
+
+def reactivate_record(
+    session: Session, actor: Actor, patient_id: uuid.UUID, *, patient_consented: bool
+) -> Record:
+    """Reopen a closed record; needs the patient's explicit consent (DEVBOX #123)."""
+    if not patient_consented:
+        raise Invalid(
+            "Reopening a record needs the patient's explicit consent.", field="patient_consented"
+        )
+    record = session.get(Record, patient_id)
+    if actor.kind is ActorKind.PROFESSIONAL:
+        # A professional reopens in the patient's presence: it is a lifecycle act, not a read.
+        from carnet.access.policy import is_excluded
+
+        if record is None or is_excluded(actor):
+            raise NotFound("No record was found for this patient.")
+        _trail(session, actor, patient_id, "record.reactivate")
+    else:
+        authorize(
+            session,
+            actor,
+            patient_id,
+            Action.LIFECYCLE,
+            resource_type="Record",
+            resource_id=str(patient_id),
+            audit_action="record.reactivate",
+        )
+    assert record is not None
+    if record.status != RecordStatus.CLOSED.value:
+        raise Conflict("The record is not closed.")
+    if record.deletion_requested:
+        raise Conflict("Definitive deletion was requested: this record can no longer be reopened.")
+    record.status = RecordStatus.OPEN.value
+    record.reactivated_at = clock.now()
+    record.closed_at = None
+    record.closure_reason = None
+    record.closure_comment = None
+    record.retention_until = None
+    return record
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    purged: int
+    at: datetime
+
+
+def purge_due(session: Session, actor: Actor, *, limit: int = 1000) -> PurgeReport:
+    """Physically remove records whose retention has ended (and everything that belongs to the
+    patient). The system trail keeps a count, without identifiers."""
+    if actor.kind is not ActorKind.OPERATOR:
+        raise Forbidden("Only an operator can purge.")
+    now = clock.now()
+    due = list(
+        session.execute(
+            select(Record.patient_id)
+            .where(Record.status == RecordStatus.CLOSED.value, Record.retention_until <= now)
+            .limit(limit)
+        ).scalars()
+    )
+    for patient_id in due:
+        purge_patient(session, patient_id)
+    audit.append(
+        session,
+        patient_id=None,
+        action="record.purge",
+        detail=f"purged={len(due)}",
+        **actor_fields(actor),
+    )
+    return PurgeReport(len(due), now)
+
+
+def purge_patient(session: Session, patient_id: uuid.UUID) -> None:
+    """Delete every row that carries this patient's id, then the trail and the identity."""
+    for table in reversed(Base.metadata.sorted_tables):
+        if table.name in ("patients", "audit_entries", "audit_heads"):
+            continue
+        if "patient_id" in table.c:
+            session.execute(delete(table).where(table.c.patient_id == patient_id))
+        if "representative_id" in table.c:
+            session.execute(delete(table).where(table.c.representative_id == patient_id))
+    chain = str(patient_id)
+    session.execute(delete(AuditEntry).where(AuditEntry.chain == chain))
+    session.execute(delete(AuditHead).where(AuditHead.chain == chain))
+    session.execute(delete(Patient).where(Patient.id == patient_id))
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """What TD0.2 answers: the record's state and this actor's standing on it."""
+
+    patient: Patient
+    record: Record
+    status: RecordStatus
+    authorization: str | None  # active | revoked | blocked | None
+    treating_doctor: bool
+    holder_view: bool  # the holder (or representative) may see their identity traits
+
+
+def lookup_record(session: Session, actor: Actor, patient: Patient) -> RecordView:
+    from carnet.access.gate import load_facts
+
+    action = Action.LOOKUP if actor.kind is ActorKind.PROFESSIONAL else Action.READ
+    authorize(
+        session,
+        actor,
+        patient.id,
+        action,
+        resource_type="Patient",
+        resource_id=str(patient.id),
+        audit_action="lookup",
+    )
+    facts = load_facts(session, actor, patient.id)
+    record = session.get(Record, patient.id)
+    assert record is not None
+    return RecordView(
+        patient=patient,
+        record=record,
+        status=record.effective_status(clock.now()),
+        authorization=facts.authorization,
+        treating_doctor=facts.treating_doctor,
+        holder_view=facts.is_holder or facts.is_representative,
+    )
+
+
+def read_trail(
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    *,
+    limit: int = 50,
+    before_seq: int | None = None,
+) -> list[AuditEntry]:
+    """The patient's access history, newest first (the read itself is traced too)."""
+    authorize(
+        session,
+        actor,
+        patient_id,
+        Action.READ_TRAIL,
+        resource_type="AuditEvent",
+        audit_action="read_trail",
+    )
+    return audit.trail(session, patient_id, limit=limit, before_seq=before_seq)

@@ -1,0 +1,103 @@
+"""Settings: the only reader of the environment (``CARNET_*`` variables).
+
+Development defaults work with zero set-up; production refuses insecure ones.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "dev-insecure-secret-change-me-0000000000"  # noqa: S105 - refused in production
+PLACEHOLDER_MASTER_KEY = "ZGV2LWluc2VjdXJlLW1hc3Rlci1rZXktY2hhbmdlLW1l"  # refused in production
+
+
+class InsecureSettings(ValueError):
+    """Raised when production mode is asked for with development defaults."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CARNET_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    debug: bool = False
+    database_url: str = "sqlite:///var/carnet.db"
+    base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("var")
+    shared_data_dir: Path = Path("../shared/data")
+
+    secret_key: str = PLACEHOLDER_SECRET
+    master_key: str = PLACEHOLDER_MASTER_KEY
+
+    # Tokens and sign-in
+    access_token_ttl_seconds: int = 600
+    patient_token_ttl_seconds: int = 3600
+    assertion_max_lifetime_seconds: int = 300
+    session_ttl_seconds: int = 1800
+    session_absolute_ttl_seconds: int = 12 * 3600
+    sign_in_code_ttl_seconds: int = 600
+    sign_in_max_attempts: int = 5
+    password_max_failures: int = 5
+    password_lockout_seconds: int = 900
+
+    # Record lifecycle (domain.md §3)
+    activation_code_ttl_days: int = 90
+    activation_code_max_attempts: int = 5
+    opt_out_window_days: int = 42
+    retention_years: int = 10
+    majority_age: int = 18
+
+    # Notifications
+    sender: Literal["console", "file", "smtp"] = "console"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "Carnet <no-reply@carnet.invalid>"
+    outbox_max_attempts: int = 8
+    outbox_poll_seconds: float = 2.0
+    run_worker: bool = True
+
+    # Demo
+    demo_password: str = Field(default="carnet-demo-2026")
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = []
+        if self.secret_key == PLACEHOLDER_SECRET or len(self.secret_key) < 32:
+            problems.append("CARNET_SECRET_KEY must be set to a random value of 32+ characters")
+        if self.master_key == PLACEHOLDER_MASTER_KEY:
+            problems.append("CARNET_MASTER_KEY must be set (base64 of 32 random bytes)")
+        if self.debug:
+            problems.append("CARNET_DEBUG must be off")
+        if not self.base_url.startswith("https://"):
+            problems.append("CARNET_BASE_URL must use https://")
+        if problems:
+            raise InsecureSettings("refusing to run in production: " + "; ".join(problems))
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @cached_property
+    def fhir_base(self) -> str:
+        return self.base_url.rstrip("/") + "/fhir"
+
+    @cached_property
+    def token_endpoint(self) -> str:
+        return self.base_url.rstrip("/") + "/oauth/token"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with explicit overrides (tests, CLI flags)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

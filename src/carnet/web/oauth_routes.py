@@ -1,0 +1,131 @@
+"""OAuth 2.0 endpoints: the token endpoint (JWT-bearer and authorization code) and the
+authorization endpoint with the patient's consent page."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from authlib.oauth2 import OAuth2Error
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from carnet.access.scopes import parse_scope
+from carnet.accounts.models import AccountKind
+from carnet.apps import service as apps
+from carnet.errors import Forbidden, Unauthenticated
+from carnet.patients import service as patients
+from carnet.web.deps import DbSession, SettingsDep
+from carnet.web.oauth import CarnetAuthorizationServer, CarnetOAuth2Request, GrantUser
+from carnet.web.portal import CsrfForm, render, signed_in
+
+router = APIRouter(tags=["oauth"])
+
+
+def _headers(request: Request) -> dict[str, str]:
+    return {k: v for k, v in request.headers.items()}
+
+
+def _uri(settings: SettingsDep, request: Request) -> str:
+    query = f"?{request.url.query}" if request.url.query else ""
+    return f"{settings.base_url.rstrip('/')}{request.url.path}{query}"
+
+
+@router.post("/oauth/token")
+async def token(request: Request, session: DbSession, settings: SettingsDep) -> Response:
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    oauth_request = CarnetOAuth2Request(
+        "POST", _uri(settings, request), {}, form, _headers(request)
+    )
+    server = CarnetAuthorizationServer(session, settings)
+    response: Response = server.create_token_response(oauth_request)
+    return response
+
+
+def _authorize_request(
+    request: Request, settings: SettingsDep, form: dict[str, str] | None
+) -> CarnetOAuth2Request:
+    query = dict(request.query_params)
+    return CarnetOAuth2Request(
+        request.method, _uri(settings, request), query, form or {}, _headers(request)
+    )
+
+
+def _describe_scopes(scope: str) -> list[str]:
+    out = []
+    for item in scope.split():
+        parsed = parse_scope(item)
+        if parsed is None:
+            continue
+        _, resource, perms = parsed
+        verbs = []
+        if perms & {"r", "s"}:
+            verbs.append("lire / read")
+        if perms & {"c", "u", "d"}:
+            verbs.append("ajouter / write")
+        out.append(
+            f"{resource if resource != '*' else 'Toutes les données / all data'} : "
+            f"{', '.join(verbs)}"
+        )
+    return out
+
+
+@router.get("/oauth/authorize")
+def authorize_page(request: Request, session: DbSession, settings: SettingsDep) -> Response:
+    try:
+        signed = signed_in(request, session, settings)
+    except Unauthenticated:
+        target = quote(str(request.url.path) + "?" + request.url.query)
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+    if signed.account.kind != AccountKind.PATIENT.value or signed.account.patient_id is None:
+        raise Forbidden("Only patients can connect apps to their record.")
+    server = CarnetAuthorizationServer(session, settings)
+    try:
+        grant = server.get_consent_grant(
+            _authorize_request(request, settings, None), end_user=signed.account
+        )
+    except OAuth2Error as error:
+        return render(request, "error.html", {"message": error.description or error.error}, 400)
+    app = grant.client.app
+    minors = patients.represented_patients(session, signed.account.patient_id)
+    scope = apps.allowed_scope(app, grant.request.payload.scope or "")
+    return render(
+        request,
+        "authorize.html",
+        {
+            "app": app,
+            "scopes": _describe_scopes(scope),
+            "minors": minors,
+            "query": request.url.query,
+        },
+    )
+
+
+@router.post("/oauth/authorize")
+def authorize(
+    request: Request, form: CsrfForm, session: DbSession, settings: SettingsDep
+) -> Response:
+    signed = signed_in(request, session, settings)
+    if signed.account.patient_id is None:
+        raise Forbidden("Only patients can connect apps to their record.")
+    server = CarnetAuthorizationServer(session, settings)
+    oauth_request = _authorize_request(request, settings, None)
+    grant = server.get_consent_grant(oauth_request, end_user=signed.account)
+    if form.get("decision") != "allow":
+        response: Response = server.create_authorization_response(oauth_request, None, grant)
+        return response
+    patient_id = signed.account.patient_id
+    chosen = form.get("patient")
+    if chosen and chosen != str(patient_id):
+        allowed = {str(p.id): p.id for p in patients.represented_patients(session, patient_id)}
+        if chosen not in allowed:
+            raise Forbidden("You cannot connect an app to this record.")
+        patient_id = allowed[chosen]
+    app = grant.client.app
+    scope = apps.allowed_scope(app, oauth_request.payload.scope or "")
+    apps.record_grant(
+        session, signed.actor, patient_id=patient_id, client_id=app.client_id, scope=scope
+    )
+    response = server.create_authorization_response(
+        oauth_request, GrantUser(signed.account, patient_id), grant
+    )
+    return response

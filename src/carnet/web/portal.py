@@ -1,0 +1,86 @@
+"""Portal plumbing: templates, the session cookie, CSRF (double submit), the signed-in actor."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from carnet.access import Actor
+from carnet.accounts import service as accounts
+from carnet.accounts.models import Account, WebSession
+from carnet.errors import Forbidden, Unauthenticated
+from carnet.web.deps import DbSession, SettingsDep
+from carnet.web.i18n import lang_of, translator
+
+SESSION_COOKIE = "carnet_session"
+CSRF_COOKIE = "carnet_csrf"
+templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> Response:
+    lang = lang_of(request)
+    csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    ctx = {
+        "request": request,
+        "lang": lang,
+        "t": translator(lang),
+        "csrf_token": csrf,
+        **(context or {}),
+    }
+    response = templates.TemplateResponse(request, template, ctx, status_code=status_code)
+    secure = request.app.state.settings.base_url.startswith("https://")
+    if request.cookies.get(CSRF_COOKIE) != csrf:
+        response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=secure)
+    if request.query_params.get("lang") in ("fr", "en"):
+        response.set_cookie("carnet_lang", lang, samesite="lax", secure=secure)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def check_csrf(request: Request) -> dict[str, str]:
+    """Read the form and check its CSRF token against the cookie; returns the form fields."""
+    form = await request.form()
+    sent = str(form.get("csrf_token", ""))
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not cookie or not secrets.compare_digest(sent, cookie):
+        raise Forbidden("The form has expired; please try again.")
+    return {k: str(v) for k, v in form.items() if isinstance(v, str)}
+
+
+CsrfForm = Annotated[dict[str, str], Depends(check_csrf)]
+
+
+def set_session_cookie(response: Response, token: str, settings: Any) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.base_url.startswith("https://"),
+        max_age=settings.session_absolute_ttl_seconds,
+    )
+
+
+class Signed:
+    def __init__(self, web: WebSession, account: Account, actor: Actor) -> None:
+        self.web, self.account, self.actor = web, account, actor
+
+
+def signed_in(request: Request, session: DbSession, settings: SettingsDep) -> Signed:
+    web = accounts.load_session(session, request.cookies.get(SESSION_COOKIE))
+    account = session.get(Account, web.account_id)
+    if account is None or account.disabled:
+        raise Unauthenticated("Please sign in.")
+    actor = accounts.actor_for_account(session, account)
+    request.state.actor = actor
+    return Signed(web, account, actor)
+
+
+SignedIn = Annotated[Signed, Depends(signed_in)]
