@@ -36,7 +36,7 @@ def create_app(
     session_factory: sessionmaker[Session] | None = None,
     sender: Sender | None = None,
 ) -> FastAPI:
-    settings = settings or load_settings()
+    settings = (settings or load_settings()).refuse_insecure()
     engine = engine or make_engine(settings.database_url)
     session_factory = session_factory or make_session_factory(engine, settings)
     worker = Worker(session_factory, sender or make_sender(settings), settings)

@@ -14,7 +14,7 @@ from carnet.access import Actor, ActorKind
 from carnet.audit.transaction import audited_transaction
 from carnet.db import make_engine, make_session_factory
 from carnet.errors import CarnetError, Invalid
-from carnet.settings import Settings, load_settings
+from carnet.settings import InsecureSettings, Settings, load_settings
 
 app = typer.Typer(help="Carnet — shared health record: operator commands.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
@@ -212,6 +212,10 @@ def app_register(
     scopes: Annotated[str, typer.Option(help="Allowed scopes, e.g. 'patient/Observation.cruds'")],
     description: Annotated[str | None, typer.Option()] = None,
     listed: Annotated[bool, typer.Option(help="Show in the catalogue")] = False,
+    first_party: Annotated[
+        bool,
+        typer.Option(help="Carnet's own patient client: acts as the patient (manages the record)"),
+    ] = False,
 ) -> None:
     """Register a connected app (public client, PKCE); prints its client id."""
     from carnet.apps import service as apps
@@ -227,6 +231,7 @@ def app_register(
                 allowed_scopes=scopes,
                 description=description,
                 listed=listed,
+                first_party=first_party,
             )
     except CarnetError as error:
         _fail(error)
@@ -384,6 +389,6 @@ def totp(login: str) -> None:
 def main() -> None:
     try:
         app()
-    except CarnetError as error:  # pragma: no cover - settings errors at start-up
-        typer.secho(f"error: {error.message}", fg="red", err=True)
+    except InsecureSettings as error:
+        typer.secho(f"error: {error}", fg="red", err=True)
         sys.exit(2)

@@ -406,6 +406,18 @@ def load_demo(session: Session) -> DemoSummary:
         listed=True,
     )
     summary.apps.append((pasfit.name, pasfit.client_id))
+    own = apps.register_app(
+        session,
+        OPERATOR,
+        name="Carnet (application patient)",
+        client_id="carnet-patient",
+        redirect_uris=["http://127.0.0.1:8765/callback", "http://localhost:8765/callback"],
+        allowed_scopes="launch/patient openid fhirUser patient/*.cruds",
+        description="L'application Carnet elle-même : votre dossier sur votre téléphone.",
+        publisher="Carnet",
+        first_party=True,
+    )
+    summary.apps.append((own.name, own.client_id))
     return summary
 
 

@@ -9,14 +9,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "dev-insecure-secret-change-me-0000000000"  # noqa: S105 - refused in production
 PLACEHOLDER_MASTER_KEY = "ZGV2LWluc2VjdXJlLW1hc3Rlci1rZXktY2hhbmdlLW1l"  # refused in production
 
 
-class InsecureSettings(ValueError):
+class InsecureSettings(Exception):
     """Raised when production mode is asked for with development defaults."""
 
 
@@ -68,8 +68,8 @@ class Settings(BaseSettings):
     # Demo
     demo_password: str = Field(default="carnet-demo-2026")
 
-    @model_validator(mode="after")
-    def _refuse_insecure_production(self) -> Settings:
+    def refuse_insecure(self) -> Settings:
+        """Production refuses development defaults; returns self when all is well."""
         if self.env != "production":
             return self
         problems = []
@@ -81,6 +81,8 @@ class Settings(BaseSettings):
             problems.append("CARNET_DEBUG must be off")
         if not self.base_url.startswith("https://"):
             problems.append("CARNET_BASE_URL must use https://")
+        if self.sender != "smtp":
+            problems.append("CARNET_SENDER must be smtp (console and file senders are for dev)")
         if problems:
             raise InsecureSettings("refusing to run in production: " + "; ".join(problems))
         return self
@@ -100,4 +102,4 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment, with explicit overrides (tests, CLI flags)."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    return Settings(**overrides).refuse_insecure()  # type: ignore[arg-type]

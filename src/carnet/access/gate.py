@@ -11,7 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet import clock
-from carnet.access.policy import Action, Actor, ActorKind, Decision, Mode, RecordFacts, decide
+from carnet.access.policy import (
+    Action,
+    Actor,
+    ActorKind,
+    Decision,
+    Mode,
+    RecordFacts,
+    decide,
+    scope_allows,
+)
 from carnet.audit import service as audit
 from carnet.audit.models import NotifiedAccess
 from carnet.authorizations.models import Authorization
@@ -39,6 +48,7 @@ DENIAL_ERRORS: dict[str, CarnetError] = {
     "regulator_opposed": Forbidden("The patient has opposed access by the SAMU regulator."),
     "not_a_regulator": Forbidden("Regulator mode is reserved to SAMU regulating physicians."),
     "app_cannot_manage": Forbidden("Connected apps cannot manage the record."),
+    "insufficient_scope": Forbidden("The access token's scopes do not cover this request."),
 }
 
 
@@ -122,7 +132,9 @@ def authorize(
     if actor.bound_patient_id is not None and actor.bound_patient_id != patient_id:
         facts = RecordFacts(exists=False)  # a token for one patient sees no other record
     decision = decide(actor, action, facts)
-    mode = decision.mode if decision.allowed else actor.mode
+    if decision.allowed and not scope_allows(actor, action, resource_type):
+        decision = Decision(False, "insufficient_scope", True, decision.mode)
+    mode = actor.mode  # the declared purpose of use is traced on every row of the session
     entry: dict[str, Any] = {
         "patient_id": patient_id,
         "action": audit_action or action.value,

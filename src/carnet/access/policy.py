@@ -10,6 +10,8 @@ import enum
 import uuid
 from dataclasses import dataclass, field
 
+from carnet.access.scopes import allows
+
 # Categories the law excludes whatever the patient consented (CSP L.1111-18 principle,
 # domain.md §1.1). Facility types from JDV_J02, specialties from JDV_J01.
 EXCLUDED_STRUCTURE_KINDS = frozenset({"insurer", "employer", "bank", "occupational_health"})
@@ -105,6 +107,28 @@ class Decision:
     @property
     def emergency(self) -> bool:
         return self.allowed and self.mode is Mode.EMERGENCY
+
+
+SCOPE_INTERACTIONS = {
+    Action.LOOKUP: "read",
+    Action.READ: "read",
+    Action.SEARCH: "search",
+    Action.WRITE: "create",
+    Action.DECLARE_CONSENT: "create",
+    Action.MANAGE: "update",
+    Action.LIFECYCLE: "update",
+    Action.READ_TRAIL: "search",
+}
+
+
+def scope_allows(actor: Actor, action: Action, resource_type: str | None) -> bool:
+    """Software acts within the scopes of its token (SMART); portal sessions have no client."""
+    if actor.client_id is None or resource_type is None:
+        return True
+    interaction = SCOPE_INTERACTIONS.get(action)
+    if interaction is None:
+        return False
+    return allows(actor.scopes, resource_type, interaction)
 
 
 def is_excluded(actor: Actor) -> bool:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from carnet.accounts import service
-from carnet.errors import CarnetError
+from carnet.errors import CarnetError, TooManyAttempts, Unauthenticated
 from carnet.web.deps import DbSession, SettingsDep
 from carnet.web.portal import SESSION_COOKIE, CsrfForm, SignedIn, render, set_session_cookie
 
@@ -33,11 +33,11 @@ def login(request: Request, form: CsrfForm, session: DbSession, settings: Settin
         step = provider.first_step(
             session, login=form.get("login", ""), password=form.get("password", "")
         )
-    except CarnetError as error:
-        if not error.keep_changes:
-            raise
-        # keep the failed-attempt counter, show the form again
-        session.commit()
+    except Unauthenticated as error:
+        # An unknown identifier must get the very same answer as a wrong password (no account
+        # enumeration); only the latter has a failed-attempt counter to keep.
+        if error.keep_changes:
+            session.commit()
         return render(
             request,
             "login.html",
@@ -86,8 +86,12 @@ def code(request: Request, form: CsrfForm, session: DbSession, settings: Setting
         if error.keep_changes:
             session.commit()
         factor = request.cookies.get("carnet_factor", "email")
+        status = 429 if isinstance(error, TooManyAttempts) else 401
         return render(
-            request, "login_code.html", {"error": error.message, "factor": factor, "next": nxt}, 401
+            request,
+            "login_code.html",
+            {"error": error.message, "factor": factor, "next": nxt},
+            status,
         )
     response = RedirectResponse(nxt, status_code=303)
     set_session_cookie(response, token, settings)

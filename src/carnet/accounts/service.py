@@ -88,6 +88,13 @@ def create_account(
         raise Invalid("A patient account needs a patient.", field="patient")
     if kind is AccountKind.PROFESSIONAL and professional_id is None:
         raise Invalid("A professional account needs a professional.", field="professional")
+    owner = (
+        (Account.patient_id == patient_id)
+        if patient_id
+        else ((Account.professional_id == professional_id) if professional_id else None)
+    )
+    if owner is not None and session.execute(select(Account.id).where(owner)).first():
+        raise Conflict("This person already has an account.", field="login")
     if otp_channel not in ("email", "sms"):
         raise Invalid("The code channel must be email or sms.", field="otp_channel")
     secret: str | None = None

@@ -21,6 +21,9 @@ class App(IdMixin, CreatedMixin, Base):
     description: Mapped[str | None] = mapped_column(Text)
     publisher: Mapped[str | None] = mapped_column(String(200))
     listed: Mapped[bool] = mapped_column(default=False)  # in the operator's catalogue
+    # Carnet's own patient clients act as the patient; third-party apps act as an "app",
+    # never managing the record.
+    first_party: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
 
 

@@ -32,6 +32,7 @@ def register_app(
     publisher: str | None = None,
     listed: bool = False,
     client_id: str | None = None,
+    first_party: bool = False,
 ) -> App:
     if actor.kind is not ActorKind.OPERATOR:
         raise Forbidden("Only an operator can register apps.")
@@ -53,6 +54,7 @@ def register_app(
         description=description,
         publisher=publisher,
         listed=listed,
+        first_party=first_party,
     )
     session.add(app)
     session.flush()

@@ -200,7 +200,7 @@ def list_authorizations(
             session,
             actor,
             patient_id,
-            Action.MANAGE,
+            Action.READ,
             resource_type="Consent",
             audit_action="authorization.search",
         )

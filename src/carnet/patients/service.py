@@ -67,7 +67,7 @@ def register_patient(
 ) -> Patient:
     """Add a person to the identity referential (no record is created here)."""
     _require_operator(actor)
-    parsed = parse_nir(nir)
+    parsed = parse_nir(nir, field="nir")
     traits = InsTraits(
         birth_name=birth_name.strip().upper(),
         birth_given_names=tuple(n.strip().upper() for n in birth_given_names if n.strip()),

@@ -50,9 +50,9 @@ def upsert_structure(session: Session, actor: Actor, row: Mapping[str, Any]) -> 
     finess = _text(row, "finess")
     siret = _text(row, "siret")
     if finess:
-        finess = parse_finess(finess)
+        finess = parse_finess(finess, field="finess")
     if siret:
-        siret = parse_siret(siret)
+        siret = parse_siret(siret, field="siret")
     if not struct_idnat:
         if finess:
             struct_idnat = "1" + finess
@@ -60,7 +60,7 @@ def upsert_structure(session: Session, actor: Actor, row: Mapping[str, Any]) -> 
             struct_idnat = "3" + siret
         else:
             raise Invalid("A structure needs struct_idnat, finess or siret.", field="struct_idnat")
-    struct_idnat = parse_struct_idnat(struct_idnat).value
+    struct_idnat = parse_struct_idnat(struct_idnat, field="struct_idnat").value
     name = _text(row, "name")
     if not name:
         raise Invalid("A structure needs a name.", field="name")
@@ -89,11 +89,11 @@ def upsert_professional(session: Session, actor: Actor, row: Mapping[str, Any]) 
     rpps = _text(row, "rpps")
     ps_idnat = _text(row, "ps_idnat")
     if rpps:
-        rpps = parse_rpps(rpps)
+        rpps = parse_rpps(rpps, field="rpps")
         ps_idnat = ps_idnat or ps_idnat_from_rpps(rpps)
     if not ps_idnat:
         raise Invalid("A professional needs rpps or ps_idnat.", field="rpps")
-    ps_idnat = parse_ps_idnat(ps_idnat).value
+    ps_idnat = parse_ps_idnat(ps_idnat, field="ps_idnat").value
     family, given = _text(row, "family_name"), _text(row, "given_name")
     if not family or not given:
         raise Invalid("A professional needs family_name and given_name.", field="family_name")
@@ -205,6 +205,7 @@ def import_directory(
     _require_operator(actor)
     upsert = upsert_structure if kind == "structures" else upsert_professional
     report = ImportReport()
+    whole = session.begin_nested()  # all-or-nothing even inside a larger transaction
     for number, row in enumerate(rows, start=1):
         try:
             with session.begin_nested():
@@ -214,5 +215,7 @@ def import_directory(
             where = f" ({error.field})" if error.field else ""
             report.errors.append(f"row {number}{where}: {error.message}")
     if report.errors:
+        whole.rollback()
         raise Invalid("Import rejected, nothing was saved:\n" + "\n".join(report.errors))
+    whole.commit()
     return report

@@ -150,6 +150,8 @@ def request_activation_code(
 ) -> None:
     """A person asks for a code with their NIR and carte Vitale serial number. The answer never
     says whether the details matched (no enumeration of who has a record)."""
+    if channel not in ("email", "sms"):  # checked first: refusing only on a match would tell
+        raise Invalid("The code can be sent by email or sms.", field="channel")
     patient = find_by_nir(session, nir)
     if patient is None or not patient.vitale_serial:
         return
@@ -212,10 +214,11 @@ def activate_record(session: Session, *, nir: str, code: str, birth_date: date) 
     there is none, or ends the opt-out window of an automatic one. Accounts are made by the
     caller (``accounts.service.create_patient_account``) in the same transaction."""
     patient = _identify(session, nir, birth_date)
+    # The code is checked before the state: without it, nobody learns that a record is closed.
+    _consume_code(session, patient, code)
     record = session.get(Record, patient.id)
     if record is not None and record.status == RecordStatus.CLOSED.value:
         raise Conflict("This record is closed: reopen it from the reactivation page.")
-    _consume_code(session, patient, code)
     now = clock.now()
     holder = Actor(kind=ActorKind.PATIENT, ref=f"patient:{patient.id}", patient_id=patient.id)
     if record is None or record.status == RecordStatus.OPPOSED.value:
@@ -241,11 +244,12 @@ def activate_record(session: Session, *, nir: str, code: str, birth_date: date) 
 def oppose_creation(session: Session, *, nir: str, code: str, birth_date: date) -> None:
     """Oppose an automatic creation during its opposition window: no record will exist."""
     patient = _identify(session, nir, birth_date)
+    # The code is checked before the state: without it, nobody learns whether a record exists.
+    _consume_code(session, patient, code)
     record = session.get(Record, patient.id)
     now = clock.now()
     if record is None or record.effective_status(now) is not RecordStatus.PENDING:
         raise Conflict("There is no record creation to oppose (the window may have ended).")
-    _consume_code(session, patient, code)
     record.status = RecordStatus.OPPOSED.value
     record.opposed_at = now
     actor = Actor(kind=ActorKind.PATIENT, ref=f"patient:{patient.id}", patient_id=patient.id)

@@ -54,6 +54,10 @@ def register_system(
         raise Forbidden("Only an operator can register systems.")
     if not name.strip():
         raise Invalid("A system needs a name.", field="name")
+    if "PRIVATE KEY" in public_key_pem or '"d"' in public_key_pem:
+        raise Invalid(
+            "Give the public key only; keep the private key in the software.", field="public_key"
+        )
     try:
         key = _import_public_key(public_key_pem)
     except (JoseError, ValueError, TypeError) as error:

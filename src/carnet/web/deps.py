@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from carnet.access import Actor, ActorKind
+from carnet.access import Actor
 from carnet.apps import service as apps
 from carnet.audit.transaction import audited_transaction
 from carnet.errors import Unauthenticated
@@ -39,7 +39,7 @@ def bearer_actor(request: Request, session: DbSession, settings: SettingsDep) ->
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("An access token is required (Authorization: Bearer …).")
     actor = tokens.actor_from_claims(tokens.decode(settings, token.strip()))
-    if actor.kind is ActorKind.APP:
+    if actor.account_id is not None and actor.client_id is not None:
         # A disconnected app loses access at once, whatever its token's lifetime.
         patient = actor.bound_patient_id or actor.patient_id
         if patient is None or apps.active_grant(session, patient, actor.client_id or "") is None:

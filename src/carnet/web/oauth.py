@@ -294,7 +294,9 @@ class AppCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
             "scope": row.scope,
             "patient": str(row.patient_id),
             "act": {
-                "kind": ActorKind.APP.value,
+                "kind": (
+                    ActorKind.PATIENT if self.request.client.app.first_party else ActorKind.APP
+                ).value,
                 "account": str(account.id),
                 "patient": str(account.patient_id),
                 "name": self.request.client.app.name,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 12:36:26.138481
+Create Date: 2026-11-22 12:37:30.659666
 """
 
 from alembic import op
@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("publisher", sa.String(length=200), nullable=True),
         sa.Column("listed", sa.Boolean(), nullable=False),
+        sa.Column("first_party", sa.Boolean(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", carnet.db.UtcDateTime(), nullable=False),
