@@ -3,16 +3,14 @@ routers, the error handlers and the notification worker."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.responses import Response
 
 from carnet import models  # noqa: F401 - registers every table
 from carnet.accounts import pages as account_pages
@@ -25,8 +23,7 @@ from carnet.notifications.worker import Worker, make_sender
 from carnet.records import api as record_api
 from carnet.settings import Settings, load_settings
 from carnet.web import errors, oauth_routes
-
-log = logging.getLogger("carnet")
+from carnet.web.middleware import SecurityHeaders
 
 
 def create_app(
@@ -37,7 +34,7 @@ def create_app(
     sender: Sender | None = None,
 ) -> FastAPI:
     settings = (settings or load_settings()).refuse_insecure()
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, single_writer=True)
     session_factory = session_factory or make_session_factory(engine, settings)
     worker = Worker(session_factory, sender or make_sender(settings), settings)
 
@@ -78,22 +75,5 @@ def create_app(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
-            "frame-ancestors 'none'",
-        )
-        actor = getattr(request.state, "actor", None)
-        mode = getattr(actor, "mode", None)
-        if mode is not None and mode.value != "normal" and response.status_code < 400:
-            # Emergency and regulator accesses are flagged on every response.
-            response.headers["X-Carnet-Access-Mode"] = mode.value
-        return response
-
+    app.add_middleware(SecurityHeaders)
     return app

@@ -71,11 +71,18 @@ class CreatedMixin:
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, single_writer: bool = False, **kwargs: Any) -> Engine:
     """Create an engine. SQLite gets WAL, foreign keys, a busy timeout and write transactions
-    that take the lock up front (every request writes an audit row, so reads write too)."""
+    that take the lock up front (every request writes an audit row, so reads write too).
+
+    ``single_writer`` (the server's choice on SQLite): one pooled connection, so that threads
+    queue in the pool (woken at once) instead of in SQLite's busy handler (which sleeps)."""
     if url.startswith("sqlite"):
         connect_args = {"check_same_thread": False, "timeout": 30}
+        if single_writer and ":memory:" not in url and url != "sqlite://":
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_timeout", 60)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
 
         @event.listens_for(engine, "connect")

@@ -479,3 +479,99 @@ def test_a_professional_reads_only_their_own_consent(
     assert (
         consent["provision"]["actor"][0]["reference"]["identifier"]["value"] == "8" + RPPS["durand"]
     )
+
+
+# --- record creation at a counter, reactivation ---------------------------------------
+
+
+def parameters(**values: Any) -> dict[str, Any]:
+    out = []
+    for name, value in values.items():
+        kind = "valueBoolean" if isinstance(value, bool) else "valueString"
+        out.append({"name": name.replace("_", "-"), kind: value})
+    return {"resourceType": "Parameters", "parameter": out}
+
+
+def register_newcomer(session: Session) -> str:
+    from datetime import date
+
+    from carnet.patients import service as patients
+
+    nir = "185057800608491"
+    patients.register_patient(
+        session,
+        OPERATOR,
+        nir=nir,
+        birth_name="NOUVEAU",
+        birth_given_names=["PAUL"],
+        birth_date=date(1985, 5, 3),
+        sex="M",
+        birth_place_code="78006",
+    )
+    session.flush()
+    return INS.format(nir)
+
+
+def test_a_pharmacist_creates_a_record_at_the_counter_with_the_patients_consent(
+    client: TestClient, session: Session, system_token: Callable[..., str]
+) -> None:
+    identifier = register_newcomer(session)
+    token = system_token(PHARMACY, RPPS["moreau"], None)
+    headers = {"Authorization": f"Bearer {token}"}
+    refused = client.post(
+        "/fhir/Patient/$create-record",
+        headers=headers,
+        json=parameters(identifier=identifier, channel="pharmacy"),
+    )
+    assert refused.status_code == 400
+    assert refused.json()["issue"][0]["expression"] == ["patient_consented"]
+    created = client.post(
+        "/fhir/Patient/$create-record",
+        headers=headers,
+        json=parameters(
+            identifier=identifier,
+            channel="pharmacy",
+            patient_consented=True,
+            regulator_access_opposed=True,
+        ),
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["active"] is True
+    again = client.post(
+        "/fhir/Patient/$create-record",
+        headers=headers,
+        json=parameters(identifier=identifier, channel="pharmacy", patient_consented=True),
+    )
+    assert again.status_code == 409
+
+
+def test_only_a_pharmacist_uses_the_pharmacy_channel(
+    client: TestClient, session: Session, system_token: Callable[..., str]
+) -> None:
+    identifier = register_newcomer(session)
+    token = system_token(PODO, RPPS["petit"], None)
+    response = client.post(
+        "/fhir/Patient/$create-record",
+        headers={"Authorization": f"Bearer {token}"},
+        json=parameters(identifier=identifier, channel="pharmacy", patient_consented=True),
+    )
+    assert response.status_code == 403
+
+
+def test_a_doctor_reopens_a_closed_record_only_with_the_patients_consent(
+    client: TestClient, system_token: Callable[..., str]
+) -> None:
+    token = system_token(CARMES, RPPS["durand"], None)
+    headers = {"Authorization": f"Bearer {token}"}
+    body = parameters(identifier=INS.format(NIRS["henri"]))
+    assert (
+        client.post("/fhir/Patient/$reactivate-record", headers=headers, json=body).status_code
+        == 400
+    )
+    reopened = client.post(
+        "/fhir/Patient/$reactivate-record",
+        headers=headers,
+        json=parameters(identifier=INS.format(NIRS["henri"]), patient_consented=True),
+    )
+    assert reopened.status_code == 200, reopened.text
+    assert reopened.json()["active"] is True

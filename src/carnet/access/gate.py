@@ -126,9 +126,11 @@ def authorize(
     resource_id: str | None = None,
     audit_action: str | None = None,
     detail: str | None = None,
+    facts: RecordFacts | None = None,
 ) -> Decision:
-    """Decide, audit, notify. Raises ``AccessDenied`` (audited by the transaction boundary)."""
-    facts = load_facts(session, actor, patient_id)
+    """Decide, audit, notify. Raises ``AccessDenied`` (audited by the transaction boundary).
+    ``facts`` may be passed when the caller already loaded them (saves the queries)."""
+    facts = facts or load_facts(session, actor, patient_id)
     if actor.bound_patient_id is not None and actor.bound_patient_id != patient_id:
         facts = RecordFacts(exists=False)  # a token for one patient sees no other record
     decision = decide(actor, action, facts)

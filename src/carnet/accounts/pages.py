@@ -111,3 +111,8 @@ def logout(request: Request, form: CsrfForm, session: DbSession) -> Response:
 @router.get("/")
 def home(request: Request, signed: SignedIn) -> Response:
     return render(request, "home.html", {"actor": signed.actor, "account": signed.account})
+
+
+@router.get("/about")
+def about(request: Request) -> Response:
+    return render(request, "about.html")

@@ -236,11 +236,26 @@ def complete_sign_in(session: Session, *, session_token: str, code: str) -> tupl
     return token, account
 
 
+TOTP_LOCKED = "Too many wrong authenticator codes: try again in a few minutes."
+
+
 def _check_totp(session: Session, account: Account, code: str) -> None:
+    # A 6-digit code is only as strong as the number of guesses allowed: wrong codes lock the
+    # account like wrong passwords do (a right password must not reset the count and reopen
+    # the guessing).
+    settings = settings_of(session)
+    now = clock.now()
+    if account.locked_until is not None and account.locked_until > now:
+        raise TooManyAttempts(TOTP_LOCKED, field="code")
     secret = totp_secret(session, account)
-    if not secret or not pyotp.TOTP(secret).verify(code, for_time=clock.now(), valid_window=1):
+    if not secret or not pyotp.TOTP(secret).verify(code, for_time=now, valid_window=1):
         account.failed_attempts += 1
+        if account.failed_attempts >= settings.sign_in_max_attempts:
+            account.locked_until = now + timedelta(seconds=settings.password_lockout_seconds)
+            account.failed_attempts = 0
+            raise TooManyAttempts(TOTP_LOCKED, field="code", keep_changes=True)
         raise Unauthenticated("Wrong authenticator code.", field="code", keep_changes=True)
+    account.failed_attempts = 0
 
 
 def _check_code(session: Session, web: WebSession, code: str) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.access import Actor, ActorKind
-from carnet.access.gate import actor_fields
+from carnet.access.gate import actor_fields, represents
 from carnet.access.scopes import narrow
 from carnet.apps.models import App, AppGrant, AuthorizationCode
 from carnet.audit import service as audit
@@ -137,12 +137,16 @@ def record_grant(
 
 
 def active_grant(session: Session, patient_id: uuid.UUID, client_id: str) -> AppGrant | None:
+    """The patient's live consent to an app — none once the operator has withdrawn the app, so
+    that its tokens stop at once, as after a disconnection."""
     return session.execute(
         select(AppGrant)
+        .join(App, App.client_id == AppGrant.client_id)
         .where(
             AppGrant.patient_id == patient_id,
             AppGrant.client_id == client_id,
             AppGrant.revoked_at.is_(None),
+            App.active.is_(True),
         )
         .order_by(AppGrant.created_at.desc())
         .limit(1)
@@ -150,7 +154,10 @@ def active_grant(session: Session, patient_id: uuid.UUID, client_id: str) -> App
 
 
 def disconnect(session: Session, actor: Actor, *, patient_id: uuid.UUID, client_id: str) -> None:
-    if actor.patient_id != patient_id or actor.kind is not ActorKind.PATIENT:
+    if actor.kind is not ActorKind.PATIENT or actor.patient_id is None:
+        raise NotFound("No such connected app.")
+    # The holder, or a legal representative of a minor (who may have connected it for them).
+    if actor.patient_id != patient_id and not represents(session, actor.patient_id, patient_id):
         raise NotFound("No such connected app.")
     result = session.execute(
         update(AppGrant)

@@ -12,10 +12,11 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -47,7 +48,8 @@ HASHED_FIELDS = (
 
 def _canonical(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        # the same instant hashes the same whatever the offset it was given in (reads are UTC)
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if isinstance(value, uuid.UUID):
         return str(value)
     return value
@@ -86,12 +88,7 @@ def append(
 ) -> AuditEntry:
     """Append one row to the patient's chain (or the system chain) in the caller's transaction."""
     chain = chain_of(patient_id)
-    head = session.execute(
-        select(AuditHead).where(AuditHead.chain == chain).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(chain=chain, seq=0, hash=GENESIS)
-        session.add(head)
+    head = _lock_head(session, chain)
     entry = AuditEntry(
         id=new_id(),
         chain=chain,
@@ -121,6 +118,40 @@ def append(
     return entry
 
 
+def _lock_head(session: Session, chain: str) -> AuditHead:
+    """Lock the chain's head row, creating it first if the chain is new."""
+    # populate_existing: the session may still hold a head read in an earlier transaction;
+    # what counts is the row as it is now, under the lock.
+    locked = (
+        select(AuditHead)
+        .where(AuditHead.chain == chain)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    head = session.execute(locked).scalar_one_or_none()
+    if head is not None:
+        return head
+    create = _insert_head_if_absent(session, chain)
+    if create is None:
+        head = AuditHead(chain=chain, seq=0, hash=GENESIS)
+        session.add(head)
+        return head
+    # Two first appends to a new chain: the second insert waits for the first transaction and
+    # then does nothing, and both go on to lock the one head row instead of one failing.
+    session.execute(create)
+    return session.execute(locked).scalar_one()
+
+
+def _insert_head_if_absent(session: Session, chain: str) -> Insert | None:
+    values = {"chain": chain, "seq": 0, "hash": GENESIS}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(AuditHead).values(values).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(AuditHead).values(values).on_conflict_do_nothing()
+    return None
+
+
 def _clip(value: str | None, size: int) -> str | None:
     return value[:size] if value else value
 
@@ -138,24 +169,39 @@ def verify(session: Session, chain: str | None = None) -> Iterator[ChainProblem]
     if chain is not None:
         heads = heads.where(AuditHead.chain == chain)
     for head in session.execute(heads).scalars():
-        yield from _verify_chain(session, head)
+        yield from _verify_chain(session, head.chain, head)
+    # Deleting a head must not take its chain out of verification.
+    headless = (
+        select(AuditEntry.chain)
+        .distinct()
+        .where(~select(AuditHead.chain).where(AuditHead.chain == AuditEntry.chain).exists())
+        .order_by(AuditEntry.chain)
+    )
+    if chain is not None:
+        headless = headless.where(AuditEntry.chain == chain)
+    for name in session.execute(headless).scalars().all():
+        yield from _verify_chain(session, name, None)
 
 
-def _verify_chain(session: Session, head: AuditHead) -> Iterator[ChainProblem]:
+def _verify_chain(session: Session, chain: str, head: AuditHead | None) -> Iterator[ChainProblem]:
     prev_hash, expected_seq = GENESIS, 1
     rows = session.execute(
-        select(AuditEntry).where(AuditEntry.chain == head.chain).order_by(AuditEntry.seq)
+        select(AuditEntry).where(AuditEntry.chain == chain).order_by(AuditEntry.seq)
     ).scalars()
     for row in rows:
         if row.seq != expected_seq:
-            yield ChainProblem(head.chain, expected_seq, "missing row(s) before this position")
+            yield ChainProblem(chain, expected_seq, "missing row(s) before this position")
         if row.prev_hash != prev_hash:
-            yield ChainProblem(head.chain, row.seq, "link to the previous row is broken")
+            yield ChainProblem(chain, row.seq, "link to the previous row is broken")
         if entry_hash(row.prev_hash, row) != row.hash:
-            yield ChainProblem(head.chain, row.seq, "row content was altered")
+            yield ChainProblem(chain, row.seq, "row content was altered")
         prev_hash, expected_seq = row.hash, row.seq + 1
-    if head.seq != expected_seq - 1 or head.hash != prev_hash:
-        yield ChainProblem(head.chain, head.seq, "rows were removed at the end of the chain")
+    if head is None:
+        yield ChainProblem(
+            chain, expected_seq - 1, "the chain head is missing: rows may have been removed"
+        )
+    elif head.seq != expected_seq - 1 or head.hash != prev_hash:
+        yield ChainProblem(chain, head.seq, "rows were removed at the end of the chain")
 
 
 def trail(

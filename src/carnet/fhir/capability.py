@@ -8,6 +8,16 @@ from carnet import __version__
 
 RESOURCES: dict[str, dict[str, Any]] = {
     "Patient": {
+        "operation": [
+            {
+                "name": "create-record",
+                "definition": "https://carnet.invalid/fhir/OperationDefinition/Patient-create-record",
+            },
+            {
+                "name": "reactivate-record",
+                "definition": "https://carnet.invalid/fhir/OperationDefinition/Patient-reactivate-record",
+            },
+        ],
         "interaction": ["read", "search-type"],
         "searchParam": [
             {

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 
 from carnet.access import Action
 from carnet.access.gate import deny_unknown
 from carnet.audit.fhir import audit_event
-from carnet.errors import NotFound
+from carnet.errors import Invalid, NotFound
 from carnet.fhir.responses import FhirResponse, searchset
 from carnet.patients import service as patients
 from carnet.records import fhir, service
+from carnet.records.models import Channel
 from carnet.terminology import terminology
 from carnet.web.deps import ApiActor, DbSession, SettingsDep
 
@@ -72,3 +74,63 @@ def _uuid(value: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise NotFound("No record was found for this patient.") from None
+
+
+def _parameters(body: Any) -> dict[str, Any]:
+    """FHIR ``Parameters`` → {name: value[x]}."""
+    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
+        raise Invalid("The body must be a FHIR Parameters resource.", field="resourceType")
+    values: dict[str, Any] = {}
+    for parameter in body.get("parameter") or []:
+        name = parameter.get("name")
+        value = next((v for k, v in parameter.items() if k.startswith("value")), None)
+        if name:
+            values[name] = value
+    return values
+
+
+def _flag(values: dict[str, Any], name: str) -> bool:
+    value = values.get(name, False)
+    if not isinstance(value, bool):
+        raise Invalid(f"Parameter '{name}' must be a valueBoolean.", field=name)
+    return value
+
+
+@router.post("/Patient/$create-record", status_code=201)
+def create_record(actor: ApiActor, session: DbSession, body: Any = Body(...)) -> FhirResponse:
+    """A professional creates a record at their counter (professional, pharmacy, establishment)
+    with the patient's explicit consent and the patient's two choices (DMP TD1.x)."""
+    values = _parameters(body)
+    patient = patients.find_by_identifier(session, str(values.get("identifier") or ""))
+    if patient is None:
+        raise deny_unknown(actor, action=Action.WRITE, resource_type="Patient")
+    try:
+        channel = Channel(str(values.get("channel") or "professional"))
+    except ValueError:
+        raise Invalid(
+            "Unknown channel; expected professional, pharmacy or establishment.", field="channel"
+        ) from None
+    service.create_record(
+        session,
+        actor,
+        patient.id,
+        channel=channel,
+        patient_consented=_flag(values, "patient-consented"),
+        emergency_access_opposed=_flag(values, "emergency-access-opposed"),
+        regulator_access_opposed=_flag(values, "regulator-access-opposed"),
+    )
+    view = service.lookup_record(session, actor, patient)
+    return FhirResponse(fhir.patient_resource(view), status_code=201)
+
+
+@router.post("/Patient/$reactivate-record")
+def reactivate_record(actor: ApiActor, session: DbSession, body: Any = Body(...)) -> FhirResponse:
+    """Reopen a closed record with the patient's explicit consent (DEVBOX #123)."""
+    values = _parameters(body)
+    patient = patients.find_by_identifier(session, str(values.get("identifier") or ""))
+    if patient is None:
+        raise deny_unknown(actor, action=Action.LIFECYCLE, resource_type="Patient")
+    service.reactivate_record(
+        session, actor, patient.id, patient_consented=_flag(values, "patient-consented")
+    )
+    return FhirResponse(fhir.patient_resource(service.lookup_record(session, actor, patient)))

@@ -89,6 +89,9 @@ def create_record(
     record = session.get(Record, patient_id)
     if record is not None and record.status != RecordStatus.OPPOSED.value:
         raise Conflict("A record already exists for this person.")
+    if record is not None and channel is Channel.OPT_OUT:
+        # Only the person lifts their opposition (online, or at a counter with their consent).
+        raise Conflict("This person opposed the automatic creation of their record.")
     settings = settings_of(session)
     pending = channel is Channel.OPT_OUT
     if record is None:
@@ -333,7 +336,12 @@ def reactivate_record(
         # A professional reopens in the patient's presence: it is a lifecycle act, not a read.
         from carnet.access.policy import is_excluded
 
-        if record is None or is_excluded(actor):
+        visible = (RecordStatus.OPEN, RecordStatus.CLOSED)  # a pending or opposed one is unknown
+        if (
+            record is None
+            or record.effective_status(clock.now()) not in visible
+            or is_excluded(actor)
+        ):
             raise NotFound("No record was found for this patient.")
         _trail(session, actor, patient_id, "record.reactivate")
     else:
@@ -422,6 +430,8 @@ def lookup_record(session: Session, actor: Actor, patient: Patient) -> RecordVie
     from carnet.access.gate import load_facts
 
     action = Action.LOOKUP if actor.kind is ActorKind.PROFESSIONAL else Action.READ
+    record = session.get(Record, patient.id)  # held here: the identity map is weak
+    facts = load_facts(session, actor, patient.id)
     authorize(
         session,
         actor,
@@ -430,9 +440,8 @@ def lookup_record(session: Session, actor: Actor, patient: Patient) -> RecordVie
         resource_type="Patient",
         resource_id=str(patient.id),
         audit_action="lookup",
+        facts=facts,
     )
-    facts = load_facts(session, actor, patient.id)
-    record = session.get(Record, patient.id)
     assert record is not None
     return RecordView(
         patient=patient,

@@ -315,6 +315,21 @@ class AppCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         return 200, body, self.TOKEN_RESPONSE_HEADER
 
 
+class SmartCodeChallenge(CodeChallenge):  # type: ignore[misc]
+    """PKCE as SMART App Launch 2 wants it: mandatory on the authorization request (Authlib only
+    demands a verifier at the token endpoint), and S256 only."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("Missing 'code_challenge': PKCE (S256) is required.")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("'code_challenge_method' must be S256.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+
 class CarnetAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     """One instance per request: it holds that request's database session."""
 
@@ -323,7 +338,7 @@ class CarnetAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.db = db
         self.settings = settings
         self.register_grant(SystemAssertionGrant)
-        self.register_grant(AppCodeGrant, [CodeChallenge(required=True)])
+        self.register_grant(AppCodeGrant, [SmartCodeChallenge(required=True)])
 
     def query_client(self, client_id: str) -> AppClient | SystemClient | None:
         app = apps.find_app(self.db, client_id)

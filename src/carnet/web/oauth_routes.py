@@ -69,6 +69,20 @@ def _describe_scopes(scope: str) -> list[str]:
     return out
 
 
+def _authorization_error(
+    request: Request,
+    server: CarnetAuthorizationServer,
+    oauth_request: CarnetOAuth2Request,
+    error: OAuth2Error,
+) -> Response:
+    """RFC 6749 §4.1.2.1: once the client and its redirect URI are known good, the error goes
+    back to the app; before that, it is shown to the user and never redirected."""
+    if error.redirect_uri:
+        response: Response = server.handle_error_response(oauth_request, error)
+        return response
+    return render(request, "error.html", {"message": error.description or error.error}, 400)
+
+
 @router.get("/oauth/authorize")
 def authorize_page(request: Request, session: DbSession, settings: SettingsDep) -> Response:
     try:
@@ -79,12 +93,11 @@ def authorize_page(request: Request, session: DbSession, settings: SettingsDep) 
     if signed.account.kind != AccountKind.PATIENT.value or signed.account.patient_id is None:
         raise Forbidden("Only patients can connect apps to their record.")
     server = CarnetAuthorizationServer(session, settings)
+    oauth_request = _authorize_request(request, settings, None)
     try:
-        grant = server.get_consent_grant(
-            _authorize_request(request, settings, None), end_user=signed.account
-        )
+        grant = server.get_consent_grant(oauth_request, end_user=signed.account)
     except OAuth2Error as error:
-        return render(request, "error.html", {"message": error.description or error.error}, 400)
+        return _authorization_error(request, server, oauth_request, error)
     app = grant.client.app
     minors = patients.represented_patients(session, signed.account.patient_id)
     scope = apps.allowed_scope(app, grant.request.payload.scope or "")
@@ -109,7 +122,11 @@ def authorize(
         raise Forbidden("Only patients can connect apps to their record.")
     server = CarnetAuthorizationServer(session, settings)
     oauth_request = _authorize_request(request, settings, None)
-    grant = server.get_consent_grant(oauth_request, end_user=signed.account)
+    try:
+        # the query may have been altered since the consent page: validate it again
+        grant = server.get_consent_grant(oauth_request, end_user=signed.account)
+    except OAuth2Error as error:
+        return _authorization_error(request, server, oauth_request, error)
     if form.get("decision") != "allow":
         response: Response = server.create_authorization_response(oauth_request, None, grant)
         return response
