@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +184,7 @@ def client(
 @pytest.fixture
 def frozen() -> Iterator[Callable[[datetime], None]]:
     """Freeze the clock at a given moment (the clock is an external boundary)."""
-    previous = clock.set_clock(clock.now)
+    previous = clock.set_clock(lambda: datetime.now(UTC))
 
     def freeze(moment: datetime) -> None:
         clock.set_clock(lambda: moment)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from carnet.access import Action, Actor, ActorKind, Mode, RecordFacts, decide
+from carnet.access import Action, Actor, ActorKind, Mode, RecordFacts, decide, decide_creation
 
 SYLVIE = uuid.uuid4()
 LEA = uuid.uuid4()
@@ -380,7 +380,80 @@ TABLE = [
         False,
     ),
     ("operator administers", OPERATOR, Action.ADMINISTER, OPEN, True, "operator", True),
+    (
+        "a doctor reopens a closed record with the patient",
+        DURAND,
+        Action.REOPEN,
+        CLOSED,
+        True,
+        "reopen_with_consent",
+        True,
+    ),
+    (
+        "a blocked doctor cannot reopen",
+        NOIR,
+        Action.REOPEN,
+        facts(CLOSED, authorization="blocked"),
+        False,
+        "blocked_by_patient",
+        True,
+    ),
+    (
+        "a doctor cannot close the patient's record",
+        DURAND,
+        Action.LIFECYCLE,
+        facts(OPEN, authorization="active"),
+        False,
+        "not_a_professional_action",
+        True,
+    ),
+    (
+        "a connected app cannot reopen",
+        APP,
+        Action.REOPEN,
+        facts(CLOSED, is_holder=True),
+        False,
+        "app_cannot_manage",
+        True,
+    ),
 ]
+
+
+CREATION = [
+    ("the insurer opens at its counter", OPERATOR, "insurer_counter", True, "insurer_channel"),
+    ("the insurer runs the opt-out route", OPERATOR, "opt_out", True, "insurer_channel"),
+    (
+        "the insurer does not use a pharmacy counter",
+        OPERATOR,
+        "pharmacy",
+        False,
+        "channel_not_for_actor",
+    ),
+    ("a pharmacist opens at the pharmacy", MOREAU, "pharmacy", True, "counter_creation"),
+    ("a podiatrist is not a pharmacist", PETIT, "pharmacy", False, "not_a_pharmacist"),
+    ("a doctor opens at the surgery", DURAND, "professional", True, "counter_creation"),
+    ("a hospital doctor opens at admission", BENALI, "establishment", True, "counter_creation"),
+    ("a doctor cannot run the opt-out route", DURAND, "opt_out", False, "channel_not_for_actor"),
+    ("an occupational physician creates nothing", BLANC, "professional", False, "excluded_actor"),
+    ("a patient creates online only", HOLDER, "professional", False, "channel_not_for_actor"),
+    (
+        "software without the right scope creates nothing",
+        replace(DURAND, client_id="sys", scopes=frozenset({"user/*.rs"})),
+        "professional",
+        False,
+        "insufficient_scope",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "actor", "channel", "allowed", "reason"), CREATION, ids=[row[0] for row in CREATION]
+)
+def test_the_creation_table(
+    case: str, actor: Actor, channel: str, allowed: bool, reason: str
+) -> None:
+    decision = decide_creation(actor, channel)
+    assert (decision.allowed, decision.reason) == (allowed, reason)
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from carnet.access.policy import (
     Mode,
     RecordFacts,
     decide,
+    decide_creation,
     is_excluded,
 )
 
@@ -24,5 +25,6 @@ __all__ = [
     "Mode",
     "RecordFacts",
     "decide",
+    "decide_creation",
     "is_excluded",
 ]

@@ -19,6 +19,7 @@ from carnet.access.policy import (
     Mode,
     RecordFacts,
     decide,
+    decide_creation,
     scope_allows,
 )
 from carnet.audit import service as audit
@@ -49,6 +50,8 @@ DENIAL_ERRORS: dict[str, CarnetError] = {
     "not_a_regulator": Forbidden("Regulator mode is reserved to SAMU regulating physicians."),
     "app_cannot_manage": Forbidden("Connected apps cannot manage the record."),
     "insufficient_scope": Forbidden("The access token's scopes do not cover this request."),
+    "channel_not_for_actor": Forbidden("This creation channel is not yours to use."),
+    "not_a_pharmacist": Forbidden("Only a pharmacist can create a record at the pharmacy counter."),
 }
 
 
@@ -153,6 +156,29 @@ def authorize(
     audit.append(session, **entry)
     if actor.kind is ActorKind.PROFESSIONAL and action in (Action.READ, Action.SEARCH):
         _notify_patient(session, actor, patient_id, decision)
+    return decision
+
+
+def authorize_creation(
+    session: Session, actor: Actor, patient_id: uuid.UUID, channel: str
+) -> Decision:
+    """May ``actor`` create this person's record through ``channel``? Refusals are audited
+    on the person's chain; the creation itself is traced by the records service."""
+    if actor.bound_patient_id not in (None, patient_id):
+        decision = Decision(False, "no_record", False)  # a token for one patient only
+    else:
+        decision = decide_creation(actor, channel)
+    if not decision.allowed:
+        entry: dict[str, Any] = {
+            "patient_id": patient_id,
+            "action": "record.create",
+            "outcome": "denied",
+            "mode": actor.mode.value,
+            "resource_type": "Record",
+            "detail": decision.reason,
+            **actor_fields(actor),
+        }
+        raise AccessDenied(_public_error(decision), entry)
     return decision
 
 

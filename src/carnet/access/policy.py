@@ -51,14 +51,23 @@ class Action(enum.StrEnum):
     WRITE = "write"  # feed the record (documents, profile entries)
     DECLARE_CONSENT = "declare_consent"  # a professional records the patient's consent (TD0.3)
     MANAGE = "manage"  # authorizations, blocks, choices on emergency access
-    LIFECYCLE = "lifecycle"  # close, reactivate
+    LIFECYCLE = "lifecycle"  # close (the holder's own act)
+    REOPEN = "reopen"  # reactivate a closed record, with the patient's consent
     READ_TRAIL = "read_trail"
     ADMINISTER = "administer"  # operator actions: create, issue codes, purge
 
 
 READ_ACTIONS = frozenset({Action.READ, Action.SEARCH})
 HOLDER_ACTIONS = frozenset(
-    {Action.READ, Action.SEARCH, Action.WRITE, Action.MANAGE, Action.LIFECYCLE, Action.READ_TRAIL}
+    {
+        Action.READ,
+        Action.SEARCH,
+        Action.WRITE,
+        Action.MANAGE,
+        Action.LIFECYCLE,
+        Action.REOPEN,
+        Action.READ_TRAIL,
+    }
 )
 
 
@@ -117,6 +126,7 @@ SCOPE_INTERACTIONS = {
     Action.DECLARE_CONSENT: "create",
     Action.MANAGE: "update",
     Action.LIFECYCLE: "update",
+    Action.REOPEN: "update",
     Action.READ_TRAIL: "search",
 }
 
@@ -129,6 +139,31 @@ def scope_allows(actor: Actor, action: Action, resource_type: str | None) -> boo
     if interaction is None:
         return False
     return allows(actor.scopes, resource_type, interaction)
+
+
+INSURER_CHANNELS = frozenset({"insurer_counter", "opt_out"})
+COUNTER_CHANNELS = frozenset({"professional", "pharmacy", "establishment"})
+PHARMACIST = "21"
+
+
+def decide_creation(actor: Actor, channel: str) -> Decision:
+    """Who may create a record through which channel (domain.md §3.1). Online creation is the
+    patient's own, with a code, and does not come here."""
+    if actor.kind is ActorKind.OPERATOR:
+        if channel in INSURER_CHANNELS:
+            return _allow("insurer_channel")
+        return _deny("channel_not_for_actor", visible=True)
+    if actor.kind is not ActorKind.PROFESSIONAL:
+        return _deny("channel_not_for_actor", visible=True)
+    if is_excluded(actor):
+        return _deny("excluded_actor", visible=False)
+    if channel not in COUNTER_CHANNELS:
+        return _deny("channel_not_for_actor", visible=True)
+    if channel == "pharmacy" and actor.profession != PHARMACIST:
+        return _deny("not_a_pharmacist", visible=True)
+    if not scope_allows(actor, Action.WRITE, "Patient"):
+        return _deny("insufficient_scope", visible=True)
+    return _allow("counter_creation")
 
 
 def is_excluded(actor: Actor) -> bool:
@@ -170,7 +205,7 @@ def _decide_holder(actor: Actor, action: Action, facts: RecordFacts) -> Decision
         return _deny("not_holder", visible=False)
     if action not in HOLDER_ACTIONS:
         return _deny("not_a_holder_action", visible=True)
-    if actor.kind is ActorKind.APP and action in (Action.MANAGE, Action.LIFECYCLE):
+    if actor.kind is ActorKind.APP and action in (Action.MANAGE, Action.LIFECYCLE, Action.REOPEN):
         return _deny("app_cannot_manage", visible=True)
     if facts.closed and action in (Action.WRITE, Action.MANAGE):
         return _deny("record_closed", visible=True)
@@ -182,6 +217,10 @@ def _decide_professional(actor: Actor, action: Action, facts: RecordFacts) -> De
         return _allow("lookup")
     if facts.authorization == "blocked":
         return _deny("blocked_by_patient", visible=True)
+    if action is Action.REOPEN:
+        # Reopening a closed record at the counter, in the patient's presence and with their
+        # consent (DEVBOX #123); closing stays the patient's own act.
+        return _allow("reopen_with_consent")
     if facts.closed:
         return _deny("record_closed", visible=True)
     if action is Action.WRITE:

@@ -118,6 +118,17 @@ def find_code(session: Session, code: str, client_id: str) -> AuthorizationCode 
     return row
 
 
+def consume_code(session: Session, row: AuthorizationCode) -> bool:
+    """Mark a code used, atomically: False when another exchange used it first (two token
+    requests racing with one code must not both succeed — RFC 6749 §4.1.2)."""
+    result = session.execute(
+        update(AuthorizationCode)
+        .where(AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None))
+        .values(used_at=clock.now())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def record_grant(
     session: Session, actor: Actor, *, patient_id: uuid.UUID, client_id: str, scope: str
 ) -> AppGrant:

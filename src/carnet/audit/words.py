@@ -12,7 +12,10 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "identity.register": ("a enregistré votre identité", "registered your identity"),
     "record.create": ("a créé votre dossier", "created your record"),
     "record.activate": ("a activé votre dossier", "activated your record"),
-    "record.oppose_creation": ("s'est opposé à la création du dossier", "opposed its creation"),
+    "record.oppose_creation": (
+        "a fait opposition à la création de votre dossier",  # no agreement to get wrong
+        "opposed the creation of your record",
+    ),
     "record.close": ("a fermé votre dossier", "closed your record"),
     "record.reactivate": ("a réactivé votre dossier", "reopened your record"),
     "record.access_choices": (
@@ -89,6 +92,8 @@ def describe(entry: AuditEntry, lang: str = "fr", profession_label: str | None =
     else:
         who = KINDS.get(entry.actor_kind, ("?", "?"))[i]
     what = ACTIONS.get(entry.action, (entry.action, entry.action))[i]
+    if i == 0 and entry.actor_kind == "patient" and what.startswith("a "):
+        what = "avez " + what[2:]  # « Vous avez … », not « Vous a … »
     sentence = f"{who} {what}"
     if entry.mode in MODES:
         sentence += " " + MODES[entry.mode][i]

@@ -31,10 +31,12 @@ def render(template: str, payload: dict[str, Any], channel: str) -> tuple[str, s
             "dossier pour la première fois. Retrouvez le détail dans l'historique des accès."
         )
     elif template == "emergency_access":
+        # The declared reason describes the patient's condition: it is shown in the access
+        # history, behind sign-in, never in an e-mail or an SMS.
         body = (
             f"{payload.get('professional') or 'Un professionnel de santé'} a accédé à votre "
-            "dossier en urgence (bris de glace). Motif déclaré : "
-            f"{payload.get('reason') or '-'}. Retrouvez le détail dans l'historique des accès."
+            "dossier en urgence (bris de glace). Retrouvez le motif déclaré et le détail dans "
+            "l'historique des accès."
         )
     else:
         body = "Vous avez une nouvelle notification dans Carnet."

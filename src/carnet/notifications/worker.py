@@ -26,7 +26,9 @@ from carnet.patients.models import Patient
 from carnet.settings import Settings
 
 log = logging.getLogger("carnet.notifications")
-SECRET_KEYS = ("code",)  # scrubbed from the payload once sent
+# scrubbed from the payload once sent: codes, and the emergency reason (health data kept in
+# the audit trail, which the message does not need)
+SECRET_KEYS = ("code", "reason")
 
 
 def make_sender(settings: Settings) -> Sender:

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.access import Action, Actor, ActorKind
-from carnet.access.gate import actor_fields, authorize
+from carnet.access.gate import actor_fields, authorize, authorize_creation
 from carnet.audit import service as audit
 from carnet.audit.models import AuditEntry, AuditHead
 from carnet.crypto import activation_code, keyed_hash, normalise_code, same
 from carnet.db import Base, settings_of
-from carnet.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
+from carnet.errors import Conflict, Forbidden, Invalid, TooManyAttempts
 from carnet.notifications.models import enqueue
 from carnet.patients.models import Patient
 from carnet.patients.service import find_by_nir, get_patient
@@ -24,8 +24,6 @@ from carnet.records.models import ActivationCode, Channel, ClosureReason, Record
 
 CODE_PURPOSE = "activation-code"
 PROFESSIONAL_CHANNELS = {Channel.PROFESSIONAL, Channel.PHARMACY, Channel.ESTABLISHMENT}
-OPERATOR_CHANNELS = {Channel.INSURER_COUNTER, Channel.OPT_OUT}
-PHARMACIST = "21"
 GENERIC_CODE_ERROR = "The activation code is not valid for this person."
 
 
@@ -67,24 +65,14 @@ def create_record(
     """Create a record through a counter channel (insurer, pharmacy, professional,
     establishment) or the automatic opt-out route. Online creation is ``activate_record``."""
     get_patient(session, patient_id)
-    if channel in OPERATOR_CHANNELS and actor.kind is not ActorKind.OPERATOR:
-        raise Forbidden(f"Channel '{channel.value}' is operated by the insurer.")
-    if channel in PROFESSIONAL_CHANNELS:
-        if actor.kind is not ActorKind.PROFESSIONAL:
-            raise Forbidden(f"Channel '{channel.value}' is used by professionals.")
-        if channel is Channel.PHARMACY and actor.profession != PHARMACIST:
-            raise Forbidden("Only a pharmacist can create a record at the pharmacy counter.")
-        if not patient_consented:
-            raise Invalid(
-                "Creating a record at a counter needs the patient's consent, recorded explicitly.",
-                field="patient_consented",
-            )
-        from carnet.access.policy import is_excluded
-
-        if is_excluded(actor):
-            raise NotFound("No record was found for this patient.")
     if channel is Channel.ONLINE:
         raise Invalid("Online creation goes through activation with a code.", field="channel")
+    authorize_creation(session, actor, patient_id, channel.value)
+    if channel in PROFESSIONAL_CHANNELS and not patient_consented:
+        raise Invalid(
+            "Creating a record at a counter needs the patient's consent, recorded explicitly.",
+            field="patient_consented",
+        )
     now = clock.now()
     record = session.get(Record, patient_id)
     if record is not None and record.status != RecordStatus.OPPOSED.value:
@@ -182,7 +170,7 @@ def _consume_code(session: Session, patient: Patient, code: str) -> ActivationCo
         .with_for_update()
     ).scalar_one_or_none()
     if candidate is None or candidate.expires_at <= now:
-        raise Invalid("The activation code has expired or was already used.", field="code")
+        raise Invalid(GENERIC_CODE_ERROR, field="code")  # same words: no state is revealed
     if candidate.locked_at is not None:
         raise TooManyAttempts(
             "This activation code is locked after too many wrong tries; ask for a new one.",
@@ -215,7 +203,7 @@ def _identify(session: Session, nir: str, birth_date: date | None) -> Patient:
 def activate_record(session: Session, *, nir: str, code: str, birth_date: date) -> Patient:
     """The patient activates their record online with the code: creates it (online channel) if
     there is none, or ends the opt-out window of an automatic one. Accounts are made by the
-    caller (``accounts.service.create_patient_account``) in the same transaction."""
+    caller (``accounts.service.create_account``) in the same transaction."""
     patient = _identify(session, nir, birth_date)
     # The code is checked before the state: without it, nobody learns that a record is closed.
     _consume_code(session, patient, code)
@@ -332,28 +320,15 @@ def reactivate_record(
             "Reopening a record needs the patient's explicit consent.", field="patient_consented"
         )
     record = session.get(Record, patient_id)
-    if actor.kind is ActorKind.PROFESSIONAL:
-        # A professional reopens in the patient's presence: it is a lifecycle act, not a read.
-        from carnet.access.policy import is_excluded
-
-        visible = (RecordStatus.OPEN, RecordStatus.CLOSED)  # a pending or opposed one is unknown
-        if (
-            record is None
-            or record.effective_status(clock.now()) not in visible
-            or is_excluded(actor)
-        ):
-            raise NotFound("No record was found for this patient.")
-        _trail(session, actor, patient_id, "record.reactivate")
-    else:
-        authorize(
-            session,
-            actor,
-            patient_id,
-            Action.LIFECYCLE,
-            resource_type="Record",
-            resource_id=str(patient_id),
-            audit_action="record.reactivate",
-        )
+    authorize(
+        session,
+        actor,
+        patient_id,
+        Action.REOPEN,
+        resource_type="Record",
+        resource_id=str(patient_id),
+        audit_action="record.reactivate",
+    )
     assert record is not None
     if record.status != RecordStatus.CLOSED.value:
         raise Conflict("The record is not closed.")

@@ -276,7 +276,8 @@ class AppCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
         return CodeAdapter(row) if row else None
 
     def delete_authorization_code(self, authorization_code: CodeAdapter) -> None:
-        authorization_code.row.used_at = clock.now()
+        if not apps.consume_code(self.server.db, authorization_code.row):
+            raise InvalidGrantError(description="The authorization code was already used.")
 
     def authenticate_user(self, authorization_code: CodeAdapter) -> AuthorizationCode:
         return authorization_code.row
@@ -303,8 +304,8 @@ class AppCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
             },
         }
         ttl = settings.patient_token_ttl_seconds
+        self.delete_authorization_code(code)  # first: a code raced by another request fails
         access_token, _ = tokens.issue(settings, claims, ttl)
-        self.delete_authorization_code(code)
         body = {
             "access_token": access_token,
             "token_type": "Bearer",
