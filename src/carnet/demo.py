@@ -378,7 +378,9 @@ def load_demo(session: Session) -> DemoSummary:
     accounts.create_account(
         session, kind=AccountKind.OPERATOR, login="operator@example.org", password=password
     )
-    summary.logins.append(("Opérateur", "operator@example.org", "code by e-mail"))
+    summary.logins.append(
+        ("Opérateur", "operator@example.org", "TOTP: carnet totp operator@example.org")
+    )
 
     key_dir = Path(settings.data_dir) / "demo-keys"
     for row in STRUCTURES:

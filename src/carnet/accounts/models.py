@@ -31,6 +31,7 @@ class Account(IdMixin, CreatedMixin, Base):
         ForeignKey("professionals.id"), unique=True
     )
     totp_secret: Mapped[str | None] = mapped_column(String(200))  # encrypted at rest
+    totp_last_step: Mapped[int | None]  # the last accepted TOTP time step (no replay)
     otp_channel: Mapped[str] = mapped_column(String(8), default="email")  # email | sms
     notify_email: Mapped[bool] = mapped_column(default=True)
     notify_sms: Mapped[bool] = mapped_column(default=False)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import pyotp
@@ -38,6 +38,7 @@ from carnet.professionals.models import Professional
 
 _hasher = PasswordHasher()
 OTP_PURPOSE = "sign-in-code"
+TOTP_KINDS = (AccountKind.PROFESSIONAL.value, AccountKind.OPERATOR.value)
 BAD_CREDENTIALS = "Unknown identifier or wrong password."
 MIN_PASSWORD = 12
 
@@ -106,7 +107,7 @@ def create_account(
         professional_id=professional_id,
         otp_channel=otp_channel,
     )
-    if kind is AccountKind.PROFESSIONAL:
+    if kind in (AccountKind.PROFESSIONAL, AccountKind.OPERATOR):
         secret = pyotp.random_base32()
         account.totp_secret = encrypt_field(settings_of(session).secret_key, secret)
     session.add(account)
@@ -156,7 +157,7 @@ def begin_sign_in(session: Session, *, login: str, password: str) -> FirstStep:
     settings = settings_of(session)
     now = clock.now()
     challenge_id: uuid.UUID | None = None
-    if account.kind == AccountKind.PROFESSIONAL.value:
+    if account.kind in TOTP_KINDS:
         factor = "totp"
     else:
         factor = account.otp_channel
@@ -215,7 +216,7 @@ def complete_sign_in(session: Session, *, session_token: str, code: str) -> tupl
     if account is None:
         raise Unauthenticated("Your sign-in has expired; start again.")
     code = code.strip().replace(" ", "")
-    if account.kind == AccountKind.PROFESSIONAL.value:
+    if account.kind in TOTP_KINDS:
         _check_totp(session, account, code)
     else:
         _check_code(session, web, code)
@@ -248,7 +249,10 @@ def _check_totp(session: Session, account: Account, code: str) -> None:
     if account.locked_until is not None and account.locked_until > now:
         raise TooManyAttempts(TOTP_LOCKED, field="code")
     secret = totp_secret(session, account)
-    if not secret or not pyotp.TOTP(secret).verify(code, for_time=now, valid_window=1):
+    step = _accepted_step(secret, code, now) if secret else None
+    if step is not None and account.totp_last_step is not None and step <= account.totp_last_step:
+        step = None  # RFC 6238 §5.2: an accepted code is never accepted again
+    if step is None:
         account.failed_attempts += 1
         if account.failed_attempts >= settings.sign_in_max_attempts:
             account.locked_until = now + timedelta(seconds=settings.password_lockout_seconds)
@@ -256,6 +260,17 @@ def _check_totp(session: Session, account: Account, code: str) -> None:
             raise TooManyAttempts(TOTP_LOCKED, field="code", keep_changes=True)
         raise Unauthenticated("Wrong authenticator code.", field="code", keep_changes=True)
     account.failed_attempts = 0
+    account.totp_last_step = step
+
+
+def _accepted_step(secret: str, code: str, now: datetime) -> int | None:
+    """The time step whose code matches (one step of clock drift either way), or None."""
+    totp = pyotp.TOTP(secret)
+    current = int(now.timestamp()) // totp.interval
+    for step in (current, current - 1, current + 1):
+        if same(totp.generate_otp(step), code):
+            return step
+    return None
 
 
 def _check_code(session: Session, web: WebSession, code: str) -> None:
