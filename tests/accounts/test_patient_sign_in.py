@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,6 +14,7 @@ from carnet.accounts.models import SignInChallenge
 from carnet.accounts.service import BAD_CREDENTIALS
 from carnet.notifications.models import OutboxMessage, OutboxStatus
 from carnet.settings import Settings
+from carnet.web.i18n import FR
 from carnet.web.portal import CSRF_COOKIE, SESSION_COOKIE
 from tests.accounts.conftest import PENDING_COOKIE, SYLVIE, Portal
 
@@ -84,7 +86,7 @@ def test_a_wrong_password_shows_the_form_again_with_a_readable_message(
     response = portal.password_step(password="not-the-password-1")
     assert response.status_code == 401
     assert 'role="alert"' in response.text
-    assert BAD_CREDENTIALS in response.text
+    assert FR[BAD_CREDENTIALS] in response.text
     assert f'value="{SYLVIE}"' in response.text  # the identifier is kept
     assert portal.client.cookies.get(PENDING_COOKIE) is None
     assert portal.count_outbox() == 0
@@ -96,7 +98,7 @@ def test_an_unknown_identifier_gets_the_same_answer_as_a_wrong_password(
 ) -> None:
     response = portal.password_step(login="nobody@example.org", password="whatever-123456")
     assert response.status_code == 401
-    assert BAD_CREDENTIALS in response.text
+    assert FR[BAD_CREDENTIALS] in response.text
 
 
 def test_too_many_wrong_passwords_lock_the_account_even_against_the_right_password(
@@ -108,7 +110,7 @@ def test_too_many_wrong_passwords_lock_the_account_even_against_the_right_passwo
 
     locked = portal.password_step()
     assert locked.status_code == 429
-    assert "Too many failed sign-ins" in locked.text
+    assert "échecs de connexion" in locked.text
     assert portal.count_outbox() == 0
 
     frozen(start + timedelta(seconds=settings.password_lockout_seconds + 1))
@@ -121,7 +123,7 @@ def test_a_wrong_code_is_refused_and_counted(portal: Portal, session: Session) -
     wrong = "000000" if code != "000000" else "111111"
     response = portal.code_step(wrong)
     assert response.status_code == 401
-    assert "Wrong code." in response.text
+    assert "Code erroné." in response.text
     assert portal.client.cookies.get(SESSION_COOKIE) is None
     challenge = session.execute(select(SignInChallenge)).scalars().one()
     session.refresh(challenge)
@@ -139,7 +141,7 @@ def test_too_many_wrong_codes_end_the_challenge_even_for_the_right_code(
         assert portal.code_step(wrong).status_code == 401
     refused = portal.code_step(code)
     assert refused.status_code == 429
-    assert "Too many wrong codes" in refused.text
+    assert "Trop de codes erronés" in refused.text
     assert portal.client.cookies.get(SESSION_COOKIE) is None
 
 
@@ -151,7 +153,7 @@ def test_a_code_expires_after_its_time_to_live(
     frozen(start + timedelta(seconds=settings.sign_in_code_ttl_seconds + 1))
     response = portal.code_step(code)
     assert response.status_code == 401
-    assert "expired" in response.text
+    assert "a expiré" in response.text
     assert portal.client.cookies.get(SESSION_COOKIE) is None
 
 
@@ -278,3 +280,12 @@ def test_a_next_page_on_another_site_is_ignored(portal: Portal) -> None:
         done = portal.sign_in_patient(next_url=target)
         location = done.headers["location"]
         assert not location.startswith(("//", "/\\", "http")), location
+
+
+def test_the_portal_speaks_english_on_request(client: TestClient) -> None:
+    page = client.get("/login?lang=en")
+    assert '<html lang="en">' in page.text
+    assert "Sign in" in page.text
+    assert client.cookies.get("carnet_lang") == "en"
+    french = client.get("/login?lang=fr")
+    assert "Se connecter" in french.text

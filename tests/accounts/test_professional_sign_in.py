@@ -58,7 +58,7 @@ def test_a_wrong_authenticator_code_is_refused(portal: Portal, session: Session)
     portal.password_step(DURAND)
     response = portal.code_step(wrong_totp(session, portal.account(DURAND)))
     assert response.status_code == 401
-    assert "Wrong authenticator code." in response.text
+    assert "authentification erroné." in response.text
     assert portal.client.cookies.get(SESSION_COOKIE) is None
     assert portal.client.get("/", follow_redirects=False).status_code == 303
 
