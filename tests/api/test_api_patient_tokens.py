@@ -469,7 +469,7 @@ def test_a_professional_cannot_connect_apps(flow: Flow) -> None:
     flow.sign_in(DURAND)
     page = flow.client.get(flow.launch().path, follow_redirects=False)
     assert page.status_code == 403
-    assert "Only patients can connect apps" in page.text
+    assert "Seuls les patients peuvent connecter" in page.text
 
 
 # --- 4. what a patient token may do --------------------------------------------------------

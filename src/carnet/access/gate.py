@@ -151,7 +151,12 @@ def authorize(
         "detail": detail if decision.allowed else decision.reason,
         **actor_fields(actor),
     }
+    if actor.kind in (ActorKind.PATIENT, ActorKind.APP) and facts.is_representative:
+        entry["actor_kind"] = "representative" if actor.kind is ActorKind.PATIENT else "app"
     if not decision.allowed:
+        if not facts.exists and session.get(Patient, patient_id) is None:
+            entry["patient_id"] = None  # probing ids must not create audit chains
+            entry["resource_id"] = None
         raise AccessDenied(_public_error(decision), entry)
     audit.append(session, **entry)
     if actor.kind is ActorKind.PROFESSIONAL and action in (Action.READ, Action.SEARCH):
@@ -199,19 +204,23 @@ def deny_unknown(actor: Actor, *, action: Action, resource_type: str | None = No
 def _public_error(decision: Decision) -> CarnetError:
     if not decision.visible:
         return NotFound(NOT_FOUND_MESSAGE)
-    return DENIAL_ERRORS.get(decision.reason, Forbidden("This access is not allowed."))
+    template = DENIAL_ERRORS.get(decision.reason, Forbidden("This access is not allowed."))
+    return type(template)(template.message, field=template.field)  # a fresh error per request
 
 
 def _notify_patient(
     session: Session, actor: Actor, patient_id: uuid.UUID, decision: Decision
 ) -> None:
-    keys = [f"first:{actor.ref}"]
+    first = f"first:{actor.ref}"
+    keys = [first]
     if decision.emergency:
         keys.append(f"emergency:{actor.session_id or actor.ref}")
-    for key in keys:
-        if session.get(NotifiedAccess, (patient_id, key)) is not None:
-            continue
+    fresh = [k for k in keys if session.get(NotifiedAccess, (patient_id, k)) is None]
+    for key in fresh:
         session.add(NotifiedAccess(patient_id=patient_id, key=key, at=clock.now()))
+    for key in fresh:
+        if key == first and len(fresh) == 2:
+            continue  # one message: the emergency one says it all
         template = "emergency_access" if key.startswith("emergency:") else "first_access"
         session.add(
             enqueue(

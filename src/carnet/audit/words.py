@@ -75,6 +75,7 @@ MODES = {
 KINDS = {
     "patient": ("Vous", "You"),
     "app": ("Une application connectée", "A connected app"),
+    "representative": ("Votre représentant légal", "Your legal representative"),
     "operator": ("L'opérateur du service", "The service operator"),
     "anonymous": ("Une personne munie du code", "Someone with the code"),
 }
@@ -89,6 +90,8 @@ def describe(entry: AuditEntry, lang: str = "fr", profession_label: str | None =
             who += f" ({', '.join(extras)})"
     elif entry.actor_kind == "app":
         who = f"{KINDS['app'][i]} « {entry.actor_name} »" if entry.actor_name else KINDS["app"][i]
+    elif entry.actor_kind == "representative" and entry.actor_name:
+        who = f"{KINDS['representative'][i]} ({entry.actor_name})"
     else:
         who = KINDS.get(entry.actor_kind, ("?", "?"))[i]
     what = ACTIONS.get(entry.action, (entry.action, entry.action))[i]

@@ -22,7 +22,7 @@ from carnet.notifications.senders import (
     SmtpSender,
 )
 from carnet.notifications.templates import render
-from carnet.patients.models import Patient
+from carnet.patients.models import LegalRepresentative, Patient
 from carnet.settings import Settings
 
 log = logging.getLogger("carnet.notifications")
@@ -46,8 +46,28 @@ def make_sender(settings: Settings) -> Sender:
     return ConsoleSender()
 
 
+ACCESS_TEMPLATES = ("first_access", "emergency_access")
+
+
 def _recipient(session: Session, row: OutboxMessage) -> tuple[str, str] | None:
-    """(channel, address) from the account's preferences, or the patient's contacts."""
+    """(channel, address) from the account's preferences, or the patient's contacts; a minor
+    who cannot be reached is represented by their legal representative for access notices."""
+    target = _own_recipient(session, row)
+    if target is None and row.template in ACCESS_TEMPLATES and row.patient_id is not None:
+        for (representative_id,) in session.execute(
+            select(LegalRepresentative.representative_id).where(
+                LegalRepresentative.patient_id == row.patient_id,
+                LegalRepresentative.ended_at.is_(None),
+            )
+        ):
+            proxy = OutboxMessage(template=row.template, patient_id=representative_id)
+            target = _own_recipient(session, proxy)
+            if target is not None:
+                return target
+    return target
+
+
+def _own_recipient(session: Session, row: OutboxMessage) -> tuple[str, str] | None:
     account = session.get(Account, row.account_id) if row.account_id else None
     if account is None and row.patient_id is not None:
         account = session.execute(

@@ -39,17 +39,27 @@ FR: dict[str, str] = {
     "Data sources": "Sources des données",
     # Messages of domain errors shown in the portal
     "Unknown identifier or wrong password.": "Identifiant inconnu ou mot de passe erroné.",
-    "Too many failed sign-ins: try again in a few minutes.": "Trop d'échecs de connexion : réessayez dans quelques minutes.",
+    "Too many failed sign-ins: try again in a few minutes.": (
+        "Trop d'échecs de connexion : réessayez dans quelques minutes."
+    ),
     "Wrong code.": "Code erroné.",
     "The code has expired; start again.": "Le code a expiré ; recommencez.",
     "Too many wrong codes; start again.": "Trop de codes erronés ; recommencez.",
     "Wrong authenticator code.": "Code d'authentification erroné.",
-    "Too many wrong authenticator codes: try again in a few minutes.": "Trop de codes d'authentification erronés : réessayez dans quelques minutes.",
+    "Too many wrong authenticator codes: try again in a few minutes.": (
+        "Trop de codes d'authentification erronés : réessayez dans quelques minutes."
+    ),
     "Please sign in.": "Veuillez vous connecter.",
-    "Your session has expired; please sign in again.": "Votre session a expiré ; veuillez vous reconnecter.",
+    "Your session has expired; please sign in again.": (
+        "Votre session a expiré ; veuillez vous reconnecter."
+    ),
     "Your sign-in has expired; start again.": "Votre connexion a expiré ; recommencez.",
-    "Only patients can connect apps to their record.": "Seuls les patients peuvent connecter une application à leur dossier.",
-    "You cannot connect an app to this record.": "Vous ne pouvez pas connecter d'application à ce dossier.",
+    "Only patients can connect apps to their record.": (
+        "Seuls les patients peuvent connecter une application à leur dossier."
+    ),
+    "You cannot connect an app to this record.": (
+        "Vous ne pouvez pas connecter d'application à ce dossier."
+    ),
     "Internal error; nothing was saved.": "Erreur interne ; rien n'a été enregistré.",
     "Not Found": "Page introuvable",
 }

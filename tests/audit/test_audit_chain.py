@@ -1,0 +1,271 @@
+"""The hash chain itself: how appends are numbered and linked, and how ``verify`` catches each
+kind of tampering done behind the application's back (raw SQL on the tables)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from carnet.audit import service as audit
+from carnet.audit.models import AuditEntry, AuditHead
+from carnet.audit.service import GENESIS, ChainProblem, entry_hash, verify
+
+MOMENT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def append_rows(session: Session, patient_id: uuid.UUID, count: int) -> list[AuditEntry]:
+    rows = [
+        audit.append(
+            session,
+            patient_id=patient_id,
+            action="read",
+            actor_kind="professional",
+            actor_ref=f"81000000000{n}",
+            actor_name=f"Dr Test {n}",
+            actor_profession="10",
+            actor_structure="Cabinet des tests",
+            resource_type="Patient",
+            resource_id=str(patient_id),
+        )
+        for n in range(1, count + 1)
+    ]
+    session.flush()
+    return rows
+
+
+def rows_of(session: Session, chain: str) -> list[AuditEntry]:
+    return list(
+        session.execute(
+            select(AuditEntry).where(AuditEntry.chain == chain).order_by(AuditEntry.seq)
+        ).scalars()
+    )
+
+
+def tamper(session: Session, sql: str, **params: object) -> None:
+    """Change the tables behind the ORM's back, as someone with database access would."""
+    session.execute(text(sql), params)
+    session.expire_all()
+
+
+@pytest.fixture
+def chain(session: Session) -> str:
+    """A fresh patient chain of five rows (the trail needs no patient row: it has no FK)."""
+    patient_id = uuid.uuid4()
+    append_rows(session, patient_id, 5)
+    return str(patient_id)
+
+
+def test_appends_are_numbered_one_to_n_and_each_links_to_the_previous_hash(
+    session: Session,
+) -> None:
+    patient_id = uuid.uuid4()
+    append_rows(session, patient_id, 4)
+    session.expire_all()
+
+    rows = rows_of(session, str(patient_id))
+
+    assert [r.seq for r in rows] == [1, 2, 3, 4]
+    assert rows[0].prev_hash == GENESIS
+    assert [r.prev_hash for r in rows[1:]] == [r.hash for r in rows[:-1]]
+    assert all(entry_hash(r.prev_hash, r) == r.hash for r in rows)
+    head = session.get(AuditHead, str(patient_id))
+    assert head is not None
+    assert (head.seq, head.hash) == (4, rows[-1].hash)
+
+
+def test_each_patient_has_their_own_chain_starting_at_one(session: Session) -> None:
+    first, second = uuid.uuid4(), uuid.uuid4()
+    append_rows(session, first, 3)
+    append_rows(session, second, 2)
+
+    assert [r.seq for r in rows_of(session, str(first))] == [1, 2, 3]
+    assert [r.seq for r in rows_of(session, str(second))] == [1, 2]
+    assert rows_of(session, str(second))[0].prev_hash == GENESIS
+
+
+def test_events_about_no_patient_go_to_the_system_chain(session: Session) -> None:
+    entry = audit.append(session, patient_id=None, action="record.purge", actor_kind="operator")
+    session.flush()
+
+    assert entry.chain == "system"
+    assert not list(verify(session, "system"))
+
+
+def test_the_whole_demo_trail_and_fresh_appends_verify_without_any_problem(
+    session: Session, chain: str
+) -> None:
+    session.expire_all()
+
+    assert list(verify(session)) == []
+    assert list(verify(session, chain)) == []
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("actor_name", "Dr Quelqu'un d'autre"),
+        ("reason", "motif réécrit après coup"),
+        ("outcome", "denied"),
+        ("actor_ref", "810000000999"),
+        ("recorded_at", datetime(2020, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_a_row_altered_with_raw_sql_is_reported_as_altered_at_its_position(
+    session: Session, chain: str, column: str, value: object
+) -> None:
+    tamper(
+        session,
+        f"UPDATE audit_entries SET {column} = :value WHERE chain = :chain AND seq = 3",  # noqa: S608
+        value=value,
+        chain=chain,
+    )
+
+    assert list(verify(session, chain)) == [ChainProblem(chain, 3, "row content was altered")]
+
+
+def test_a_row_removed_from_the_middle_is_reported_as_a_gap_and_a_broken_link(
+    session: Session, chain: str
+) -> None:
+    tamper(session, "DELETE FROM audit_entries WHERE chain = :chain AND seq = 3", chain=chain)
+
+    problems = list(verify(session, chain))
+
+    assert ChainProblem(chain, 3, "missing row(s) before this position") in problems
+    assert ChainProblem(chain, 4, "link to the previous row is broken") in problems
+    assert all(p.problem != "row content was altered" for p in problems)
+
+
+def test_the_first_row_removed_is_reported_too(session: Session, chain: str) -> None:
+    tamper(session, "DELETE FROM audit_entries WHERE chain = :chain AND seq = 1", chain=chain)
+
+    assert ChainProblem(chain, 1, "missing row(s) before this position") in list(
+        verify(session, chain)
+    )
+
+
+def test_a_removed_tail_is_reported_against_the_chain_head(session: Session, chain: str) -> None:
+    tamper(session, "DELETE FROM audit_entries WHERE chain = :chain AND seq = 5", chain=chain)
+
+    assert list(verify(session, chain)) == [
+        ChainProblem(chain, 5, "rows were removed at the end of the chain")
+    ]
+
+
+def test_two_swapped_rows_are_reported(session: Session, chain: str) -> None:
+    # (chain, seq) is unique: go through a temporary value, as an attacker would
+    swap = "UPDATE audit_entries SET seq = :new WHERE chain = :chain AND seq = :old"
+    tamper(session, swap, chain=chain, old=2, new=-2)
+    tamper(session, swap, chain=chain, old=3, new=2)
+    tamper(session, swap, chain=chain, old=-2, new=3)
+
+    problems = list(verify(session, chain))
+
+    assert {p.seq for p in problems} >= {2, 3}
+    assert ChainProblem(chain, 2, "link to the previous row is broken") in problems
+    assert ChainProblem(chain, 2, "row content was altered") in problems
+
+
+def test_a_forged_row_with_a_recomputed_hash_but_a_wrong_link_is_reported(
+    session: Session, chain: str
+) -> None:
+    # The forger appends a plausible row, hashes it correctly against a link of their own
+    # choosing, and even moves the head: only the link to the real previous row gives it away.
+    forged = AuditEntry(
+        id=uuid.uuid4(),
+        chain=chain,
+        seq=6,
+        patient_id=uuid.UUID(chain),
+        recorded_at=datetime(2026, 3, 2, 11, 0, tzinfo=UTC),
+        action="read",
+        outcome="allowed",
+        mode="normal",
+        reason=None,
+        actor_kind="professional",
+        actor_ref="810000000017",
+        actor_name="Dr Paul Durand",
+        actor_profession="10",
+        actor_structure="Cabinet médical des Carmes",
+        client_id=None,
+        resource_type=None,
+        resource_id=None,
+        detail=None,
+        prev_hash="f" * 64,
+        hash="",
+    )
+    forged.hash = entry_hash(forged.prev_hash, forged)
+    session.add(forged)
+    session.flush()
+    tamper(
+        session,
+        "UPDATE audit_heads SET seq = 6, hash = :hash WHERE chain = :chain",
+        hash=forged.hash,
+        chain=chain,
+    )
+
+    assert list(verify(session, chain)) == [
+        ChainProblem(chain, 6, "link to the previous row is broken")
+    ]
+
+
+def test_a_deleted_chain_head_does_not_hide_the_chain_from_verification(
+    session: Session, chain: str
+) -> None:
+    tamper(
+        session,
+        "UPDATE audit_entries SET actor_name = 'personne' WHERE chain = :chain AND seq = 2",
+        chain=chain,
+    )
+    tamper(session, "DELETE FROM audit_heads WHERE chain = :chain", chain=chain)
+
+    problems = list(verify(session))
+
+    assert ChainProblem(chain, 2, "row content was altered") in problems
+    assert any(p.chain == chain and "head" in p.problem for p in problems)
+
+
+def test_verifying_one_chain_reports_only_that_chain(session: Session, chain: str) -> None:
+    other = uuid.uuid4()
+    append_rows(session, other, 2)
+    tamper(session, "DELETE FROM audit_entries WHERE chain = :chain AND seq = 1", chain=chain)
+
+    assert list(verify(session, str(other))) == []
+    assert {p.chain for p in verify(session)} == {chain}
+
+
+def test_the_hash_is_the_same_whatever_the_time_zone_of_the_clock(
+    session: Session, frozen: Callable[[datetime], None]
+) -> None:
+    # The clock should give UTC; a clock set to Paris time is the same instant and must not
+    # make the stored row look altered once it is read back (in UTC) from the database.
+    frozen(datetime(2026, 3, 2, 11, 0, tzinfo=timezone(timedelta(hours=1))))
+    patient_id = uuid.uuid4()
+    append_rows(session, patient_id, 2)
+    session.expire_all()
+
+    assert list(verify(session, str(patient_id))) == []
+
+
+def test_an_append_reads_the_chain_head_afresh_even_from_a_long_lived_session(
+    factory: sessionmaker[Session],
+) -> None:
+    # Sessions keep their objects after commit (expire_on_commit=False): while something still
+    # holds the head read earlier, the locked read must refresh it, or the next append reuses a
+    # sequence number another session took.
+    patient_id = uuid.uuid4()
+    with factory() as first, factory() as second:
+        audit.append(first, patient_id=patient_id, action="read", actor_kind="patient")
+        first.commit()
+        held = first.get(AuditHead, str(patient_id))
+        assert held is not None
+        audit.append(second, patient_id=patient_id, action="read", actor_kind="patient")
+        second.commit()
+        entry = audit.append(first, patient_id=patient_id, action="read", actor_kind="patient")
+        first.commit()
+
+        assert (entry.seq, held.seq) == (3, 3)
+        assert list(verify(first, str(patient_id))) == []

@@ -1,0 +1,481 @@
+"""The patient is told about accesses through an outbox: what the gate enqueues, and how the
+worker sends it, retries with back-off while the sender is down, gives up, scrubs secrets and
+cancels what has nowhere to go. The sender and the clock are the faked boundaries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from carnet.access import Action, Actor, Mode
+from carnet.access.gate import authorize
+from carnet.accounts.models import Account
+from carnet.accounts.service import begin_sign_in
+from carnet.audit.models import NotifiedAccess
+from carnet.notifications.models import OutboxMessage, OutboxStatus
+from carnet.notifications.senders import Message
+from carnet.notifications.worker import dispatch_due
+from carnet.patients.models import LegalRepresentative
+from carnet.settings import Settings
+from tests.conftest import Cast, FakeSender
+
+MOMENT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+REASON = "détresse respiratoire, patiente inconsciente"
+SYLVIE_EMAIL = "sylvie.martin@example.org"
+SYLVIE_PHONE = "+33600000001"
+MEDICAL_WORDS = ("respiratoire", "inconsciente", "Levothyrox", "pénicilline", "thyro")
+
+
+@pytest.fixture
+def now(frozen: Callable[[datetime], None]) -> datetime:
+    frozen(MOMENT)
+    return MOMENT
+
+
+def read(
+    session: Session, actor: Actor, patient_id: uuid.UUID, action: Action = Action.READ
+) -> None:
+    authorize(session, actor, patient_id, action, resource_type="Patient")
+    session.flush()
+
+
+def outbox(
+    session: Session, patient_id: uuid.UUID, template: str | None = None
+) -> list[OutboxMessage]:
+    session.expire_all()  # the worker changed the rows through its own sessions
+    query = select(OutboxMessage).where(OutboxMessage.patient_id == patient_id)
+    if template is not None:
+        query = query.where(OutboxMessage.template == template)
+    return list(session.execute(query.order_by(OutboxMessage.created_at)).scalars())
+
+
+def only(rows: list[OutboxMessage]) -> OutboxMessage:
+    assert len(rows) == 1, [(r.template, r.payload) for r in rows]
+    return rows[0]
+
+
+def sylvies_account(session: Session) -> Account:
+    return session.execute(select(Account).where(Account.login == SYLVIE_EMAIL)).scalar_one()
+
+
+class BrokenSender:
+    """A sender failing in a way nobody planned for."""
+
+    def send(self, message: Message) -> None:
+        raise RuntimeError("unexpected")
+
+
+# -- what the gate enqueues ------------------------------------------------------------------
+
+
+def test_a_professionals_first_read_enqueues_one_first_access_message_and_later_reads_none(
+    session: Session, cast: Cast, pro: Callable[..., Actor], now: datetime
+) -> None:
+    sylvie, durand = cast.patients["sylvie"], pro("durand")
+
+    read(session, durand, sylvie)
+    read(session, durand, sylvie, Action.SEARCH)
+    read(session, durand, sylvie)
+
+    message = only(outbox(session, sylvie))
+    assert message.template == "first_access"
+    assert message.status == OutboxStatus.PENDING.value
+    assert message.next_attempt_at == now
+    assert message.payload["professional"] == "Dr Paul Durand"
+    assert message.payload["structure"] == "Cabinet médical des Carmes"
+    assert (message.payload["mode"], message.payload["reason"]) == ("normal", None)
+    assert session.get(NotifiedAccess, (sylvie, f"first:{durand.ref}")) is not None
+
+
+def test_each_professional_gets_their_own_first_access_message(
+    session: Session, cast: Cast, pro: Callable[..., Actor], now: datetime
+) -> None:
+    sylvie = cast.patients["sylvie"]
+
+    read(session, pro("durand"), sylvie)
+    read(session, pro("petit"), sylvie)
+    read(session, pro("durand"), sylvie)
+
+    named = [m.payload["professional"] for m in outbox(session, sylvie, "first_access")]
+    assert sorted(named) == ["Dr Paul Durand", "Thomas Petit"]
+
+
+def test_checking_that_a_record_exists_does_not_count_as_a_first_read(
+    session: Session, cast: Cast, pro: Callable[..., Actor], now: datetime
+) -> None:
+    sylvie = cast.patients["sylvie"]
+
+    read(session, pro("durand"), sylvie, Action.LOOKUP)
+
+    assert outbox(session, sylvie) == []
+
+
+def test_each_emergency_session_enqueues_one_emergency_access_message_with_its_reason(
+    session: Session, cast: Cast, pro: Callable[..., Actor], now: datetime
+) -> None:
+    sylvie = cast.patients["sylvie"]
+
+    def benali(session_id: str) -> Actor:
+        return pro("benali", mode=Mode.EMERGENCY, reason=REASON, session_id=session_id)
+
+    read(session, benali("night-shift"), sylvie)
+    read(session, benali("night-shift"), sylvie, Action.SEARCH)
+    read(session, benali("night-shift"), sylvie)
+    assert len(outbox(session, sylvie, "emergency_access")) == 1
+
+    read(session, benali("next-morning"), sylvie)
+
+    emergencies = outbox(session, sylvie, "emergency_access")
+    assert len(emergencies) == 2
+    assert all(m.payload["reason"] == REASON for m in emergencies)
+    assert all(m.payload["mode"] == "emergency" for m in emergencies)
+    # a first access made in emergency is told once, by the emergency message
+    assert outbox(session, sylvie, "first_access") == []
+
+
+# -- how the worker sends ---------------------------------------------------------------------
+
+
+def test_due_messages_go_to_the_patients_email_naming_the_professional_without_medical_content(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    pro: Callable[..., Actor],
+    now: datetime,
+) -> None:
+    sylvie = cast.patients["sylvie"]
+    read(session, pro("benali", mode=Mode.EMERGENCY, reason=REASON, session_id="s1"), sylvie)
+    read(session, pro("durand"), sylvie)
+
+    assert dispatch_due(factory, sender, settings) == 2
+
+    assert {(m.channel, m.to) for m in sender.messages} == {("email", SYLVIE_EMAIL)}
+    by_subject = {m.subject: m.body for m in sender.messages}
+    emergency = by_subject["Accès en urgence à votre dossier"]
+    first = by_subject["Un professionnel a consulté votre dossier pour la première fois"]
+    assert "Dr Paul Durand" in first
+    for body in (emergency,):
+        assert "Dr Amina Benali" in body
+        assert "historique des accès" in body
+        assert not [word for word in MEDICAL_WORDS if word.lower() in body.lower()]
+        assert "275033155500425" not in body
+    assert "bris de glace" in emergency
+    for row in outbox(session, sylvie):
+        assert (row.status, row.attempts, row.sent_at) == (OutboxStatus.SENT.value, 1, now)
+        assert "reason" not in row.payload  # the reason stays in the audit trail only
+
+
+def test_a_sent_message_is_not_sent_again(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    pro: Callable[..., Actor],
+    frozen: Callable[[datetime], None],
+    now: datetime,
+) -> None:
+    read(session, pro("durand"), cast.patients["sylvie"])
+    dispatch_due(factory, sender, settings)
+    frozen(now + timedelta(days=1))
+
+    assert dispatch_due(factory, sender, settings) == 0
+    assert len(sender.messages) == 1
+
+
+def test_when_the_sender_is_down_the_message_waits_and_is_sent_once_it_is_back(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    pro: Callable[..., Actor],
+    frozen: Callable[[datetime], None],
+    now: datetime,
+) -> None:
+    sylvie = cast.patients["sylvie"]
+    read(session, pro("durand"), sylvie)
+    sender.down = True
+
+    assert dispatch_due(factory, sender, settings) == 0
+
+    message = only(outbox(session, sylvie))
+    assert (message.status, message.attempts) == (OutboxStatus.PENDING.value, 1)
+    assert message.next_attempt_at == now + timedelta(seconds=5)
+    assert message.last_error == "connection refused"
+
+    sender.down = False
+    assert dispatch_due(factory, sender, settings) == 0  # not due yet: no retry storm
+    assert sender.messages == []
+
+    frozen(now + timedelta(seconds=5))
+    assert dispatch_due(factory, sender, settings) == 1
+
+    message = only(outbox(session, sylvie))
+    assert (message.status, message.attempts, message.last_error) == ("sent", 2, None)
+    assert [m.to for m in sender.messages] == [SYLVIE_EMAIL]
+
+
+def test_the_back_off_doubles_after_each_failed_attempt(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    pro: Callable[..., Actor],
+    frozen: Callable[[datetime], None],
+    now: datetime,
+) -> None:
+    sylvie = cast.patients["sylvie"]
+    read(session, pro("durand"), sylvie)
+    sender.down = True
+    delays = []
+    moment = now
+
+    for _ in range(4):
+        dispatch_due(factory, sender, settings)
+        message = only(outbox(session, sylvie))
+        delays.append((message.next_attempt_at - moment).total_seconds())
+        moment = message.next_attempt_at
+        frozen(moment)
+
+    assert delays == [5, 10, 20, 40]
+
+
+def test_after_the_maximum_number_of_attempts_the_message_is_marked_failed_for_good(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    pro: Callable[..., Actor],
+    frozen: Callable[[datetime], None],
+    now: datetime,
+) -> None:
+    sylvie = cast.patients["sylvie"]
+    three_tries = settings.model_copy(update={"outbox_max_attempts": 3})
+    read(session, pro("durand"), sylvie)
+    sender.down = True
+
+    for hours in range(3):
+        frozen(now + timedelta(hours=hours))
+        dispatch_due(factory, sender, three_tries)
+
+    message = only(outbox(session, sylvie))
+    assert (message.status, message.attempts) == (OutboxStatus.FAILED.value, 3)
+    assert message.last_error == "connection refused"
+
+    sender.down = False
+    frozen(now + timedelta(days=2))
+    assert dispatch_due(factory, sender, three_tries) == 0
+    assert sender.messages == []
+
+
+def test_an_unexpected_sender_error_is_retried_like_a_refused_connection(
+    session: Session,
+    factory: sessionmaker[Session],
+    settings: Settings,
+    cast: Cast,
+    pro: Callable[..., Actor],
+    now: datetime,
+) -> None:
+    sylvie = cast.patients["sylvie"]
+    read(session, pro("durand"), sylvie)
+
+    assert dispatch_due(factory, BrokenSender(), settings) == 0
+
+    message = only(outbox(session, sylvie))
+    assert (message.status, message.attempts) == (OutboxStatus.PENDING.value, 1)
+    assert message.last_error == "RuntimeError"
+    assert message.next_attempt_at > now
+
+
+def test_one_pass_sends_at_most_the_limit_and_leaves_the_rest_pending(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    pro: Callable[..., Actor],
+    now: datetime,
+) -> None:
+    sylvie = cast.patients["sylvie"]
+    for name in ("durand", "petit", "roux"):
+        read(session, pro(name), sylvie)
+
+    assert dispatch_due(factory, sender, settings, limit=2) == 2
+    assert [m.status for m in outbox(session, sylvie)].count(OutboxStatus.PENDING.value) == 1
+    assert dispatch_due(factory, sender, settings, limit=2) == 1
+
+
+# -- sign-in codes ----------------------------------------------------------------------------
+
+
+def test_a_sign_in_code_is_sent_then_scrubbed_from_the_payload(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    now: datetime,
+) -> None:
+    begin_sign_in(session, login=SYLVIE_EMAIL, password=cast.password)
+    session.flush()
+    pending = only(outbox(session, cast.patients["sylvie"], "sign_in_code"))
+    code = pending.payload["code"]
+    assert code
+
+    assert dispatch_due(factory, sender, settings) == 1
+
+    assert sender.last_code(SYLVIE_EMAIL) == code
+    sent = only(outbox(session, cast.patients["sylvie"], "sign_in_code"))
+    assert sent.status == OutboxStatus.SENT.value
+    assert "code" not in sent.payload
+    assert code not in str(sent.payload)
+
+
+def test_a_sign_in_code_is_scrubbed_too_when_its_message_fails_for_good(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    now: datetime,
+) -> None:
+    begin_sign_in(session, login=SYLVIE_EMAIL, password=cast.password)
+    session.flush()
+    sender.down = True
+
+    dispatch_due(factory, sender, settings.model_copy(update={"outbox_max_attempts": 1}))
+
+    failed = only(outbox(session, cast.patients["sylvie"], "sign_in_code"))
+    assert failed.status == OutboxStatus.FAILED.value
+    assert "code" not in failed.payload
+
+
+def test_a_sign_in_code_by_sms_goes_to_the_phone_on_one_line(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    now: datetime,
+) -> None:
+    sylvies_account(session).otp_channel = "sms"
+    begin_sign_in(session, login=SYLVIE_EMAIL, password=cast.password)
+    session.flush()
+
+    dispatch_due(factory, sender, settings)
+
+    (message,) = sender.messages
+    assert (message.channel, message.to) == ("sms", SYLVIE_PHONE)
+    assert "\n" not in message.body
+    assert sender.last_code(SYLVIE_PHONE).isdigit()
+
+
+# -- where messages go ------------------------------------------------------------------------
+
+
+def test_a_patient_who_prefers_sms_is_told_by_sms_in_one_short_line(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    pro: Callable[..., Actor],
+    now: datetime,
+) -> None:
+    account = sylvies_account(session)
+    account.notify_email, account.notify_sms = False, True
+    read(session, pro("durand"), cast.patients["sylvie"])
+
+    dispatch_due(factory, sender, settings)
+
+    (message,) = sender.messages
+    assert (message.channel, message.to) == ("sms", SYLVIE_PHONE)
+    assert "Dr Paul Durand" in message.body
+    assert len(message.body) <= 300
+    assert "\n" not in message.body
+
+
+def test_a_minors_access_notice_goes_to_the_legal_representative(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    pro: Callable[..., Actor],
+) -> None:
+    lea = cast.patients["lea"]  # a minor: no e-mail, no phone, no account of her own
+    read(session, pro("durand"), lea)
+
+    assert dispatch_due(factory, sender, settings) == 1
+    assert [m.to for m in sender.messages] == [SYLVIE_EMAIL]
+
+
+def test_a_message_for_a_patient_without_any_channel_is_cancelled_not_retried(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    pro: Callable[..., Actor],
+    frozen: Callable[[datetime], None],
+    now: datetime,
+) -> None:
+    lea = cast.patients["lea"]
+    session.execute(delete(LegalRepresentative).where(LegalRepresentative.patient_id == lea))
+    read(session, pro("durand"), lea)
+
+    assert dispatch_due(factory, sender, settings) == 0
+
+    message = only(outbox(session, lea))
+    assert (message.status, message.attempts) == (OutboxStatus.CANCELLED.value, 0)
+    assert message.last_error == "no channel"
+    frozen(now + timedelta(days=1))
+    assert dispatch_due(factory, sender, settings) == 0
+    assert only(outbox(session, lea)).status == OutboxStatus.CANCELLED.value
+    assert sender.messages == []
+
+
+def test_a_patient_who_turned_every_notification_off_gets_nothing(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    pro: Callable[..., Actor],
+    now: datetime,
+) -> None:
+    account = sylvies_account(session)
+    account.notify_email = account.notify_sms = False
+    sylvie = cast.patients["sylvie"]
+    read(session, pro("durand"), sylvie)
+
+    dispatch_due(factory, sender, settings)
+
+    assert sender.messages == []
+    assert only(outbox(session, sylvie)).status == OutboxStatus.CANCELLED.value
+
+
+def test_a_patient_without_an_account_is_told_at_the_email_of_their_identity(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    pro: Callable[..., Actor],
+    now: datetime,
+) -> None:
+    jean = cast.patients["jean"]  # record created through the opt-out route, never activated
+    read(session, pro("benali", mode=Mode.EMERGENCY, reason=REASON, session_id="s1"), jean)
+
+    assert dispatch_due(factory, sender, settings) == 1
+    assert {m.to for m in sender.messages} == {"jean.dupont@example.org"}
