@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Insert, select
+from sqlalchemy import Insert, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -55,9 +55,13 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
+def entry_hash(prev_hash: str, entry: Any) -> str:
+    return values_hash(prev_hash, {name: getattr(entry, name) for name in HASHED_FIELDS})
+
+
+def values_hash(prev_hash: str, values: dict[str, Any]) -> str:
     payload = json.dumps(
-        [_canonical(getattr(entry, name)) for name in HASHED_FIELDS],
+        [_canonical(values[name]) for name in HASHED_FIELDS],
         ensure_ascii=False,
         separators=(",", ":"),
     )
@@ -86,60 +90,60 @@ def append(
     reason: str | None = None,
     detail: str | None = None,
 ) -> AuditEntry:
-    """Append one row to the patient's chain (or the system chain) in the caller's transaction."""
+    """Append one row to the patient's chain (or the system chain) in the caller's transaction.
+
+    Core statements, not the unit of work: this runs on every access, and three plain
+    statements (lock the head, insert the row, move the head) are the whole cost."""
     chain = chain_of(patient_id)
-    head = _lock_head(session, chain)
-    entry = AuditEntry(
-        id=new_id(),
-        chain=chain,
-        seq=head.seq + 1,
-        patient_id=patient_id,
-        recorded_at=clock.now(),
-        action=action,
-        outcome=outcome,
-        mode=mode,
-        reason=_clip(reason, 500),
-        actor_kind=actor_kind,
-        actor_ref=actor_ref,
-        actor_name=_clip(actor_name, 200),
-        actor_profession=actor_profession,
-        actor_structure=_clip(actor_structure, 200),
-        client_id=client_id,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        detail=_clip(detail, 500),
-        prev_hash=head.hash,
-        hash="",
+    seq, prev_hash = _lock_head(session, chain)
+    values: dict[str, Any] = {
+        "id": new_id(),
+        "chain": chain,
+        "seq": seq + 1,
+        "patient_id": patient_id,
+        "recorded_at": clock.now(),
+        "action": action,
+        "outcome": outcome,
+        "mode": mode,
+        "reason": _clip(reason, 500),
+        "actor_kind": actor_kind,
+        "actor_ref": actor_ref,
+        "actor_name": _clip(actor_name, 200),
+        "actor_profession": actor_profession,
+        "actor_structure": _clip(actor_structure, 200),
+        "client_id": client_id,
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "detail": _clip(detail, 500),
+        "prev_hash": prev_hash,
+    }
+    values["hash"] = values_hash(prev_hash, values)
+    session.execute(ENTRIES.insert().values(values))
+    session.execute(
+        HEADS.update().where(HEADS.c.chain == chain).values(seq=values["seq"], hash=values["hash"])
     )
-    entry.hash = entry_hash(head.hash, entry)
-    head.seq = entry.seq
-    head.hash = entry.hash
-    session.add(entry)
-    return entry
+    return AuditEntry(**values)
 
 
-def _lock_head(session: Session, chain: str) -> AuditHead:
-    """Lock the chain's head row, creating it first if the chain is new."""
-    # populate_existing: the session may still hold a head read in an earlier transaction;
-    # what counts is the row as it is now, under the lock.
-    locked = (
-        select(AuditHead)
-        .where(AuditHead.chain == chain)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    head = session.execute(locked).scalar_one_or_none()
-    if head is not None:
-        return head
+ENTRIES: Table = AuditEntry.__table__  # type: ignore[assignment]
+HEADS: Table = AuditHead.__table__  # type: ignore[assignment]
+
+
+def _lock_head(session: Session, chain: str) -> tuple[int, str]:
+    """Lock the chain's head row (creating it first if the chain is new): (seq, hash)."""
+    locked = select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.chain == chain).with_for_update()
+    row = session.execute(locked).first()
+    if row is not None:
+        return int(row.seq), str(row.hash)
     create = _insert_head_if_absent(session, chain)
     if create is None:
-        head = AuditHead(chain=chain, seq=0, hash=GENESIS)
-        session.add(head)
-        return head
+        session.execute(HEADS.insert().values(chain=chain, seq=0, hash=GENESIS))
+        return 0, GENESIS
     # Two first appends to a new chain: the second insert waits for the first transaction and
     # then does nothing, and both go on to lock the one head row instead of one failing.
     session.execute(create)
-    return session.execute(locked).scalar_one()
+    row = session.execute(locked).one()
+    return int(row.seq), str(row.hash)
 
 
 def _insert_head_if_absent(session: Session, chain: str) -> Insert | None:
@@ -165,10 +169,11 @@ class ChainProblem:
 
 def verify(session: Session, chain: str | None = None) -> Iterator[ChainProblem]:
     """Yield every inconsistency: altered rows, gaps (removed rows), reordering, a cut tail."""
-    heads = select(AuditHead).order_by(AuditHead.chain)
+    # Core reads: what is in the database now, never objects a session remembers.
+    heads = select(HEADS.c.chain, HEADS.c.seq, HEADS.c.hash).order_by(HEADS.c.chain)
     if chain is not None:
-        heads = heads.where(AuditHead.chain == chain)
-    for head in session.execute(heads).scalars():
+        heads = heads.where(HEADS.c.chain == chain)
+    for head in session.execute(heads).all():
         yield from _verify_chain(session, head.chain, head)
     # Deleting a head must not take its chain out of verification.
     headless = (
@@ -183,11 +188,9 @@ def verify(session: Session, chain: str | None = None) -> Iterator[ChainProblem]
         yield from _verify_chain(session, name, None)
 
 
-def _verify_chain(session: Session, chain: str, head: AuditHead | None) -> Iterator[ChainProblem]:
+def _verify_chain(session: Session, chain: str, head: Any | None) -> Iterator[ChainProblem]:
     prev_hash, expected_seq = GENESIS, 1
-    rows = session.execute(
-        select(AuditEntry).where(AuditEntry.chain == chain).order_by(AuditEntry.seq)
-    ).scalars()
+    rows = session.execute(select(ENTRIES).where(ENTRIES.c.chain == chain).order_by(ENTRIES.c.seq))
     for row in rows:
         if row.seq != expected_seq:
             yield ChainProblem(chain, expected_seq, "missing row(s) before this position")
