@@ -60,3 +60,12 @@ def test_the_migrations_create_exactly_the_models(engine: Engine) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": False})
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
+
+
+def test_ids_are_time_ordered_uuid7_and_strictly_increasing() -> None:
+    from carnet.db import new_id
+
+    ids = [new_id() for _ in range(5000)]
+    assert all(i.version == 7 for i in ids)
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,15 +26,29 @@ NAMING_CONVENTION = {
 }
 
 
+_id_lock = threading.Lock()
+_id_state = [0, 0]  # last millisecond, counter within it
+
+
 def new_id() -> uuid.UUID:
-    """A time-ordered UUID (version 7 layout) so that primary-key indexes stay local."""
-    ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+    """A time-ordered UUID (version 7, RFC 9562) so that primary-key indexes stay local.
+    Within one process ids are strictly increasing: a 12-bit counter orders those made in the
+    same millisecond (method 1 of RFC 9562 §6.2)."""
+    with _id_lock:
+        ms = max(time.time_ns() // 1_000_000, _id_state[0])
+        if ms == _id_state[0]:
+            _id_state[1] += 1
+            if _id_state[1] > 0xFFF:
+                ms, _id_state[1] = ms + 1, 0
+        else:
+            _id_state[1] = 0
+        _id_state[0] = ms
+        counter = _id_state[1]
     value = (ms & 0xFFFF_FFFF_FFFF) << 80
     value |= 0x7 << 76
-    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= counter << 64
     value |= 0b10 << 62
-    value |= rand & ((1 << 62) - 1)
+    value |= int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
     return uuid.UUID(int=value)
 
 

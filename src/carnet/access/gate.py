@@ -7,7 +7,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Uuid, bindparam, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -22,11 +22,20 @@ from carnet.access.policy import (
     decide_creation,
     scope_allows,
 )
+from carnet.apps.models import App, AppGrant
 from carnet.audit import service as audit
 from carnet.audit.models import NotifiedAccess
 from carnet.authorizations.models import Authorization
 from carnet.db import settings_of
-from carnet.errors import AccessDenied, CarnetError, Conflict, Forbidden, Invalid, NotFound
+from carnet.errors import (
+    AccessDenied,
+    CarnetError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthenticated,
+)
 from carnet.notifications.models import enqueue
 from carnet.patients.models import LegalRepresentative, Patient
 from carnet.records.models import Record, RecordStatus
@@ -49,10 +58,41 @@ DENIAL_ERRORS: dict[str, CarnetError] = {
     "regulator_opposed": Forbidden("The patient has opposed access by the SAMU regulator."),
     "not_a_regulator": Forbidden("Regulator mode is reserved to SAMU regulating physicians."),
     "app_cannot_manage": Forbidden("Connected apps cannot manage the record."),
+    "app_disconnected": Unauthenticated("This app is no longer connected to the record."),
     "insufficient_scope": Forbidden("The access token's scopes do not cover this request."),
     "channel_not_for_actor": Forbidden("This creation channel is not yours to use."),
     "not_a_pharmacist": Forbidden("Only a pharmacist can create a record at the pharmacy counter."),
 }
+
+
+AUTHORIZATION_OF = select(Authorization).where(  # built once: every access runs it
+    Authorization.patient_id == bindparam("p", type_=Uuid()),
+    Authorization.professional_id == bindparam("r", type_=Uuid()),
+)
+
+
+def app_connected(session: Session, actor: Actor, patient_id: uuid.UUID) -> bool:
+    """An app (or Carnet's own patient client) acts only while the patient's grant lives and
+    the operator keeps the app listed: disconnecting takes effect at once."""
+    if actor.account_id is None or actor.client_id is None:
+        return True
+    found = session.execute(
+        APP_GRANT_OF, {"p": actor.bound_patient_id or patient_id, "c": actor.client_id}
+    ).first()
+    return found is not None
+
+
+APP_GRANT_OF = (
+    select(AppGrant.id)
+    .join(App, App.client_id == AppGrant.client_id)
+    .where(
+        AppGrant.patient_id == bindparam("p", type_=Uuid()),
+        AppGrant.client_id == bindparam("c"),
+        AppGrant.revoked_at.is_(None),
+        App.active.is_(True),
+    )
+    .limit(1)
+)
 
 
 def load_facts(session: Session, actor: Actor, patient_id: uuid.UUID) -> RecordFacts:
@@ -65,10 +105,7 @@ def load_facts(session: Session, actor: Actor, patient_id: uuid.UUID) -> RecordF
     authorization: Authorization | None = None
     if actor.professional_id is not None:
         authorization = session.execute(
-            select(Authorization).where(
-                Authorization.patient_id == patient_id,
-                Authorization.professional_id == actor.professional_id,
-            )
+            AUTHORIZATION_OF, {"p": patient_id, "r": actor.professional_id}
         ).scalar_one_or_none()
     is_holder = actor.kind in (ActorKind.PATIENT, ActorKind.APP) and actor.patient_id == patient_id
     is_representative = False
@@ -137,6 +174,8 @@ def authorize(
     if actor.bound_patient_id is not None and actor.bound_patient_id != patient_id:
         facts = RecordFacts(exists=False)  # a token for one patient sees no other record
     decision = decide(actor, action, facts)
+    if decision.allowed and not app_connected(session, actor, patient_id):
+        decision = Decision(False, "app_disconnected", True)
     if decision.allowed and not scope_allows(actor, action, resource_type):
         decision = Decision(False, "insufficient_scope", True, decision.mode)
     mode = actor.mode  # the declared purpose of use is traced on every row of the session

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, select
+from sqlalchemy import Insert, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -118,21 +118,28 @@ def append(
         "prev_hash": prev_hash,
     }
     values["hash"] = values_hash(prev_hash, values)
-    session.execute(ENTRIES.insert().values(values))
-    session.execute(
-        HEADS.update().where(HEADS.c.chain == chain).values(seq=values["seq"], hash=values["hash"])
-    )
+    # Constant statements with bound parameters: compiled once, cached, no per-call coercion.
+    session.execute(INSERT_ENTRY, values)
+    session.execute(MOVE_HEAD, {"c": chain, "s": values["seq"], "h": values["hash"]})
     return AuditEntry(**values)
 
 
 ENTRIES: Table = AuditEntry.__table__  # type: ignore[assignment]
 HEADS: Table = AuditHead.__table__  # type: ignore[assignment]
+INSERT_ENTRY = ENTRIES.insert()
+MOVE_HEAD = (
+    HEADS.update()
+    .where(HEADS.c.chain == bindparam("c"))
+    .values(seq=bindparam("s"), hash=bindparam("h"))
+)
+LOCK_HEAD = (
+    select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.chain == bindparam("c")).with_for_update()
+)
 
 
 def _lock_head(session: Session, chain: str) -> tuple[int, str]:
     """Lock the chain's head row (creating it first if the chain is new): (seq, hash)."""
-    locked = select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.chain == chain).with_for_update()
-    row = session.execute(locked).first()
+    row = session.execute(LOCK_HEAD, {"c": chain}).first()
     if row is not None:
         return int(row.seq), str(row.hash)
     create = _insert_head_if_absent(session, chain)
@@ -142,7 +149,7 @@ def _lock_head(session: Session, chain: str) -> tuple[int, str]:
     # Two first appends to a new chain: the second insert waits for the first transaction and
     # then does nothing, and both go on to lock the one head row instead of one failing.
     session.execute(create)
-    row = session.execute(locked).one()
+    row = session.execute(LOCK_HEAD, {"c": chain}).one()
     return int(row.seq), str(row.hash)
 
 

@@ -40,3 +40,27 @@ def audited_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 def record_denial(session: Session, denied: AccessDenied) -> None:
     entry: dict[str, Any] = dict(denied.entry)
     service.append(session, **entry)
+
+
+def finish_request(session: Session, error: BaseException | None) -> None:
+    """The same boundary as ``audited_transaction``, for a session opened elsewhere (the web
+    dependency): commit, or record the denial, or roll back; then close. Re-raises."""
+    try:
+        if error is None:
+            session.commit()
+            return
+        if isinstance(error, AccessDenied):
+            session.rollback()
+            record_denial(session, error)
+            session.commit()
+            raise error.public from None
+        if isinstance(error, CarnetError) and error.keep_changes:
+            session.commit()
+        else:
+            session.rollback()
+        raise error
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

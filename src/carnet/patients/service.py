@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -110,8 +110,11 @@ def register_patient(
     return patient
 
 
+BY_NIR = select(Patient).where(Patient.nir == bindparam("nir"))  # built once: a hot path
+
+
 def find_by_nir(session: Session, nir: str) -> Patient | None:
-    return session.execute(select(Patient).where(Patient.nir == nir)).scalar_one_or_none()
+    return session.execute(BY_NIR, {"nir": nir}).scalar_one_or_none()
 
 
 def find_by_identifier(session: Session, token: str) -> Patient | None:
