@@ -95,8 +95,11 @@ APP_GRANT_OF = (
 )
 
 
-def load_facts(session: Session, actor: Actor, patient_id: uuid.UUID) -> RecordFacts:
-    record = session.get(Record, patient_id)
+def load_facts(
+    session: Session, actor: Actor, patient_id: uuid.UUID, *, record: Record | None = None
+) -> RecordFacts:
+    """The facts the decision needs; ``record`` may be passed when the caller loaded it."""
+    record = record if record is not None else session.get(Record, patient_id)
     if record is None:
         return RecordFacts(exists=False)
     status = record.effective_status(clock.now())

@@ -16,30 +16,27 @@ from carnet.patients import service as patients
 from carnet.records import fhir, service
 from carnet.records.models import Channel
 from carnet.terminology import terminology
-from carnet.web.deps import ApiActor, DbSession, SettingsDep
+from carnet.web.deps import ApiActor, DbSession, SettingsDep, Tx
 
 router = APIRouter(prefix="/fhir", tags=["Patient", "AuditEvent"])
 
 
 @router.get("/Patient")
-def search_patient(
+async def search_patient(
     actor: ApiActor,
-    session: DbSession,
+    tx: Tx,
     settings: SettingsDep,
     identifier: str = Query(..., description="INS: urn:oid:<OID>|<matricule>"),
 ) -> FhirResponse:
-    patient = patients.find_by_identifier(session, identifier)
-    if patient is None:
-        raise deny_unknown(actor, action=Action.LOOKUP, resource_type="Patient")
-    view = service.lookup_record(session, actor, patient)
+    view = await tx.run(service.lookup_by_identifier, actor, identifier)
     bundle = searchset(settings.fhir_base, "Patient", [fhir.patient_resource(view)])
     return FhirResponse(bundle)
 
 
 @router.get("/Patient/{patient_id}")
-def read_patient(patient_id: str, actor: ApiActor, session: DbSession) -> FhirResponse:
-    patient = patients.get_patient(session, _uuid(patient_id))
-    return FhirResponse(fhir.patient_resource(service.lookup_record(session, actor, patient)))
+async def read_patient(patient_id: str, actor: ApiActor, tx: Tx) -> FhirResponse:
+    view = await tx.run(service.lookup_by_id, actor, _uuid(patient_id))
+    return FhirResponse(fhir.patient_resource(view))
 
 
 @router.get("/AuditEvent")
