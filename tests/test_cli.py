@@ -14,7 +14,8 @@ runner = CliRunner()
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CARNET_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    # a folder that does not exist yet, as in a fresh checkout
+    monkeypatch.setenv("CARNET_DATABASE_URL", f"sqlite:///{tmp_path / 'var' / 'cli.db'}")
     monkeypatch.setenv("CARNET_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CARNET_ENV", "development")
     return tmp_path
@@ -37,6 +38,12 @@ def test_help_lists_the_operator_commands() -> None:
         "notifications",
     ):
         assert command in result.output
+
+
+def test_demo_alone_sets_up_a_fresh_checkout(workdir: Path) -> None:
+    result = runner.invoke(app, ["demo", "--reset"])
+    assert result.exit_code == 0, result.output
+    assert (workdir / "var" / "cli.db").exists()
 
 
 def test_db_upgrade_then_demo_prints_how_to_sign_in_as_each_persona(workdir: Path) -> None:

@@ -44,10 +44,6 @@ def _settings() -> Settings:
 
 
 def _factory(settings: Settings):  # type: ignore[no-untyped-def]
-    if settings.is_sqlite:
-        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
-            parents=True, exist_ok=True
-        )
     return make_session_factory(make_engine(settings.database_url), settings)
 
 
@@ -67,10 +63,6 @@ def serve(
     import uvicorn
 
     settings = _settings()  # refuses insecure production settings before anything starts
-    if settings.is_sqlite:
-        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
-            parents=True, exist_ok=True
-        )
     uvicorn.run(
         "carnet.app:create_app",
         factory=True,
@@ -89,10 +81,6 @@ def db_upgrade(revision: str = "head") -> None:
     from carnet.migrations.runner import upgrade
 
     settings = _settings()
-    if settings.is_sqlite:
-        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
-            parents=True, exist_ok=True
-        )
     upgrade(settings.database_url, revision)
     typer.echo(f"schema at {revision}")
 

@@ -9,9 +9,10 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -93,6 +94,7 @@ def make_engine(url: str, *, single_writer: bool = False, **kwargs: Any) -> Engi
     ``single_writer`` (the server's choice on SQLite): one pooled connection, so that threads
     queue in the pool (woken at once) instead of in SQLite's busy handler (which sleeps)."""
     if url.startswith("sqlite"):
+        _make_parent_dir(url)
         connect_args = {"check_same_thread": False, "timeout": 30}
         if single_writer and ":memory:" not in url and url != "sqlite://":
             kwargs.setdefault("pool_size", 1)
@@ -120,6 +122,13 @@ def make_engine(url: str, *, single_writer: bool = False, **kwargs: Any) -> Engi
         kwargs.setdefault("max_overflow", 20)
         kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def _make_parent_dir(url: str) -> None:
+    """A fresh checkout has no ``var/``: create the SQLite file's folder on first use."""
+    path = make_url(url).database
+    if path and path != ":memory:" and not path.startswith("file:"):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 def make_session_factory(engine: Engine, settings: Any) -> sessionmaker[Session]:
