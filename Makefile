@@ -43,6 +43,7 @@ check: install
 	$(BIN)/lint-imports
 
 bench: install
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.run
 
 clean:
