@@ -26,6 +26,7 @@ from carnet.accounts.service import professional_actor
 from carnet.app import create_app
 from carnet.db import make_engine
 from carnet.demo import load_demo
+from carnet.documents.storage import LocalBlobStore
 from carnet.migrations.runner import upgrade
 from carnet.notifications.senders import Message, SendError
 from carnet.patients.models import Patient
@@ -80,6 +81,11 @@ def settings(data_dir: Path) -> Settings:
     )
 
 
+def blob_store(settings: Settings) -> LocalBlobStore:
+    """Documents' contents go to a real local store under the run's temporary folder."""
+    return LocalBlobStore(settings.data_dir / "blobs")
+
+
 def _sqlite_url(tmp: Path) -> str:
     return f"sqlite:///{tmp / 'carnet-test.db'}"
 
@@ -119,7 +125,8 @@ class Cast:
 
 @pytest.fixture(scope="session")
 def cast(engine: Engine, settings: Settings) -> Cast:
-    factory = sessionmaker(bind=engine, expire_on_commit=False, info={"settings": settings})
+    factory = sessionmaker(bind=engine, expire_on_commit=False,
+                           info={"settings": settings, "blobs": blob_store(settings)})
     with factory() as session:
         summary = load_demo(session)
         session.commit()
@@ -155,7 +162,7 @@ def factory(connection: Connection, settings: Settings) -> sessionmaker[Session]
         bind=connection,
         expire_on_commit=False,
         join_transaction_mode="create_savepoint",
-        info={"settings": settings},
+        info={"settings": settings, "blobs": blob_store(settings)},
     )
 
 

@@ -17,6 +17,8 @@ from carnet.accounts import pages as account_pages
 from carnet.accounts.service import LocalTotpProvider
 from carnet.authorizations import api as authorization_api
 from carnet.db import make_engine, make_session_factory
+from carnet.documents import api as document_api
+from carnet.documents.storage import make_blob_store
 from carnet.fhir import api as fhir_api
 from carnet.notifications.senders import Sender
 from carnet.notifications.worker import Worker, make_sender
@@ -35,7 +37,16 @@ def create_app(
 ) -> FastAPI:
     settings = (settings or load_settings()).refuse_insecure()
     engine = engine or make_engine(settings.database_url, single_writer=True)
-    session_factory = session_factory or make_session_factory(engine, settings)
+    if session_factory is None:
+        blobs = make_blob_store(
+            settings.blob_store,
+            root=settings.blob_path,
+            bucket=settings.s3_bucket,
+            prefix=settings.s3_prefix,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+        )
+        session_factory = make_session_factory(engine, settings, blobs=blobs)
     worker = Worker(session_factory, sender or make_sender(settings), settings)
 
     @asynccontextmanager
@@ -64,6 +75,7 @@ def create_app(
     errors.install(app)
 
     for router in (
+        document_api.router,
         fhir_api.router,
         record_api.router,
         authorization_api.router,

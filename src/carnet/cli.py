@@ -44,7 +44,22 @@ def _settings() -> Settings:
 
 
 def _factory(settings: Settings):  # type: ignore[no-untyped-def]
-    return make_session_factory(make_engine(settings.database_url), settings)
+    return make_session_factory(
+        make_engine(settings.database_url), settings, blobs=_blobs(settings)
+    )
+
+
+def _blobs(settings: Settings):  # type: ignore[no-untyped-def]
+    from carnet.documents.storage import make_blob_store
+
+    return make_blob_store(
+        settings.blob_store,
+        root=settings.blob_path,
+        bucket=settings.s3_bucket,
+        prefix=settings.s3_prefix,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+    )
 
 
 def _fail(error: CarnetError) -> None:
@@ -104,7 +119,7 @@ def demo(reset: Annotated[bool, typer.Option(help="Erase the database first")] =
         with engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     upgrade(settings.database_url)
-    factory = make_session_factory(engine, settings)
+    factory = make_session_factory(engine, settings, blobs=_blobs(settings))
     try:
         with audited_transaction(factory) as session:
             summary = load_demo(session)

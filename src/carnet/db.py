@@ -131,10 +131,11 @@ def _make_parent_dir(url: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def make_session_factory(engine: Engine, settings: Any) -> sessionmaker[Session]:
-    """Sessions carry the settings in ``session.info`` so that services need no globals."""
+def make_session_factory(engine: Engine, settings: Any, **info: Any) -> sessionmaker[Session]:
+    """Sessions carry the settings (and the other boundaries, e.g. ``blobs``, the document
+    store) in ``session.info`` so that services need no globals."""
     return sessionmaker(
-        bind=engine, expire_on_commit=False, autoflush=True, info={"settings": settings}
+        bind=engine, expire_on_commit=False, autoflush=True, info={"settings": settings, **info}
     )
 
 

@@ -142,6 +142,9 @@ PROFESSIONALS = [
         "henri.blanc",
     ),
     ("10000000082", "Dr", "Éric", "Noir", "10", "SM54", "", "310000088", "eric.noir"),
+    # Beyond the personas' table: authors of some demo documents.
+    ("10000000140", "Dr", "Jeanne", "Leroy", "10", "SM42", "", "310781406", "jeanne.leroy"),
+    ("10000000157", "Dr", "Nadia", "Haddad", "21", None, "", "310000047", "nadia.haddad"),
 ]
 
 PATIENTS: dict[str, dict[str, Any]] = {
@@ -206,6 +209,7 @@ class DemoSummary:
     logins: list[tuple[str, str, str]] = field(default_factory=list)  # who, login, 2nd factor
     systems: list[tuple[str, str, str]] = field(default_factory=list)  # name, client id, key
     apps: list[tuple[str, str]] = field(default_factory=list)
+    documents: int = 0
 
 
 @contextmanager
@@ -306,11 +310,6 @@ def load_demo(session: Session) -> DemoSummary:
         display_name="Henri Lambert",
         patient_id=people["henri"].id,
     )
-    with at(datetime(2024, 5, 2, 15, 30, tzinfo=UTC)):
-        records.close_record(
-            session, henri, people["henri"].id, comment="Je ne souhaite plus utiliser le service."
-        )
-
     # Jean: created automatically (opt-out) in January 2022, never activated.
     with at(datetime(2022, 1, 10, 8, 0, tzinfo=UTC)):
         records.create_record(session, OPERATOR, people["jean"].id, channel=Channel.OPT_OUT)
@@ -420,6 +419,15 @@ def load_demo(session: Session) -> DemoSummary:
         first_party=True,
     )
     summary.apps.append((own.name, own.client_id))
+
+    from carnet.demo_documents import load_documents
+
+    summary.documents = load_documents(session, people, pros, structures)
+    # Henri closed his record in 2024, after these documents were fed.
+    with at(datetime(2024, 5, 2, 15, 30, tzinfo=UTC)):
+        records.close_record(
+            session, henri, people["henri"].id, comment="Je ne souhaite plus utiliser le service."
+        )
     return summary
 
 
@@ -433,6 +441,7 @@ def print_sign_in(summary: DemoSummary, settings: object) -> None:
     print("\nProfessionals' software (JWT-bearer, private keys for the demo only):")
     for name, client_id, key in summary.systems:
         print(f"  {name:<40} client_id={client_id}  key={key}")
+    print(f"\n{summary.documents} demo documents stored (encrypted) in the records.")
     for name, client_id in summary.apps:
         print(f"\nConnected app: {name} (client_id={client_id})")
     print()

@@ -4,6 +4,7 @@ from carnet.accounts import models as accounts
 from carnet.apps import models as apps
 from carnet.audit import models as audit
 from carnet.authorizations import models as authorizations
+from carnet.documents import models as documents
 from carnet.notifications import models as notifications
 from carnet.patients import models as patients
 from carnet.professionals import models as professionals
@@ -15,6 +16,7 @@ __all__ = [
     "apps",
     "audit",
     "authorizations",
+    "documents",
     "notifications",
     "patients",
     "professionals",

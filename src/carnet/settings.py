@@ -13,7 +13,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "dev-insecure-secret-change-me-0000000000"  # noqa: S105 - refused in production
-PLACEHOLDER_MASTER_KEY = "ZGV2LWluc2VjdXJlLW1hc3Rlci1rZXktY2hhbmdlLW1l"  # refused in production
+PLACEHOLDER_MASTER_KEY = "ZGV2LWluc2VjdXJlLW1hc3Rlci1rZXktY2hhbmdlISE="  # refused in production
 
 
 class InsecureSettings(Exception):
@@ -53,6 +53,17 @@ class Settings(BaseSettings):
     retention_years: int = 10
     majority_age: int = 18
 
+    # Documents
+    document_max_bytes: int = 20_000_000
+    blob_store: Literal["local", "s3"] = "local"
+    blob_root: Path | None = None  # default: <data_dir>/blobs
+    s3_bucket: str | None = None
+    s3_prefix: str = ""
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    habilitation_matrix: Path | None = None  # default: the shipped matrix
+    emergency_reveals_masked: bool = False  # bris de glace shows MASQUE_PS documents?
+
     # Notifications
     sender: Literal["console", "file", "smtp"] = "console"
     smtp_host: str = "localhost"
@@ -67,6 +78,10 @@ class Settings(BaseSettings):
 
     # Demo
     demo_password: str = Field(default="carnet-demo-2026")
+
+    @cached_property
+    def blob_path(self) -> Path:
+        return self.blob_root or (self.data_dir / "blobs")
 
     def refuse_insecure(self) -> Settings:
         """Production refuses development defaults; returns self when all is well."""

@@ -376,7 +376,11 @@ def purge_due(session: Session, actor: Actor, *, limit: int = 1000) -> PurgeRepo
 
 
 def purge_patient(session: Session, patient_id: uuid.UUID) -> None:
-    """Delete every row that carries this patient's id, then the trail and the identity."""
+    """Destroy the patient's document key and contents (crypto-shredding), then delete every
+    row that carries this patient's id, then the trail and the identity."""
+    from carnet.documents.service import shred_patient
+
+    shred_patient(session, patient_id)
     for table in reversed(Base.metadata.sorted_tables):
         if table.name in ("patients", "audit_entries", "audit_heads"):
             continue

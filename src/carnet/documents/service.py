@@ -1,0 +1,651 @@
+"""Document use cases: provide (ITI-65), find (ITI-67), read and retrieve (ITI-68), and the
+lifecycle (replace, delete, archive, masking, patient visibility). Every access goes through
+``access`` and leaves an audit row; contents are encrypted with the patient's data key."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.orm import Session
+
+from carnet import clock
+from carnet.access import Action, Actor, ActorKind, Mode, RecordFacts
+from carnet.access.documents import document_visible, facts_of, visibility_clauses
+from carnet.access.gate import actor_fields, authorize, deny_unknown, load_facts
+from carnet.audit import service as audit
+from carnet.db import settings_of
+from carnet.documents import envelope
+from carnet.documents.fhir import DocumentInput, ProvideRequest, document_resource
+from carnet.documents.models import DocumentEntry, PatientKey, Submission
+from carnet.documents.storage import BlobMissing, BlobStore
+from carnet.errors import Conflict, Forbidden, Invalid, NotFound
+from carnet.identity import parse_ins_identifier
+from carnet.patients.models import Patient
+from carnet.terminology import documents as vocab
+from carnet.terminology.habilitations import Matrix, load_matrix
+
+NOT_FOUND = "No such document."
+DELETED = "entered-in-error"
+
+
+# --- wiring: the blob store and the matrix come with the session ------------------------
+
+
+def blobs_of(session: Session) -> BlobStore:
+    store: BlobStore = session.info["blobs"]
+    return store
+
+
+@cache
+def _matrix(path: str | None) -> Matrix:
+    return load_matrix(Path(path) if path else None)
+
+
+def matrix_of(session: Session) -> Matrix:
+    path = settings_of(session).habilitation_matrix
+    return _matrix(str(path) if path else None)
+
+
+def _master(session: Session) -> bytes:
+    return envelope.master_key_from_setting(settings_of(session).master_key)
+
+
+def _data_key(session: Session, patient_id: uuid.UUID, *, create: bool) -> bytes:
+    row = session.get(PatientKey, patient_id)
+    master = _master(session)
+    if row is None:
+        if not create:
+            raise envelope.KeyUnavailable("no data key for this patient")
+        key = envelope.new_data_key()
+        session.add(
+            PatientKey(
+                patient_id=patient_id,
+                wrapped=envelope.wrap_key(master, key, patient_id),
+                created_at=clock.now(),
+            )
+        )
+        session.flush()
+        return key
+    return envelope.unwrap_key(master, row.wrapped, patient_id)
+
+
+# --- provide (ITI-65) ------------------------------------------------------------------
+
+
+def provide(session: Session, actor: Actor, request: ProvideRequest) -> list[DocumentEntry]:
+    """Store a checked submission: all of it or nothing."""
+    ins = parse_ins_identifier(request.patient_identifier)
+    patient = session.execute(
+        select(Patient).where(Patient.nir == ins.matricule, Patient.ins_oid == ins.oid)
+    ).scalar_one_or_none()
+    if patient is None:
+        raise deny_unknown(actor, action=Action.WRITE, resource_type="DocumentReference")
+    authorize(
+        session,
+        actor,
+        patient.id,
+        Action.WRITE,
+        resource_type="DocumentReference",
+        audit_action="document.submit",
+        detail=f"documents={len(request.documents)}",
+    )
+    _check_authors(actor, request.documents)
+    _check_duplicates(session, patient.id, request.documents)
+    replaced = {
+        doc.where: _replaced(session, patient.id, doc) for doc in request.documents if doc.replaces
+    }
+    now = clock.now()
+    submission = Submission(
+        patient_id=patient.id,
+        unique_id=request.submission_unique_id,
+        source_id=request.source_id,
+        submitted_at=now,
+        submitted_by=actor.ref,
+        client_id=actor.client_id,
+        entry_count=len(request.documents),
+    )
+    session.add(submission)
+    key = _data_key(session, patient.id, create=True)
+    store = blobs_of(session)
+    written: list[str] = []
+    try:
+        entries = []
+        for doc in request.documents:
+            blob_key = f"{patient.id}/{uuid.uuid4().hex}"
+            store.put(blob_key, envelope.encrypt(key, doc.content, blob_key.encode()))
+            written.append(blob_key)
+            entry = _new_entry(patient.id, submission.id, doc, blob_key, actor, now)
+            previous = replaced.get(doc.where)
+            if previous is not None:
+                entry.replaces_id = previous.id
+                _new_version(session, previous, actor, status="superseded")
+            session.add(entry)
+            entries.append(entry)
+            audit.append(
+                session,
+                patient_id=patient.id,
+                action="write",
+                mode=actor.mode.value,
+                resource_type="DocumentReference",
+                resource_id=str(entry.id),
+                detail=f"type={doc.type_code}",
+                reason=actor.reason if actor.mode is not Mode.NORMAL else None,
+                **actor_fields(actor),
+            )
+        session.flush()
+    except BaseException:
+        for blob_key in written:  # nothing half-written: no content without its metadata
+            store.delete(blob_key)
+        raise
+    return entries
+
+
+def _check_authors(actor: Actor, documents: list[DocumentInput]) -> None:
+    for doc in documents:
+        if actor.kind in (ActorKind.PATIENT, ActorKind.APP):
+            if doc.author_kind != "patient":
+                raise Invalid(
+                    "Documents added by the patient are authored by the patient.",
+                    field=f"{doc.where}.author",
+                )
+        elif doc.author_kind == "patient":
+            raise Invalid(
+                "A professional cannot add a document in the patient's name.",
+                field=f"{doc.where}.author",
+            )
+
+
+def _check_duplicates(
+    session: Session, patient_id: uuid.UUID, documents: list[DocumentInput]
+) -> None:
+    ids = [doc.unique_id for doc in documents]
+    if len(set(ids)) != len(ids):
+        raise Invalid(
+            "Two documents of the submission share a masterIdentifier.", field="Bundle.entry"
+        )
+    taken = session.execute(
+        select(DocumentEntry.unique_id)
+        .where(DocumentEntry.patient_id == patient_id, DocumentEntry.unique_id.in_(ids))
+        .limit(1)
+    ).scalar_one_or_none()
+    if taken is not None:
+        where = next(d.where for d in documents if d.unique_id == taken)
+        raise Conflict(
+            "A document with this masterIdentifier (uniqueId) already exists; "
+            "replace it with relatesTo instead.",
+            field=f"{where}.masterIdentifier",
+        )
+
+
+def _replaced(session: Session, patient_id: uuid.UUID, doc: DocumentInput) -> DocumentEntry:
+    previous = session.get(DocumentEntry, doc.replaces)
+    if (
+        previous is None
+        or previous.patient_id != patient_id
+        or not previous.current
+        or previous.status != "current"
+    ):
+        raise Invalid(
+            "The replaced document does not exist for this patient, or is no longer current.",
+            field=f"{doc.where}.relatesTo",
+        )
+    return previous
+
+
+def _new_entry(
+    patient_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    doc: DocumentInput,
+    blob_key: str,
+    actor: Actor,
+    now: datetime,
+) -> DocumentEntry:
+    logical_id = uuid.uuid4()
+    entry = DocumentEntry(
+        id=uuid.uuid4(),
+        logical_id=logical_id,
+        version=1,
+        current=True,
+        patient_id=patient_id,
+        submission_id=submission_id,
+        status="current",
+        archived=False,
+        unique_id=doc.unique_id,
+        type_system=doc.type_system,
+        type_code=doc.type_code,
+        class_code=doc.class_code,
+        category=doc.category,
+        format_code=doc.format_code,
+        facility_type=doc.facility_type,
+        practice_setting=doc.practice_setting,
+        masked_ps=doc.masked_ps,
+        invisible_patient=doc.invisible_patient,
+        invisible_representatives=doc.invisible_representatives,
+        patient_authored=doc.author_kind == "patient" or doc.class_code == "90",
+        author_kind=doc.author_kind,
+        author_ref=f"patient:{patient_id}" if doc.author_kind == "patient" else doc.author_ref,
+        author_name=doc.author_name
+        or (actor.display_name if doc.author_ref == actor.ref else None),
+        author_profession=doc.author_profession
+        or (actor.profession if doc.author_ref == actor.ref else None),
+        created=doc.created,
+        service_start=doc.service_start,
+        service_end=doc.service_end,
+        title=doc.title,
+        content_type=doc.content_type,
+        size=len(doc.content),
+        sha1=hashlib.sha1(doc.content, usedforsecurity=False).hexdigest(),
+        sha256=hashlib.sha256(doc.content).hexdigest(),
+        blob_key=blob_key,
+        replaces_id=None,
+        recorded_at=now,
+        recorded_by=actor.ref,
+        resource="",
+    )
+    _render(entry, doc.type_display, doc.description)
+    return entry
+
+
+def _render(entry: DocumentEntry, type_display: str = "", description: str | None = None) -> None:
+    doc_type = vocab.document_type(entry.type_system, entry.type_code)
+    klass = vocab.class_code(entry.class_code)
+    entry.resource = document_resource(
+        entry,
+        type_display=type_display or (doc_type.display if doc_type else ""),
+        class_display=klass.display if klass else "",
+        description=description,
+    )
+
+
+def _new_version(
+    session: Session, previous: DocumentEntry, actor: Actor, **changes: Any
+) -> DocumentEntry:
+    """Each change is a new metadata version (new id, same logical id), the old one kept."""
+    columns = {c.key: getattr(previous, c.key) for c in DocumentEntry.__table__.columns}
+    columns.update(
+        id=uuid.uuid4(),
+        version=previous.version + 1,
+        current=True,
+        recorded_at=clock.now(),
+        recorded_by=actor.ref,
+        **changes,
+    )
+    previous.current = False
+    session.flush()  # the old version stops being current before the new one is
+    version = DocumentEntry(**columns)
+    _render(version)
+    session.add(version)
+    return version
+
+
+# --- find, read, retrieve (ITI-67, ITI-68) --------------------------------------------
+
+
+@dataclass
+class DocumentQuery:
+    types: list[tuple[str | None, str]] = field(default_factory=list)  # (system, code)
+    categories: list[str] = field(default_factory=list)  # class codes
+    statuses: list[str] = field(default_factory=lambda: ["current"])
+    date: list[tuple[str, datetime]] = field(default_factory=list)  # (prefix, moment)
+    period: list[tuple[str, datetime]] = field(default_factory=list)
+    last_updated: list[tuple[str, datetime]] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)  # PS_IdNat
+    include_archived: bool = True
+    count: int = 50
+    offset: int = 0
+
+
+@dataclass
+class SearchResult:
+    resources: list[str]
+    has_more: bool
+
+
+PREFIXES = {"eq", "ne", "gt", "lt", "ge", "le", "sa", "eb"}
+
+
+def _compare(column: Any, prefix: str, moment: datetime) -> ColumnElement[bool]:
+    return {
+        "eq": column == moment,
+        "ne": column != moment,
+        "gt": column > moment,
+        "sa": column > moment,
+        "lt": column < moment,
+        "eb": column < moment,
+        "ge": column >= moment,
+        "le": column <= moment,
+    }[prefix]
+
+
+def _open(
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    action: Action,
+    resource_type: str,
+    audit_action: str,
+    detail: str | None = None,
+) -> tuple[RecordFacts, Mode]:
+    facts = load_facts(session, actor, patient_id)
+    decision = authorize(
+        session,
+        actor,
+        patient_id,
+        action,
+        resource_type=resource_type,
+        audit_action=audit_action,
+        detail=detail,
+        facts=facts,
+    )
+    return facts, decision.mode
+
+
+def patient_by_ins(session: Session, actor: Actor, ins: Any) -> uuid.UUID:
+    """The patient named by an INS, or an audited "not found"."""
+    found = session.execute(
+        select(Patient.id).where(Patient.nir == ins.matricule, Patient.ins_oid == ins.oid)
+    ).scalar_one_or_none()
+    if found is None:
+        raise deny_unknown(actor, action=Action.SEARCH, resource_type="DocumentReference")
+    return found
+
+
+def search(
+    session: Session, actor: Actor, patient_id: uuid.UUID, query: DocumentQuery
+) -> SearchResult:
+    """ITI-67: the documents of a patient this actor may see, newest first."""
+    facts, mode = _open(session, actor, patient_id, Action.SEARCH, "DocumentReference", "search")
+    settings = settings_of(session)
+    d = DocumentEntry
+    conditions: list[ColumnElement[bool]] = [d.patient_id == patient_id, d.current.is_(True)]
+    conditions += visibility_clauses(
+        actor,
+        facts,
+        mode,
+        matrix_of(session),
+        reveal_masked_in_emergency=settings.emergency_reveals_masked,
+    )
+    if query.statuses:
+        conditions.append(d.status.in_(query.statuses))
+    if not query.include_archived:
+        conditions.append(d.archived.is_(False))
+    if query.types:
+        conditions.append(
+            _any(
+                [
+                    (d.type_code == code)
+                    if system is None
+                    else ((d.type_system == system) & (d.type_code == code))
+                    for system, code in query.types
+                ]
+            )
+        )
+    if query.categories:
+        conditions.append(d.class_code.in_(query.categories))
+    for prefix, moment in query.date:
+        conditions.append(_compare(d.created, prefix, moment))
+    for prefix, moment in query.period:
+        column = d.service_end if prefix in ("gt", "ge", "sa") else d.service_start
+        conditions.append(
+            _compare(func.coalesce(column, d.service_start, d.created), prefix, moment)
+        )
+    for prefix, moment in query.last_updated:
+        conditions.append(_compare(d.recorded_at, prefix, moment))
+    if query.authors:
+        conditions.append(d.author_ref.in_(query.authors))
+    rows = (
+        session.execute(
+            select(d.resource)
+            .where(*conditions)
+            .order_by(d.created.desc(), d.id.desc())
+            .offset(query.offset)
+            .limit(query.count + 1)
+        )
+        .scalars()
+        .all()
+    )
+    return SearchResult(resources=list(rows[: query.count]), has_more=len(rows) > query.count)
+
+
+def _any(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    from sqlalchemy import or_
+
+    return or_(*conditions)
+
+
+def _visible_entry(
+    session: Session, actor: Actor, entry: DocumentEntry | None, action: Action, audit_action: str
+) -> DocumentEntry:
+    if entry is None:
+        raise NotFound(NOT_FOUND)
+    facts, mode = _open(
+        session,
+        actor,
+        entry.patient_id,
+        action,
+        "DocumentReference",
+        audit_action,
+        detail=f"document={entry.logical_id}",
+    )
+    settings = settings_of(session)
+    if not document_visible(
+        actor,
+        facts,
+        mode,
+        facts_of(entry),
+        matrix_of(session),
+        reveal_masked_in_emergency=settings.emergency_reveals_masked,
+    ):
+        raise NotFound(NOT_FOUND)  # audited as a read of the record; the document stays hidden
+    return entry
+
+
+def read(session: Session, actor: Actor, entry_id: uuid.UUID) -> DocumentEntry:
+    """A DocumentReference by id (any version, if visible)."""
+    return _visible_entry(session, actor, session.get(DocumentEntry, entry_id), Action.READ, "read")
+
+
+def retrieve(session: Session, actor: Actor, blob_id: str) -> tuple[DocumentEntry, bytes]:
+    """ITI-68: the decrypted content of a visible document."""
+    entry = (
+        session.execute(
+            select(DocumentEntry)
+            .where(DocumentEntry.blob_key.endswith("/" + blob_id), DocumentEntry.current.is_(True))
+            .limit(1)
+        ).scalar_one_or_none()
+        if blob_id.isalnum()
+        else None
+    )
+    entry = _visible_entry(session, actor, entry, Action.READ, "read")
+    return entry, _decrypt(session, entry)
+
+
+def _decrypt(session: Session, entry: DocumentEntry) -> bytes:
+    key = _data_key(session, entry.patient_id, create=False)
+    sealed = blobs_of(session).get(entry.blob_key)
+    return envelope.decrypt(key, sealed, entry.blob_key.encode())
+
+
+def waiting_for_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> int:
+    """How many documents a professional keeps invisible to the patient for now (shown to the
+    patient only as a count: "a document is waiting for your doctor")."""
+    authorize(
+        session,
+        actor,
+        patient_id,
+        Action.READ,
+        resource_type="DocumentReference",
+        audit_action="search",
+    )
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(DocumentEntry)
+            .where(
+                DocumentEntry.patient_id == patient_id,
+                DocumentEntry.current.is_(True),
+                DocumentEntry.status == "current",
+                DocumentEntry.invisible_patient.is_(True),
+            )
+        ).scalar_one()
+    )
+
+
+# --- lifecycle --------------------------------------------------------------------------
+
+
+def _current(session: Session, entry_id: uuid.UUID) -> DocumentEntry:
+    entry = session.get(DocumentEntry, entry_id)
+    if entry is None:
+        raise NotFound(NOT_FOUND)
+    if not entry.current:
+        raise Conflict(
+            "This is not the current version of the document; use the current id.", field="id"
+        )
+    return entry
+
+
+def _change(
+    session: Session,
+    actor: Actor,
+    entry_id: uuid.UUID,
+    verb: str,
+    allowed: bool | None = None,
+    **changes: Any,
+) -> DocumentEntry:
+    entry = _visible_entry(
+        session,
+        actor,
+        session.get(DocumentEntry, entry_id),
+        Action.WRITE if actor.kind is ActorKind.PROFESSIONAL else Action.MANAGE,
+        f"document.{verb}",
+    )
+    entry = _current(session, entry.id)
+    if allowed is False:
+        raise Forbidden(_FORBIDDEN[verb])
+    return _new_version(session, entry, actor, **changes)
+
+
+_FORBIDDEN = {
+    "delete": "Only the document's author can delete it.",
+    "archive": "Only the document's author can archive it.",
+    "unarchive": "Only the document's author can unarchive it.",
+    "hide": "Only the patient hides a document from professionals.",
+    "unhide": "Only the patient hides a document from professionals.",
+    "patient_visibility": "Only the author or a treating doctor changes the patient's visibility.",
+}
+
+
+def delete_document(session: Session, actor: Actor, entry_id: uuid.UUID) -> DocumentEntry:
+    """Logical deletion, by the document's author only (domain.md §3.3)."""
+    entry = _current(session, entry_id)
+    return _change(
+        session, actor, entry_id, "delete", allowed=_is_author(actor, entry), status=DELETED
+    )
+
+
+def set_archived(
+    session: Session, actor: Actor, entry_id: uuid.UUID, archived: bool
+) -> DocumentEntry:
+    entry = _current(session, entry_id)
+    verb = "archive" if archived else "unarchive"
+    return _change(
+        session, actor, entry_id, verb, allowed=_is_author(actor, entry), archived=archived
+    )
+
+
+def set_hidden_from_professionals(
+    session: Session, actor: Actor, entry_id: uuid.UUID, hidden: bool
+) -> DocumentEntry:
+    """The patient hides (MASQUE_PS) or unhides a document."""
+    holder = actor.kind in (ActorKind.PATIENT, ActorKind.APP)
+    entry = _current(session, entry_id)
+    if hidden and entry.invisible_patient:
+        raise Conflict("This document is not visible to the patient yet.")
+    return _change(
+        session, actor, entry_id, "hide" if hidden else "unhide", allowed=holder, masked_ps=hidden
+    )
+
+
+def set_patient_visibility(
+    session: Session, actor: Actor, entry_id: uuid.UUID, visible: bool
+) -> DocumentEntry:
+    """A professional makes a document visible to the patient, or invisible until an
+    announcement consultation (TD3.3b)."""
+    entry = _current(session, entry_id)
+    if actor.kind is not ActorKind.PROFESSIONAL:
+        raise Forbidden(_FORBIDDEN["patient_visibility"])
+    facts = load_facts(session, actor, entry.patient_id)
+    allowed = _is_author(actor, entry) or facts.treating_doctor
+    if not visible and entry.masked_ps:
+        raise Conflict(
+            "A document hidden from professionals cannot also be invisible to the patient."
+        )
+    return _change(
+        session,
+        actor,
+        entry_id,
+        "patient_visibility",
+        allowed=allowed,
+        invisible_patient=not visible,
+    )
+
+
+def _is_author(actor: Actor, entry: DocumentEntry) -> bool:
+    """The professional who wrote it; for the patient's own documents, the patient's side (the
+    record access itself — holder or representative — was checked already)."""
+    if actor.kind is ActorKind.PROFESSIONAL:
+        return entry.author_ref == actor.ref
+    return actor.kind in (ActorKind.PATIENT, ActorKind.APP) and entry.author_kind == "patient"
+
+
+# --- operations: verify, shred --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContentProblem:
+    entry_id: uuid.UUID
+    problem: str
+
+
+def verify_contents(session: Session) -> Iterator[ContentProblem]:
+    """Every current document's content is there, decrypts, and matches its hashes."""
+    rows = session.execute(
+        select(DocumentEntry)
+        .where(DocumentEntry.current.is_(True))
+        .order_by(DocumentEntry.patient_id)
+    ).scalars()
+    for entry in rows:
+        try:
+            content = _decrypt(session, entry)
+        except BlobMissing:
+            yield ContentProblem(entry.id, "content missing from the blob store")
+            continue
+        except (envelope.CorruptContent, envelope.KeyUnavailable):
+            yield ContentProblem(entry.id, "content cannot be decrypted")
+            continue
+        if (
+            hashlib.sha256(content).hexdigest() != entry.sha256
+            or hashlib.sha1(content, usedforsecurity=False).hexdigest() != entry.sha1
+            or len(content) != entry.size
+        ):
+            yield ContentProblem(entry.id, "content does not match its hash or size")
+
+
+def shred_patient(session: Session, patient_id: uuid.UUID) -> int:
+    """Crypto-shredding for the retention purge: destroy the data key, then the blobs."""
+    session.execute(delete(PatientKey).where(PatientKey.patient_id == patient_id))
+    return blobs_of(session).delete_prefix(f"{patient_id}/")
+
+
+def content_hash_b64(content: bytes) -> str:
+    return base64.b64encode(hashlib.sha1(content, usedforsecurity=False).digest()).decode()

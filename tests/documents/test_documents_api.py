@@ -1,0 +1,292 @@
+"""IHE MHD through the API, as professionals' software uses it: provide (ITI-65), find (ITI-67),
+retrieve (ITI-68), with every refusal named and nothing half-written."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from carnet.audit.models import AuditEntry
+from carnet.documents.bundles import TRE_A05, Doc
+from carnet.documents.models import DocumentEntry
+from carnet.documents.storage import LocalBlobStore
+from tests.conftest import Cast
+from tests.documents.conftest import bundle, sample_pdf
+
+Api = Callable[..., Any]
+
+
+def count(session: Session, cast: Cast, who: str = "sylvie") -> int:
+    return int(session.execute(select(func.count()).select_from(DocumentEntry).where(
+        DocumentEntry.patient_id == cast.patients[who])).scalar_one())
+
+
+def provided_ids(response: Any) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [e["response"]["location"].rsplit("/", 1)[-1] for e in response.json()["entry"]
+            if "/DocumentReference/" in e["response"].get("location", "")]
+
+
+def search(api: Api, name: str, who: str = "sylvie", **params: Any) -> list[dict[str, Any]]:
+    cast_params = {"patient.identifier": f"urn:oid:1.2.250.1.213.1.4.8|{NIR[who]}", **params}
+    response = api(name, "get", "/fhir/DocumentReference", who=who, params=cast_params)
+    assert response.status_code == 200, response.text
+    return [e["resource"] for e in response.json().get("entry", [])]
+
+
+NIR = {"sylvie": "275033155500425", "lea": "211083155504497", "jean": "168073155512372",
+       "henri": "155011305501013", "rose": "290069205003110"}
+
+
+def test_a_document_is_provided_found_and_retrieved_byte_for_byte(
+        api: Api, session: Session, cast: Cast) -> None:
+    pdf = sample_pdf("Consultation du 20 novembre")
+    response = api("durand", "post", "/fhir", json=bundle("durand", "sylvie",
+                                                           Doc("11488-4", pdf, title="CR test")))
+    [doc_id] = provided_ids(response)
+    statuses = [e["response"]["status"] for e in response.json()["entry"]]
+    assert statuses == ["201 Created"] * 3  # List, DocumentReference, Binary
+    found = {d["id"]: d for d in search(api, "durand")}
+    assert doc_id in found
+    resource = found[doc_id]
+    assert resource["type"]["coding"][0]["code"] == "11488-4"
+    assert resource["category"][0]["coding"][0]["code"] == "10"
+    assert resource["author"][0]["identifier"]["value"] == "810000000017"
+    attachment = resource["content"][0]["attachment"]
+    assert attachment["hash"] == base64.b64encode(hashlib.sha1(pdf).digest()).decode()
+    assert attachment["url"].startswith("http://127.0.0.1:8000/fhir/Binary/")
+    content = api("durand", "get", attachment["url"].removeprefix("http://127.0.0.1:8000"))
+    assert content.status_code == 200
+    assert content.content == pdf
+    assert content.headers["content-type"] == "application/pdf"
+    read = api("durand", "get", f"/fhir/DocumentReference/{doc_id}")
+    assert read.json()["id"] == doc_id
+
+
+def test_contents_are_encrypted_at_rest(api: Api, session: Session, settings: Any) -> None:
+    pdf = sample_pdf()
+    [doc_id] = provided_ids(api("durand", "post", "/fhir",
+                                json=bundle("durand", "sylvie", Doc("11488-4", pdf))))
+    entry = session.get(DocumentEntry, __import__("uuid").UUID(doc_id))
+    assert entry is not None
+    stored = LocalBlobStore(settings.data_dir / "blobs").get(entry.blob_key)
+    assert not stored.startswith(b"%PDF")
+    assert pdf[:200] not in stored
+    assert entry.sha256 == hashlib.sha256(pdf).hexdigest()
+
+
+def test_every_provide_and_read_is_audited(api: Api, session: Session, cast: Cast) -> None:
+    def actions() -> list[str]:
+        return list(session.execute(select(AuditEntry.action).where(
+            AuditEntry.patient_id == cast.patients["sylvie"]).order_by(AuditEntry.seq)).scalars())
+
+    before = len(actions())
+    provided_ids(api("durand", "post", "/fhir", json=bundle("durand", "sylvie")))
+    search(api, "durand")
+    new = actions()[before:]
+    assert "document.submit" in new
+    assert "write" in new
+    assert "search" in new
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda b: b["entry"][1]["resource"]["type"]["coding"][0].update(code="99999-9"),
+         "Bundle.entry[1].resource.type"),
+        (lambda b: b["entry"][1]["resource"]["content"][0]["attachment"].update(hash="AAAA"),
+         "Bundle.entry[1].resource.content[0].attachment.hash"),
+        (lambda b: b["entry"][1]["resource"]["content"][0]["attachment"].update(size=12),
+         "Bundle.entry[1].resource.content[0].attachment.size"),
+        (lambda b: b["entry"][1]["resource"].pop("author"), "Bundle.entry[1].resource.author"),
+        (lambda b: b["entry"][1]["resource"]["content"][0]["attachment"].update(
+            contentType="application/x-msdownload"),
+         "Bundle.entry[1].resource.content[0].attachment.contentType"),
+        (lambda b: b["entry"][1]["resource"]["securityLabel"].append(
+            {"coding": [{"system": "urn:oid:1.2.250.1.213.1.1.4.13", "code": "SECRET"}]}),
+         "Bundle.entry[1].resource.securityLabel[0]"),
+        (lambda b: b["entry"][2]["resource"].update(data="JVBERi0x\nLjQK"),
+         "Bundle.entry[2].resource.data"),
+        (lambda b: b["entry"][1]["resource"].pop("date"), "Bundle.entry[1].resource.date"),
+        (lambda b: b.update(type="batch"), "Bundle.type"),
+    ],
+    ids=["unknown type", "wrong hash", "wrong size", "no author", "refused MIME type",
+         "unknown confidentiality", "broken base64", "no date", "not a transaction"],
+)
+def test_bad_metadata_is_refused_naming_the_field_and_nothing_is_stored(
+        api: Api, session: Session, cast: Cast, mutate: Callable[[dict[str, Any]], Any],
+        field: str) -> None:
+    body = bundle("durand", "sylvie")
+    body["entry"][1]["resource"]["date"] = "2026-11-20T10:00:00+01:00"
+    mutate(body)
+    before = count(session, cast)
+    response = api("durand", "post", "/fhir", json=body)
+    assert response.status_code == 400, response.text
+    issue = response.json()["issue"][0]
+    assert issue["expression"] == [field]
+    assert count(session, cast) == before
+
+
+def test_a_submission_is_all_or_nothing(api: Api, session: Session, cast: Cast,
+                                       settings: Any) -> None:
+    good = Doc("11488-4", sample_pdf("first"))
+    bad = Doc("11488-4", sample_pdf("second"))
+    body = bundle("durand", "sylvie", good, bad)
+    body["entry"][3]["resource"]["content"][0]["attachment"]["size"] = 1
+    blobs_before = sum(1 for _ in LocalBlobStore(settings.data_dir / "blobs").iter_keys())
+    before = count(session, cast)
+    assert api("durand", "post", "/fhir", json=body).status_code == 400
+    assert count(session, cast) == before
+    assert sum(1 for _ in LocalBlobStore(settings.data_dir / "blobs").iter_keys()) == blobs_before
+
+
+def test_a_content_that_is_not_what_its_type_says_is_refused(api: Api) -> None:
+    body = bundle("durand", "sylvie", Doc("11488-4", b"MZ\x90\x00 not a pdf"))
+    response = api("durand", "post", "/fhir", json=body)
+    assert response.status_code == 400
+    assert "not a PDF" in response.json()["issue"][0]["diagnostics"]
+
+
+def test_a_content_over_the_size_limit_is_refused(client: Any, settings: Any, factory: Any,
+                                                  token: Callable[..., str], sender: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from carnet.app import create_app
+
+    small = settings.model_copy(update={"document_max_bytes": 1000})
+    app = create_app(small, engine=factory.kw["bind"].engine, session_factory=factory,
+                     sender=sender)
+    with TestClient(app, base_url=settings.base_url) as limited:
+        response = limited.post("/fhir", json=bundle("durand", "sylvie"),
+                                headers={"Authorization": f"Bearer {token('durand')}"})
+    assert response.status_code == 400
+    assert "larger than the limit" in response.json()["issue"][0]["diagnostics"]
+
+
+def test_an_unknown_patient_is_not_found(api: Api) -> None:
+    body = bundle("durand", "sylvie")
+    for entry in body["entry"]:
+        if "subject" in entry["resource"]:
+            entry["resource"]["subject"]["reference"] = (
+                "Patient?identifier=urn:oid:1.2.250.1.213.1.4.8|185057800608491")
+    assert api("durand", "post", "/fhir", json=body, who=None).status_code == 404
+
+
+def test_a_pharmacist_feeds_a_record_without_a_consultation_authorization(
+        api: Api, session: Session, cast: Cast) -> None:
+    body = bundle("moreau", "sylvie", Doc("60593-1", sample_pdf("Dispensation")))
+    assert provided_ids(api("moreau", "post", "/fhir", json=body))
+    refused = api("moreau", "get", "/fhir/DocumentReference",
+                  params={"patient": str(cast.patients["sylvie"])})
+    assert refused.status_code == 403
+
+
+def test_nobody_feeds_a_closed_record_and_excluded_actors_feed_nothing(api: Api) -> None:
+    assert api("durand", "post", "/fhir", who="henri",
+               json=bundle("durand", "henri")).status_code == 409
+    assert api("blanc", "post", "/fhir", json=bundle("blanc", "sylvie")).status_code == 404
+    assert api("noir", "post", "/fhir", json=bundle("noir", "sylvie")).status_code == 403
+
+
+def test_a_patient_cannot_be_made_the_author_by_a_professional(api: Api) -> None:
+    from carnet.documents.bundles import Author, provide_bundle
+
+    body = provide_bundle(NIR["sylvie"], Author(ps_idnat=None),
+                          [Doc("DOCPAT01", sample_pdf(), type_system=TRE_A05)])
+    response = api("durand", "post", "/fhir", json=body)
+    assert response.status_code == 400
+    assert "patient's name" in response.json()["issue"][0]["diagnostics"]
+
+
+def test_a_duplicate_unique_id_is_refused(api: Api) -> None:
+    doc = Doc("11488-4", sample_pdf(), unique_id="urn:oid:1.2.250.1.999.42")
+    assert provided_ids(api("durand", "post", "/fhir", json=bundle("durand", "sylvie", doc)))
+    again = api("durand", "post", "/fhir", json=bundle("durand", "sylvie", doc))
+    assert again.status_code == 409
+    assert again.json()["issue"][0]["expression"] == ["Bundle.entry[1].resource.masterIdentifier"]
+
+
+# --- lifecycle ----------------------------------------------------------------------
+
+
+def test_a_replacement_supersedes_the_old_version_and_both_are_kept(api: Api) -> None:
+    [old] = provided_ids(api("durand", "post", "/fhir", json=bundle("durand", "sylvie")))
+    [new] = provided_ids(api("durand", "post", "/fhir", json=bundle(
+        "durand", "sylvie", Doc("11488-4", sample_pdf("corrigé"), replaces=old))))
+    current = {d["id"] for d in search(api, "durand")}
+    assert new in current
+    assert old not in current
+    superseded = search(api, "durand", status="superseded")
+    assert len(superseded) == 1
+    assert superseded[0]["identifier"] == api("durand", "get",
+                                             f"/fhir/DocumentReference/{old}").json()["identifier"]
+    assert superseded[0]["meta"]["versionId"] == "2"
+    replacement = api("durand", "get", f"/fhir/DocumentReference/{new}").json()
+    assert replacement["relatesTo"][0]["target"]["reference"] == f"DocumentReference/{old}"
+
+
+def test_only_the_author_deletes_and_deletion_is_logical(api: Api, session: Session) -> None:
+    [doc] = provided_ids(api("durand", "post", "/fhir", json=bundle("durand", "sylvie")))
+    refused = api("petit", "post", f"/fhir/DocumentReference/{doc}/$delete")
+    assert refused.status_code == 403
+    deleted = api("durand", "post", f"/fhir/DocumentReference/{doc}/$delete")
+    assert deleted.status_code == 200
+    assert deleted.json()["status"] == "entered-in-error"
+    assert doc not in {d["id"] for d in search(api, "durand")}
+    versions = session.execute(select(DocumentEntry.status).where(
+        DocumentEntry.logical_id == session.get(DocumentEntry, __import__("uuid").UUID(doc))
+        .logical_id).order_by(DocumentEntry.version)).scalars().all()
+    assert versions == ["current", "entered-in-error"]
+
+
+def test_archiving_is_a_new_version_marked_archived(api: Api) -> None:
+    [doc] = provided_ids(api("durand", "post", "/fhir", json=bundle("durand", "sylvie")))
+    archived = api("durand", "post", f"/fhir/DocumentReference/{doc}/$archive").json()
+    flag = next(e for e in archived["extension"] if e["url"].endswith("isArchived"))
+    assert flag["valueBoolean"] is True
+    assert archived["id"] != doc
+    restored = api("durand", "post",
+                   f"/fhir/DocumentReference/{archived['id']}/$unarchive").json()
+    assert next(e for e in restored["extension"]
+                if e["url"].endswith("isArchived"))["valueBoolean"] is False
+
+
+def test_only_a_current_version_can_be_changed(api: Api) -> None:
+    [doc] = provided_ids(api("durand", "post", "/fhir", json=bundle("durand", "sylvie")))
+    api("durand", "post", f"/fhir/DocumentReference/{doc}/$archive")
+    stale = api("durand", "post", f"/fhir/DocumentReference/{doc}/$unarchive")
+    assert stale.status_code == 409
+
+
+def test_whats_new_since_a_date(api: Api) -> None:
+    before = search(api, "durand")
+    latest = max(d["meta"]["lastUpdated"] for d in before)
+    [doc] = provided_ids(api("durand", "post", "/fhir", json=bundle("durand", "sylvie")))
+    new = search(api, "durand", _lastUpdated=f"gt{latest}")
+    assert [d["id"] for d in new] == [doc]
+
+
+def test_search_filters_by_type_category_date_and_pages(api: Api) -> None:
+    biology = search(api, "durand", type="http://loinc.org|11502-2")
+    assert biology
+    assert all(d["type"]["coding"][0]["code"] == "11502-2" for d in biology)
+    reports = search(api, "durand", category="10")
+    assert all(d["category"][0]["coding"][0]["code"] == "10" for d in reports)
+    old = search(api, "durand", date="lt2025-01-01")
+    assert all(d["date"] < "2025-01-01" for d in old)
+    page = api("durand", "get", "/fhir/DocumentReference",
+               params={"patient.identifier": f"urn:oid:1.2.250.1.213.1.4.8|{NIR['sylvie']}",
+                       "_count": "2"}).json()
+    assert len(page["entry"]) == 2
+    assert any(link["relation"] == "next" for link in page["link"])
+    bad = api("durand", "get", "/fhir/DocumentReference",
+              params={"patient.identifier": f"urn:oid:1.2.250.1.213.1.4.8|{NIR['sylvie']}",
+                      "date": "yesterday"})
+    assert bad.status_code == 400
+    assert bad.json()["issue"][0]["expression"] == ["date"]
