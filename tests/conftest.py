@@ -125,8 +125,11 @@ class Cast:
 
 @pytest.fixture(scope="session")
 def cast(engine: Engine, settings: Settings) -> Cast:
-    factory = sessionmaker(bind=engine, expire_on_commit=False,
-                           info={"settings": settings, "blobs": blob_store(settings)})
+    factory = sessionmaker(
+        bind=engine,
+        expire_on_commit=False,
+        info={"settings": settings, "blobs": blob_store(settings)},
+    )
     with factory() as session:
         summary = load_demo(session)
         session.commit()

@@ -65,7 +65,7 @@ def test_registering_a_system_prints_its_client_id_and_refuses_a_private_key(wor
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(app, ["demo"]).exit_code == 0
     key = ec.generate_private_key(ec.SECP256R1())
     public = workdir / "pub.pem"
     public.write_bytes(
@@ -81,7 +81,24 @@ def test_registering_a_system_prints_its_client_id_and_refuses_a_private_key(wor
             serialization.NoEncryption(),
         )
     )
-    ok = runner.invoke(app, ["system", "register", "--name", "LIS", "--public-key", str(public)])
+    homeless = runner.invoke(
+        app, ["system", "register", "--name", "LIS", "--public-key", str(public)]
+    )
+    assert homeless.exit_code == 2
+    assert "structure" in homeless.output
+    ok = runner.invoke(
+        app,
+        [
+            "system",
+            "register",
+            "--name",
+            "LIS",
+            "--public-key",
+            str(public),
+            "--structure",
+            "1310000047",
+        ],
+    )
     assert ok.exit_code == 0, ok.output
     assert "client_id: sys-" in ok.output
     refused = runner.invoke(

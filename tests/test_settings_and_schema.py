@@ -69,3 +69,11 @@ def test_ids_are_time_ordered_uuid7_and_strictly_increasing() -> None:
     assert all(i.version == 7 for i in ids)
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
+
+
+def test_the_placeholder_secret_is_refused_beyond_loopback_even_in_development() -> None:
+    with pytest.raises(InsecureSettings, match="CARNET_SECRET_KEY"):
+        load_settings(host="0.0.0.0")  # noqa: S104 - the point of the test
+    with pytest.raises(InsecureSettings):
+        load_settings(base_url="http://carnet.example.org")
+    assert load_settings(host="0.0.0.0", secret_key="r" * 40).host == "0.0.0.0"  # noqa: S104

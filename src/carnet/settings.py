@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -84,8 +85,14 @@ class Settings(BaseSettings):
         return self.blob_root or (self.data_dir / "blobs")
 
     def refuse_insecure(self) -> Settings:
-        """Production refuses development defaults; returns self when all is well."""
+        """Production refuses development defaults; returns self when all is well. Even in
+        development, the public placeholder secret is only accepted on a loopback address."""
         if self.env != "production":
+            if self.secret_key == PLACEHOLDER_SECRET and not self._loopback_only():
+                raise InsecureSettings(
+                    "refusing to serve beyond this machine with the placeholder "
+                    "CARNET_SECRET_KEY: set a random secret of 32+ characters"
+                )
             return self
         problems = []
         if self.secret_key == PLACEHOLDER_SECRET or len(self.secret_key) < 32:
@@ -101,6 +108,10 @@ class Settings(BaseSettings):
         if problems:
             raise InsecureSettings("refusing to run in production: " + "; ".join(problems))
         return self
+
+    def _loopback_only(self) -> bool:
+        loopback = {"127.0.0.1", "localhost", "::1", "testserver"}
+        return self.host in loopback and (urlsplit(self.base_url).hostname or "") in loopback
 
     @property
     def is_sqlite(self) -> bool:

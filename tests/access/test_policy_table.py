@@ -588,3 +588,13 @@ def test_an_operator_never_reads_health_data(
 ) -> None:
     operator = replace(actor, kind=ActorKind.OPERATOR)
     assert not decide(operator, action, record).allowed
+
+
+def test_granular_scopes_are_never_widened_to_the_whole_resource_type() -> None:
+    from carnet.access.scopes import allows, narrow
+
+    allowed = "patient/Observation.rs?category=vital-signs patient/Patient.r"
+    assert narrow("patient/Observation.rs patient/Patient.r", allowed) == "patient/Patient.r"
+    assert not allows(
+        frozenset({"patient/Observation.rs?category=vital-signs"}), "Observation", "read"
+    )

@@ -575,3 +575,88 @@ def test_a_doctor_reopens_a_closed_record_only_with_the_patients_consent(
     )
     assert reopened.status_code == 200, reopened.text
     assert reopened.json()["active"] is True
+
+
+# --- review fixes: identities cannot be borrowed, tokens reveal nothing --------------------
+
+
+def test_a_system_cannot_speak_for_a_professional_outside_its_structure(
+    client: TestClient, session: Session, assertion: Callable[..., str]
+) -> None:
+    directory.upsert_professional(
+        session,
+        OPERATOR,
+        {
+            "rpps": "10000000165",
+            "given_name": "Sans",
+            "family_name": "Structure",
+            "profession_code": "10",
+        },
+    )
+    session.flush()
+    response = post_assertion(client, assertion(INSURER, "810000000165"))
+    assert response.status_code == 400
+    assert "structure" in response.json()["error_description"]
+
+
+def test_the_token_says_nothing_about_who_has_a_record(
+    client: TestClient, assertion: Callable[..., str]
+) -> None:
+    import base64
+    import json as jsonlib
+
+    for nir in (NIRS["rose"], "185057800608491", NIRS["sylvie"]):
+        response = post_assertion(
+            client, assertion(CARMES, "8" + RPPS["durand"], patient=INS.format(nir))
+        )
+        assert response.status_code == 200
+        assert "patient" not in response.json()
+        payload = response.json()["access_token"].split(".")[1]
+        claims = jsonlib.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        assert "patient" not in claims
+        assert claims["pins"] == f"1.2.250.1.213.1.4.8|{nir}"
+
+
+def test_an_emergency_token_is_for_one_patient(
+    client: TestClient, assertion: Callable[..., str]
+) -> None:
+    response = post_assertion(
+        client, assertion(CHU, "8" + RPPS["benali"], purpose_of_use="bris_de_glace", reason=REASON)
+    )
+    assert response.status_code == 400
+    assert "patient" in response.json()["error_description"]
+
+
+def test_a_consent_update_cannot_change_which_professional_it_is_about(
+    client: TestClient, cast: Cast, system_token: Callable[..., str]
+) -> None:
+    headers = {"Authorization": f"Bearer {token_for(system_token, 'durand')}"}
+    own = client.get(
+        "/fhir/Consent", params={"patient": str(cast.patients["sylvie"])}, headers=headers
+    ).json()["entry"][0]["resource"]
+    body = consent_body(cast, "sylvie", RPPS["noir"], provision="deny", status="inactive")
+    response = client.put(f"/fhir/Consent/{own['id']}", json=body, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"] == ["Consent.provision.actor"]
+
+
+def test_a_consent_status_other_than_active_or_inactive_is_refused(
+    session: Session, cast: Cast
+) -> None:
+    from carnet.access import Actor, ActorKind
+    from carnet.authorizations import service as authorizations
+    from carnet.errors import Invalid
+
+    sylvie = Actor(kind=ActorKind.PATIENT, ref="sylvie", patient_id=cast.patients["sylvie"])
+    with pytest.raises(Invalid) as refused:
+        authorizations.apply_consent(
+            session,
+            sylvie,
+            cast.patients["sylvie"],
+            ps_idnat="8" + RPPS["noir"],
+            status="draft",
+            provision="deny",
+            treating_doctor=False,
+            verified=False,
+        )
+    assert refused.value.field == "Consent.status"

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from carnet.audit import service as audit
 from carnet.audit.models import AuditEntry, AuditHead
-from carnet.audit.service import GENESIS, ChainProblem, entry_hash, verify
+from carnet.audit.service import GENESIS, ChainProblem, chain_key, entry_hash, verify
+from tests.conftest import Cast
 
 MOMENT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -72,7 +73,7 @@ def test_appends_are_numbered_one_to_n_and_each_links_to_the_previous_hash(
     assert [r.seq for r in rows] == [1, 2, 3, 4]
     assert rows[0].prev_hash == GENESIS
     assert [r.prev_hash for r in rows[1:]] == [r.hash for r in rows[:-1]]
-    assert all(entry_hash(r.prev_hash, r) == r.hash for r in rows)
+    assert all(entry_hash(chain_key(session), r.prev_hash, r) == r.hash for r in rows)
     head = session.get(AuditHead, str(patient_id))
     assert head is not None
     assert (head.seq, head.hash) == (4, rows[-1].hash)
@@ -197,7 +198,7 @@ def test_a_forged_row_with_a_recomputed_hash_but_a_wrong_link_is_reported(
         prev_hash="f" * 64,
         hash="",
     )
-    forged.hash = entry_hash(forged.prev_hash, forged)
+    forged.hash = entry_hash(chain_key(session), forged.prev_hash, forged)
     session.add(forged)
     session.flush()
     tamper(
@@ -269,3 +270,16 @@ def test_an_append_reads_the_chain_head_afresh_even_from_a_long_lived_session(
 
         assert entry.seq == 3
         assert list(verify(first, str(patient_id))) == []
+
+
+def test_a_row_rewritten_with_a_hash_recomputed_without_the_server_key_is_detected(
+    session: Session, cast: Cast
+) -> None:
+    chain = str(cast.patients["sylvie"])
+    row = session.execute(
+        select(AuditEntry).where(AuditEntry.chain == chain).order_by(AuditEntry.seq).limit(1)
+    ).scalar_one()
+    row.actor_name = "Quelqu'un d'autre"
+    row.hash = entry_hash(b"a key that is not the server's", row.prev_hash, row)
+    session.flush()
+    assert ChainProblem(chain, row.seq, "row content was altered") in list(verify(session, chain))

@@ -21,7 +21,7 @@ from carnet.db import make_session_factory, session_scope
 from carnet.patients.service import register_patient
 from carnet.records.service import purge_patient
 from carnet.settings import Settings
-from tests.conftest import OPERATOR, Cast
+from tests.conftest import OPERATOR, Cast, blob_store
 
 THREADS = 8
 APPENDS_PER_THREAD = 5
@@ -34,7 +34,7 @@ def valid_nir(body: str) -> str:
 @pytest.fixture
 def committing(engine: Engine, settings: Settings, cast: Cast) -> sessionmaker[Session]:
     """Sessions on the real engine: what they commit stays, so each test cleans up."""
-    return make_session_factory(engine, settings)
+    return make_session_factory(engine, settings, blobs=blob_store(settings))
 
 
 @pytest.fixture

@@ -71,6 +71,16 @@ AUTHORIZATION_OF = select(Authorization).where(  # built once: every access runs
 )
 
 
+def bound_to(session: Session, actor: Actor, patient_id: uuid.UUID) -> bool:
+    """Does the actor's token (if bound to one patient) name this patient?"""
+    if actor.bound_patient_id is not None and actor.bound_patient_id != patient_id:
+        return False
+    if actor.bound_patient_ins is not None:
+        patient = session.get(Patient, patient_id)
+        return patient is not None and f"{patient.ins_oid}|{patient.nir}" == actor.bound_patient_ins
+    return True
+
+
 def app_connected(session: Session, actor: Actor, patient_id: uuid.UUID) -> bool:
     """An app (or Carnet's own patient client) acts only while the patient's grant lives and
     the operator keeps the app listed: disconnecting takes effect at once."""
@@ -174,7 +184,7 @@ def authorize(
     """Decide, audit, notify. Raises ``AccessDenied`` (audited by the transaction boundary).
     ``facts`` may be passed when the caller already loaded them (saves the queries)."""
     facts = facts or load_facts(session, actor, patient_id)
-    if actor.bound_patient_id is not None and actor.bound_patient_id != patient_id:
+    if not bound_to(session, actor, patient_id):
         facts = RecordFacts(exists=False)  # a token for one patient sees no other record
     decision = decide(actor, action, facts)
     if decision.allowed and not app_connected(session, actor, patient_id):
@@ -211,7 +221,7 @@ def authorize_creation(
 ) -> Decision:
     """May ``actor`` create this person's record through ``channel``? Refusals are audited
     on the person's chain; the creation itself is traced by the records service."""
-    if actor.bound_patient_id not in (None, patient_id):
+    if not bound_to(session, actor, patient_id):
         decision = Decision(False, "no_record", False)  # a token for one patient only
     else:
         decision = decide_creation(actor, channel)

@@ -90,6 +90,7 @@ class Actor:
     mode: Mode = Mode.NORMAL
     reason: str | None = None
     bound_patient_id: uuid.UUID | None = None  # a token issued for one patient only
+    bound_patient_ins: str | None = None  # "<OID>|<matricule>": professionals' tokens
     session_id: str | None = None  # token id or portal session: groups one emergency access
     acting_for: frozenset[uuid.UUID] = field(default_factory=frozenset)  # minors represented
 

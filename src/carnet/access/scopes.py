@@ -16,7 +16,8 @@ def parse_scope(scope: str) -> tuple[str, str, frozenset[str]] | None:
     if context not in ("patient", "user", "system"):
         return None
     resource, _, perms = rest.partition(".")
-    perms = perms.split("?", 1)[0]
+    if "?" in perms:
+        return None  # granular (query-restricted) scopes are not supported: never widened
     if perms in V1:
         return context, resource, V1[perms]
     if perms and set(perms) <= set("cruds"):

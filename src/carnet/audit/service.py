@@ -8,6 +8,7 @@ concurrent appends to one patient's chain serialise while other patients' chains
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import Iterator
@@ -21,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.audit.models import SYSTEM_CHAIN, AuditEntry, AuditHead
-from carnet.db import new_id
+from carnet.crypto import derive_key
+from carnet.db import new_id, settings_of
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
@@ -55,17 +57,23 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def entry_hash(prev_hash: str, entry: Any) -> str:
-    return values_hash(prev_hash, {name: getattr(entry, name) for name in HASHED_FIELDS})
+def chain_key(session: Session) -> bytes:
+    """The key of the chain's MAC, derived from the server secret: without it, a row cannot be
+    rewritten with a matching hash (a plain hash could be recomputed by anyone)."""
+    return derive_key(settings_of(session).secret_key, "audit-chain")
 
 
-def values_hash(prev_hash: str, values: dict[str, Any]) -> str:
+def entry_hash(key: bytes, prev_hash: str, entry: Any) -> str:
+    return values_hash(key, prev_hash, {name: getattr(entry, name) for name in HASHED_FIELDS})
+
+
+def values_hash(key: bytes, prev_hash: str, values: dict[str, Any]) -> str:
     payload = json.dumps(
         [_canonical(values[name]) for name in HASHED_FIELDS],
         ensure_ascii=False,
         separators=(",", ":"),
     )
-    return hashlib.sha256((prev_hash + payload).encode()).hexdigest()
+    return hmac.new(key, (prev_hash + payload).encode(), hashlib.sha256).hexdigest()
 
 
 def chain_of(patient_id: uuid.UUID | None) -> str:
@@ -117,7 +125,7 @@ def append(
         "detail": _clip(detail, 500),
         "prev_hash": prev_hash,
     }
-    values["hash"] = values_hash(prev_hash, values)
+    values["hash"] = values_hash(chain_key(session), prev_hash, values)
     # Constant statements with bound parameters: compiled once, cached, no per-call coercion.
     session.execute(INSERT_ENTRY, values)
     session.execute(MOVE_HEAD, {"c": chain, "s": values["seq"], "h": values["hash"]})
@@ -196,6 +204,7 @@ def verify(session: Session, chain: str | None = None) -> Iterator[ChainProblem]
 
 
 def _verify_chain(session: Session, chain: str, head: Any | None) -> Iterator[ChainProblem]:
+    key = chain_key(session)
     prev_hash, expected_seq = GENESIS, 1
     rows = session.execute(select(ENTRIES).where(ENTRIES.c.chain == chain).order_by(ENTRIES.c.seq))
     for row in rows:
@@ -203,7 +212,7 @@ def _verify_chain(session: Session, chain: str, head: Any | None) -> Iterator[Ch
             yield ChainProblem(chain, expected_seq, "missing row(s) before this position")
         if row.prev_hash != prev_hash:
             yield ChainProblem(chain, row.seq, "link to the previous row is broken")
-        if entry_hash(row.prev_hash, row) != row.hash:
+        if entry_hash(key, row.prev_hash, row) != row.hash:
             yield ChainProblem(chain, row.seq, "row content was altered")
         prev_hash, expected_seq = row.hash, row.seq + 1
     if head is None:

@@ -43,6 +43,22 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "read_trail": ("a consulté l'historique des accès", "read the access history"),
     "representative.add": ("a rattaché un représentant légal", "attached a legal representative"),
     "app.connect": ("a connecté une application", "connected an app"),
+    "document.submit": ("a déposé des documents", "submitted documents"),
+    "document.delete": ("a supprimé un document", "deleted a document"),
+    "document.archive": ("a archivé un document", "archived a document"),
+    "document.unarchive": ("a désarchivé un document", "unarchived a document"),
+    "document.hide": (
+        "a masqué un document aux professionnels",
+        "hid a document from professionals",
+    ),
+    "document.unhide": (
+        "a rendu un document visible aux professionnels",
+        "made a document visible to professionals",
+    ),
+    "document.patient_visibility": (
+        "a changé la visibilité d'un document pour vous",
+        "changed whether you can see a document",
+    ),
     "app.disconnect": ("a déconnecté une application", "disconnected an app"),
 }
 

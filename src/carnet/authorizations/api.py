@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Query
 
 from carnet.authorizations import fhir, service
-from carnet.errors import NotFound
+from carnet.errors import Invalid, NotFound
 from carnet.fhir.responses import FhirResponse, searchset
 from carnet.web.deps import ApiActor, DbSession, SettingsDep
 
@@ -63,8 +63,15 @@ def create_consent(
 def update_consent(
     consent_id: str, actor: ApiActor, session: DbSession, body: Any = Body(...)
 ) -> FhirResponse:
-    current, _ = service.get_authorization(session, actor, _uuid(consent_id))
+    current, professional = service.get_authorization(session, actor, _uuid(consent_id))
     request = fhir.parse_consent(body)
+    if request.ps_idnat != professional.ps_idnat:
+        raise Invalid(
+            "This Consent is about another professional; create a new one instead.",
+            field="Consent.provision.actor",
+        )
+    if request.patient_ref != str(current.patient_id):
+        raise Invalid("This Consent is about another patient.", field="Consent.patient")
     row = service.apply_consent(
         session,
         actor,

@@ -172,6 +172,9 @@ def declare_consent(
         audit_action="authorization.declare_consent",
     )
     row = _row(session, patient_id, actor.professional_id)
+    if row.status == AuthorizationStatus.BLOCKED.value:
+        # Re-checked under the row lock: a block made meanwhile wins over the declaration.
+        raise Forbidden("The patient has blocked this professional.")
     row.status = AuthorizationStatus.ACTIVE.value
     row.source = GrantSource.PROFESSIONAL_DECLARATION.value
     row.granted_at = clock.now()
@@ -242,6 +245,8 @@ def apply_consent(
     grant / revoke / block / unblock / designation."""
     from carnet.professionals.service import find_professional
 
+    if status not in ("active", "inactive"):
+        raise Invalid("Consent.status must be active or inactive.", field="Consent.status")
     if actor.kind is ActorKind.PROFESSIONAL:
         if ps_idnat != actor.ref:
             raise Invalid(

@@ -80,7 +80,7 @@ def provide_bundle(
             attachment["data"] = data
         else:
             attachment["url"] = bin_url
-        created = doc.created or when
+        created = doc.created or when or clock.now()
         reference: dict[str, object] = {
             "resourceType": "DocumentReference",
             "contained": [contained_author],
@@ -112,8 +112,7 @@ def provide_bundle(
                 }
             ]
         context: dict[str, object] = {}
-        if doc.service_start or created:
-            context["period"] = {"start": (doc.service_start or created).isoformat()}  # type: ignore[union-attr]
+        context["period"] = {"start": (doc.service_start or created).isoformat()}
         if doc.facility_type:
             context["facilityType"] = {"coding": [{"system": TRE_R02, "code": doc.facility_type}]}
         if context:

@@ -123,10 +123,17 @@ def provide(session: Session, actor: Actor, request: ProvideRequest) -> list[Doc
             blob_key = f"{patient.id}/{uuid.uuid4().hex}"
             store.put(blob_key, envelope.encrypt(key, doc.content, blob_key.encode()))
             written.append(blob_key)
-            entry = _new_entry(patient.id, submission.id, doc, blob_key, actor, now)
             previous = replaced.get(doc.where)
+            entry = _new_entry(
+                patient.id,
+                submission.id,
+                doc,
+                blob_key,
+                actor,
+                now,
+                replaces_id=previous.id if previous is not None else None,
+            )
             if previous is not None:
-                entry.replaces_id = previous.id
                 _new_version(session, previous, actor, status="superseded")
             session.add(entry)
             entries.append(entry)
@@ -208,6 +215,7 @@ def _new_entry(
     blob_key: str,
     actor: Actor,
     now: datetime,
+    replaces_id: uuid.UUID | None = None,
 ) -> DocumentEntry:
     logical_id = uuid.uuid4()
     entry = DocumentEntry(
@@ -246,7 +254,7 @@ def _new_entry(
         sha1=hashlib.sha1(doc.content, usedforsecurity=False).hexdigest(),
         sha256=hashlib.sha256(doc.content).hexdigest(),
         blob_key=blob_key,
-        replaces_id=None,
+        replaces_id=replaces_id,
         recorded_at=now,
         recorded_by=actor.ref,
         resource="",
@@ -314,7 +322,7 @@ PREFIXES = {"eq", "ne", "gt", "lt", "ge", "le", "sa", "eb"}
 
 
 def _compare(column: Any, prefix: str, moment: datetime) -> ColumnElement[bool]:
-    return {
+    comparisons: dict[str, ColumnElement[bool]] = {
         "eq": column == moment,
         "ne": column != moment,
         "gt": column > moment,
@@ -323,7 +331,8 @@ def _compare(column: Any, prefix: str, moment: datetime) -> ColumnElement[bool]:
         "eb": column < moment,
         "ge": column >= moment,
         "le": column <= moment,
-    }[prefix]
+    }
+    return comparisons[prefix]
 
 
 def _open(

@@ -5,7 +5,6 @@ the patient by INS, and the purpose of use."""
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime
 from typing import Any, cast
 
@@ -23,7 +22,6 @@ from carnet.audit import service as audit
 from carnet.crypto import random_token
 from carnet.errors import Conflict, Forbidden, Invalid, NotFound
 from carnet.identity import parse_ins_identifier
-from carnet.patients.models import Patient
 from carnet.professionals.models import Professional, Structure
 from carnet.professionals.service import find_professional, find_structure
 from carnet.systems.models import System, UsedAssertion
@@ -38,7 +36,6 @@ PURPOSES = {
     "regulation": Mode.REGULATOR,
     "regulator": Mode.REGULATOR,
 }
-NO_PATIENT = uuid.UUID(int=0)  # binds a token to nothing when the INS is unknown
 
 
 def register_system(
@@ -70,12 +67,12 @@ def register_system(
         )
     if key.key_type not in ("RSA", "EC", "OKP"):
         raise Invalid("The key must be RSA, EC or OKP.", field="public_key")
-    structure_id = None
-    if structure_idnat:
-        structure = find_structure(session, structure_idnat)
-        if structure is None:
-            raise Invalid("Unknown structure.", field="structure")
-        structure_id = structure.id
+    if not structure_idnat:
+        raise Invalid("A system belongs to a structure (its Struct_IdNat).", field="structure")
+    structure = find_structure(session, structure_idnat)
+    if structure is None:
+        raise Invalid("Unknown structure.", field="structure")
+    structure_id = structure.id
     system = System(
         client_id="sys-" + random_token(12),
         name=name.strip(),
@@ -148,7 +145,9 @@ def token_claims_for_assertion(
     professional = find_professional(session, ps_idnat)
     if professional is None or not professional.active:
         raise Invalid("The professional (sub, PS_IdNat) is not in the directory.", field="sub")
-    if system.structure_id and professional.structure_id not in (None, system.structure_id):
+    if system.structure_id is None or professional.structure_id != system.structure_id:
+        # The software speaks for its own structure's staff only: otherwise an excluded
+        # structure's software could borrow a professional's identity.
         raise Invalid("The professional does not work for this system's structure.", field="sub")
     profession = claims.get("profession")
     if profession is not None and str(profession) != professional.profession_code:
@@ -165,13 +164,15 @@ def token_claims_for_assertion(
         raise Invalid("Emergency access (bris de glace) needs a reason.", field="reason")
     if mode is Mode.REGULATOR and "samu_regulator" not in professional.role_set:
         raise Invalid("Regulator mode is reserved to SAMU regulating physicians.", field="role")
-    patient_id: uuid.UUID | None = None
+    patient_ins: str | None = None
     if claims.get("patient"):
-        ins = parse_ins_identifier(str(claims["patient"]))
-        patient = session.execute(
-            select(Patient).where(Patient.nir == ins.matricule, Patient.ins_oid == ins.oid)
-        ).scalar_one_or_none()
-        patient_id = patient.id if patient else NO_PATIENT
+        # Bound by INS, resolved on each request: the token says nothing of who exists.
+        ins = parse_ins_identifier(str(claims["patient"]), field="patient")
+        patient_ins = f"{ins.oid}|{ins.matricule}"
+    elif mode is not Mode.NORMAL:
+        raise Invalid(
+            "Emergency and regulator tokens are for one patient: give 'patient'.", field="patient"
+        )
     structure = (
         session.get(Structure, professional.structure_id) if professional.structure_id else None
     )
@@ -179,7 +180,7 @@ def token_claims_for_assertion(
         "sub": professional.ps_idnat,
         "client_id": system.client_id,
         "act": professional_act(professional, structure),
-        "patient": str(patient_id) if patient_id else None,
+        "pins": patient_ins,
         "purpose": mode.value,
         "reason": reason if mode is not Mode.NORMAL else None,
     }

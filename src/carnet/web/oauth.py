@@ -246,8 +246,6 @@ class SystemAssertionGrant(JWTBearerGrant):  # type: ignore[misc]
             "scope": scope,
             "purpose_of_use": token_claims["purpose"],
         }
-        if token_claims.get("patient"):
-            body["patient"] = token_claims["patient"]
         return 200, body, self.TOKEN_RESPONSE_HEADER
 
 

@@ -87,5 +87,6 @@ def actor_from_claims(claims: dict[str, Any]) -> Actor:
         mode=Mode(claims.get("purpose", "normal")),
         reason=claims.get("reason"),
         bound_patient_id=bound,
+        bound_patient_ins=claims.get("pins"),
         session_id=claims.get("jti"),
     )
