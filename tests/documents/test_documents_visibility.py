@@ -1,0 +1,187 @@
+"""Who sees which document, as a table over the demo records: personas × document
+confidentiality × modes; and the pure rule and the SQL scope always agree."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carnet.access import Actor, ActorKind, Mode
+from carnet.access.documents import document_visible, facts_of
+from carnet.access.gate import load_facts
+from carnet.documents import service
+from carnet.documents.models import DocumentEntry
+from carnet.errors import AccessDenied
+from tests.conftest import Cast
+
+REASON = "patiente inconsciente aux urgences"
+PSYCHIATRY = "Consultation de psychiatrie"  # hidden from professionals by Sylvie (MASQUE_PS)
+CHILDBIRTH = "Compte rendu d'accouchement"  # podiatrists may not see it (matrix)
+DIRECTIVES = "Mes directives anticipées"  # dentists (and podiatrists) may not see them
+VACCINE = "Vaccination antigrippale"
+SCAN = "Scanner thoracique"  # invisible to the patient until her doctor tells her
+LEA_SECRET = "Consultation"  # Léa's secret consultation: invisible to her representatives
+LEA_VACCINE = "Rappel DTCaP"
+
+
+def titles(session: Session, actor: Actor, patient: object) -> set[str]:
+    result = service.search(session, actor, patient, service.DocumentQuery(count=200))
+    import json
+
+    return {json.loads(r)["content"][0]["attachment"]["title"] for r in result.resources}
+
+
+def holder(cast: Cast, who: str, *, app: bool = False) -> Actor:
+    return Actor(
+        kind=ActorKind.APP if app else ActorKind.PATIENT, ref=who, patient_id=cast.patients[who]
+    )
+
+
+@pytest.mark.parametrize(
+    ("who", "mode", "sees", "hidden"),
+    [
+        ("durand", Mode.NORMAL, {PSYCHIATRY, CHILDBIRTH, DIRECTIVES, SCAN}, set()),
+        ("petit", Mode.NORMAL, {SCAN}, {PSYCHIATRY, CHILDBIRTH, DIRECTIVES}),
+        ("roux", Mode.NORMAL, {CHILDBIRTH, SCAN}, {PSYCHIATRY, DIRECTIVES}),
+        ("benali", Mode.EMERGENCY, {CHILDBIRTH, DIRECTIVES, SCAN}, {PSYCHIATRY}),
+        ("lefevre", Mode.REGULATOR, {CHILDBIRTH, DIRECTIVES, SCAN}, {PSYCHIATRY}),
+    ],
+    ids=[
+        "treating doctor sees masked",
+        "podiatrist: matrix + masked",
+        "dentist: matrix + masked",
+        "emergency does not reveal masked",
+        "regulator does not reveal masked",
+    ],
+)
+def test_professionals_see_what_their_profession_and_the_patients_choices_allow(
+    session: Session,
+    cast: Cast,
+    pro: Callable[..., Actor],
+    who: str,
+    mode: Mode,
+    sees: set[str],
+    hidden: set[str],
+) -> None:
+    actor = pro(who, mode=mode, reason=REASON if mode is Mode.EMERGENCY else None)
+    visible = titles(session, actor, cast.patients["sylvie"])
+    assert sees <= visible
+    assert not (hidden & visible)
+
+
+def test_the_author_of_a_masked_document_still_sees_it(
+    session: Session, cast: Cast, pro: Callable[..., Actor]
+) -> None:
+    from carnet.authorizations import service as authorizations
+
+    leroy = pro("leroy")
+    authorizations.declare_consent(session, leroy, cast.patients["sylvie"], patient_consented=True)
+    assert PSYCHIATRY in titles(session, leroy, cast.patients["sylvie"])
+
+
+def test_an_operator_setting_can_let_emergency_access_reveal_masked_documents(
+    session: Session, cast: Cast, pro: Callable[..., Actor], settings: object
+) -> None:
+    session.info["settings"] = settings.model_copy(  # type: ignore[attr-defined]
+        update={"emergency_reveals_masked": True}
+    )
+    try:
+        actor = pro("benali", mode=Mode.EMERGENCY, reason=REASON)
+        assert PSYCHIATRY in titles(session, actor, cast.patients["sylvie"])
+    finally:
+        session.info["settings"] = settings
+
+
+def test_the_patient_sees_her_documents_but_not_the_one_waiting_for_her_doctor(
+    session: Session, cast: Cast
+) -> None:
+    sylvie = holder(cast, "sylvie")
+    visible = titles(session, sylvie, cast.patients["sylvie"])
+    assert {PSYCHIATRY, CHILDBIRTH, DIRECTIVES} <= visible
+    assert SCAN not in visible
+    assert service.waiting_for_patient(session, sylvie, cast.patients["sylvie"]) == 1
+
+
+def test_a_legal_representative_does_not_see_the_minors_secret_consultation(
+    session: Session, cast: Cast, pro: Callable[..., Actor]
+) -> None:
+    as_mother = titles(session, holder(cast, "sylvie"), cast.patients["lea"])
+    assert LEA_VACCINE in as_mother
+    assert LEA_SECRET not in as_mother
+    assert LEA_SECRET in titles(session, pro("durand"), cast.patients["lea"])
+
+
+def test_unauthorized_blocked_and_excluded_professionals_see_no_document(
+    session: Session, cast: Cast, pro: Callable[..., Actor]
+) -> None:
+    for who in ("benali", "noir", "blanc"):
+        with pytest.raises(AccessDenied):
+            titles(session, pro(who), cast.patients["sylvie"])
+
+
+def test_a_professional_makes_the_scan_visible_and_then_the_patient_sees_it(
+    session: Session, cast: Cast, pro: Callable[..., Actor]
+) -> None:
+    scan = session.execute(
+        select(DocumentEntry).where(
+            DocumentEntry.patient_id == cast.patients["sylvie"],
+            DocumentEntry.title == SCAN,
+            DocumentEntry.current.is_(True),
+        )
+    ).scalar_one()
+    service.set_patient_visibility(session, pro("durand"), scan.id, True)  # treating doctor
+    assert SCAN in titles(session, holder(cast, "sylvie"), cast.patients["sylvie"])
+
+
+def test_the_patient_hides_and_unhides_a_document_from_professionals(
+    session: Session, cast: Cast, pro: Callable[..., Actor]
+) -> None:
+    sylvie = holder(cast, "sylvie")
+    vaccine = session.execute(
+        select(DocumentEntry).where(
+            DocumentEntry.patient_id == cast.patients["sylvie"],
+            DocumentEntry.title == VACCINE,
+            DocumentEntry.current.is_(True),
+        )
+    ).scalar_one()
+    hidden = service.set_hidden_from_professionals(session, sylvie, vaccine.id, True)
+    assert VACCINE not in titles(session, pro("petit"), cast.patients["sylvie"])
+    service.set_hidden_from_professionals(session, sylvie, hidden.id, False)
+    assert VACCINE in titles(session, pro("petit"), cast.patients["sylvie"])
+    with pytest.raises(Exception):  # noqa: B017, PT011 - a professional cannot mask for her
+        service.set_hidden_from_professionals(session, pro("durand"), hidden.id, True)
+
+
+@pytest.mark.parametrize("who", ["durand", "petit", "roux", "benali", "lefevre", "moreau"])
+def test_the_pure_rule_and_the_sql_scope_agree_on_every_document(
+    session: Session, cast: Cast, pro: Callable[..., Actor], who: str
+) -> None:
+    from carnet.access.policy import decide
+
+    modes = {"benali": Mode.EMERGENCY, "lefevre": Mode.REGULATOR}
+    actor = pro(who, mode=modes.get(who, Mode.NORMAL), reason=REASON)
+    for patient in ("sylvie", "lea", "jean"):
+        facts = load_facts(session, actor, cast.patients[patient])
+        from carnet.access import Action
+
+        if not decide(actor, Action.SEARCH, facts).allowed:
+            continue
+        entries = (
+            session.execute(
+                select(DocumentEntry).where(
+                    DocumentEntry.patient_id == cast.patients[patient],
+                    DocumentEntry.current.is_(True),
+                )
+            )
+            .scalars()
+            .all()
+        )
+        expected = {
+            e.title
+            for e in entries
+            if document_visible(actor, facts, actor.mode, facts_of(e), service.matrix_of(session))
+        }
+        assert titles(session, actor, cast.patients[patient]) == expected
