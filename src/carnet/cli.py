@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import text
 
 from carnet import models  # noqa: F401 - registers every table
 from carnet.access import Actor, ActorKind
@@ -27,6 +28,9 @@ directory_app = typer.Typer(help="Directory of professionals and structures.", n
 record_app = typer.Typer(help="Record lifecycle (insurer operations).", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit trail.", no_args_is_help=True)
 notifications_app = typer.Typer(help="Notification outbox.", no_args_is_help=True)
+documents_app = typer.Typer(
+    help="Documents: contents and the habilitation matrix.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(account_app, name="account")
 app.add_typer(system_app, name="system")
@@ -35,6 +39,7 @@ app.add_typer(directory_app, name="directory")
 app.add_typer(record_app, name="record")
 app.add_typer(audit_app, name="audit")
 app.add_typer(notifications_app, name="notifications")
+app.add_typer(documents_app, name="documents")
 
 OPERATOR = Actor(kind=ActorKind.OPERATOR, ref="cli", display_name="operator (CLI)")
 
@@ -367,6 +372,55 @@ def notifications_run(
             typer.echo(f"sent {sent}")
             return
         time.sleep(settings.outbox_poll_seconds)
+
+
+@documents_app.command("verify")
+def documents_verify() -> None:
+    """Check that every stored document is there, decrypts and matches its hash; exit 1 and
+    list the problems otherwise."""
+    from carnet.documents.service import verify_contents
+
+    settings = _settings()
+    with _factory(settings)() as session:
+        problems = list(verify_contents(session))
+        total = session.execute(
+            text("SELECT count(*) FROM document_entries WHERE current")
+        ).scalar_one()
+    if problems:
+        for p in problems:
+            typer.secho(f"document {p.entry_id}: {p.problem}", fg="red")
+        raise typer.Exit(1)
+    typer.echo(f"{total} document(s) verified")
+
+
+@documents_app.command("gc")
+def documents_gc(
+    older_than_hours: Annotated[float, typer.Option(help="Only blobs older than this")] = 24,
+) -> None:
+    """Remove contents that no document refers to (left by an upload interrupted before its
+    metadata was committed) and temporary files of interrupted writes."""
+    from carnet.documents.service import collect_orphans
+
+    settings = _settings()
+    with audited_transaction(_factory(settings)) as session:
+        removed = collect_orphans(session, older_than_seconds=older_than_hours * 3600)
+    typer.echo(f"removed {removed} orphan content(s)")
+
+
+@documents_app.command("check-matrix")
+def documents_check_matrix(
+    path: Annotated[Path, typer.Argument(help="A habilitation matrix CSV to check")],
+) -> None:
+    """Check an edited habilitation matrix before pointing CARNET_HABILITATION_MATRIX at it."""
+    from carnet.terminology.habilitations import MatrixError, parse_matrix
+
+    try:
+        matrix = parse_matrix(path.read_text(encoding="utf-8"), source=str(path))
+    except MatrixError as error:
+        for problem in error.problems:
+            typer.secho(problem, fg="red", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"matrix valid: {len(matrix.professions())} profession(s) with rules")
 
 
 @app.command()
