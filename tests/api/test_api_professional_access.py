@@ -82,6 +82,9 @@ def test_the_server_advertises_its_endpoints(client: TestClient) -> None:
     body = metadata.json()
     assert body["resourceType"] == "CapabilityStatement"
     assert {r["type"] for r in body["rest"][0]["resource"]} >= {"Patient", "Consent", "AuditEvent"}
+    from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+    CapabilityStatement.model_validate(body)  # a valid FHIR resource, not just JSON
     smart = client.get("/fhir/.well-known/smart-configuration").json()
     assert smart["token_endpoint"] == "http://127.0.0.1:8000/oauth/token"
     assert "urn:ietf:params:oauth:grant-type:jwt-bearer" in smart["grant_types_supported"]

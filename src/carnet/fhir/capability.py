@@ -31,6 +31,31 @@ RESOURCES: dict[str, dict[str, Any]] = {
         "interaction": ["read", "search-type", "create", "update"],
         "searchParam": [{"name": "patient", "type": "reference"}],
     },
+    "DocumentReference": {
+        "interaction": ["read", "search-type"],
+        "searchParam": [
+            {"name": n, "type": t}
+            for n, t in (
+                ("patient", "reference"),
+                ("patient.identifier", "token"),
+                ("type", "token"),
+                ("category", "token"),
+                ("date", "date"),
+                ("period", "date"),
+                ("status", "token"),
+                ("author.identifier", "token"),
+                ("_lastUpdated", "date"),
+            )
+        ],
+        "operation": [
+            {
+                "name": op,
+                "definition": f"https://carnet.invalid/fhir/OperationDefinition/DocumentReference-{op}",
+            }
+            for op in ("delete", "archive", "unarchive", "hide", "unhide", "set-patient-visibility")
+        ],
+    },
+    "Binary": {"interaction": ["read"]},
     "AuditEvent": {
         "interaction": ["search-type"],
         "searchParam": [{"name": "patient", "type": "reference"}],
@@ -76,9 +101,23 @@ def capability_statement(
                         }
                     ],
                 },
-                "resource": [{"type": name, **spec} for name, spec in sorted(resources.items())],
+                "resource": [_resource(name, spec) for name, spec in sorted(resources.items())],
+                "interaction": [
+                    {
+                        "code": "transaction",
+                        "documentation": "IHE MHD ITI-65 Provide Document Bundle",
+                    }
+                ],
             }
         ],
+    }
+
+
+def _resource(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": name,
+        **spec,
+        "interaction": [{"code": code} for code in spec.get("interaction", [])],
     }
 
 
