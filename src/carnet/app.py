@@ -22,6 +22,7 @@ from carnet.documents.storage import make_blob_store
 from carnet.fhir import api as fhir_api
 from carnet.notifications.senders import Sender
 from carnet.notifications.worker import Worker, make_sender
+from carnet.profile import api as profile_api
 from carnet.records import api as record_api
 from carnet.settings import Settings, load_settings
 from carnet.web import errors, oauth_routes
@@ -81,6 +82,7 @@ def create_app(
         authorization_api.router,
         oauth_routes.router,
         account_pages.router,
+        profile_api.router,  # after the others: its paths are concrete, but keep it last
     ):
         app.include_router(router)
     app.mount(

@@ -147,6 +147,7 @@ def account_create(
     """Create a sign-in account; prints the TOTP secret of professionals once."""
     from carnet.accounts import service as accounts
     from carnet.accounts.models import AccountKind
+    from carnet.identity import parse_nir
     from carnet.patients.service import find_by_nir
     from carnet.professionals.service import find_professional
 
@@ -158,7 +159,7 @@ def account_create(
             account_kind = AccountKind(kind)
             patient_id = professional_id = None
             if account_kind is AccountKind.PATIENT:
-                patient = find_by_nir(session, nir or "")
+                patient = find_by_nir(session, parse_nir(nir or "", field="nir").value)
                 if patient is None:
                     raise Invalid("No person with this NIR.", field="nir")
                 patient_id = patient.id
@@ -283,6 +284,7 @@ def record_create(
     channel: Annotated[str, typer.Option(help="insurer_counter | opt_out")] = "insurer_counter",
 ) -> None:
     """Create a record at the insurer's counter or through the opt-out route."""
+    from carnet.identity import parse_nir
     from carnet.patients.service import find_by_nir
     from carnet.records import service as records
     from carnet.records.models import Channel
@@ -290,7 +292,7 @@ def record_create(
     settings = _settings()
     try:
         with audited_transaction(_factory(settings)) as session:
-            patient = find_by_nir(session, nir)
+            patient = find_by_nir(session, parse_nir(nir, field="nir").value)
             if patient is None:
                 raise Invalid("No person with this NIR.", field="nir")
             record = records.create_record(session, OPERATOR, patient.id, channel=Channel(channel))
@@ -309,13 +311,14 @@ def record_issue_code(
     delivery: Annotated[str, typer.Option(help="letter | email | sms")] = "letter",
 ) -> None:
     """Issue a one-time activation code (printed for a letter, or sent)."""
+    from carnet.identity import parse_nir
     from carnet.patients.service import find_by_nir
     from carnet.records import service as records
 
     settings = _settings()
     try:
         with audited_transaction(_factory(settings)) as session:
-            patient = find_by_nir(session, nir)
+            patient = find_by_nir(session, parse_nir(nir, field="nir").value)
             if patient is None:
                 raise Invalid("No person with this NIR.", field="nir")
             code = records.issue_activation_code(session, OPERATOR, patient.id, delivery=delivery)

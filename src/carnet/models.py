@@ -8,6 +8,7 @@ from carnet.documents import models as documents
 from carnet.notifications import models as notifications
 from carnet.patients import models as patients
 from carnet.professionals import models as professionals
+from carnet.profile import models as profile
 from carnet.records import models as records
 from carnet.systems import models as systems
 
@@ -20,6 +21,7 @@ __all__ = [
     "notifications",
     "patients",
     "professionals",
+    "profile",
     "records",
     "systems",
 ]

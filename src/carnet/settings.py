@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     habilitation_matrix: Path | None = None  # default: the shipped matrix
     emergency_reveals_masked: bool = False  # bris de glace shows MASQUE_PS documents?
 
+    # Profile and safety
+    duplicate_exam_window_days: int = 30
+
     # Notifications
     sender: Literal["console", "file", "smtp"] = "console"
     smtp_host: str = "localhost"

@@ -29,6 +29,7 @@ from carnet.accounts.models import Account
 from carnet.apps import service as apps
 from carnet.apps.models import App, AppGrant
 from carnet.audit.models import AuditEntry
+from carnet.errors import AccessDenied, Invalid, NotFound
 from carnet.notifications.worker import dispatch_due
 from carnet.settings import Settings
 from carnet.web import tokens
@@ -684,3 +685,107 @@ def test_the_account_the_token_was_issued_for_is_the_signed_in_one(
     account = session.execute(select(Account).where(Account.login == SYLVIE)).scalar_one()
     assert claims["sub"] == f"account:{account.id}"
     assert claims["act"]["account"] == str(account.id)
+
+
+# --- 5. who may connect an app, and to which record -----------------------------------------
+
+
+def test_a_child_who_has_come_of_age_is_no_longer_offered_to_the_former_representative(
+    flow: Flow, session: Session, cast: Cast, frozen: Callable[[datetime], None]
+) -> None:
+    lea = str(cast.patients["lea"])  # born in 2011; the link to her mother was never ended
+    frozen(datetime(2030, 1, 15, 9, 0, tzinfo=UTC))
+    flow.sign_in()
+    launch = flow.launch()
+
+    page = flow.client.get(launch.path, follow_redirects=False)
+    assert page.status_code == 200
+    assert lea not in page.text
+    assert "léa" not in html.unescape(page.text).lower()
+
+    response = flow.consent(launch, "allow", patient=lea)
+    assert response.status_code == 403
+    assert grants_of(session, cast.patients["lea"]) == 0
+
+
+def test_connecting_an_app_to_a_childs_record_is_decided_and_traced_by_access(
+    flow: Flow, session: Session, cast: Cast
+) -> None:
+    lea = cast.patients["lea"]
+    flow.token(patient=str(lea))
+
+    [row] = session.execute(
+        select(AuditEntry).where(AuditEntry.chain == str(lea), AuditEntry.action == "app.connect")
+    ).scalars()
+    assert (row.outcome, row.actor_kind, row.resource_type, row.resource_id) == (
+        "allowed",
+        "representative",  # the gate knows who acts for whom
+        "Consent",
+        APP_ID,
+    )
+    assert row.detail is not None
+    assert "patient/*.rs" in row.detail
+
+
+def test_an_app_cannot_be_connected_to_a_record_the_actor_does_not_manage(
+    session: Session, cast: Cast, holder: Callable[[str], Actor], test_app: App
+) -> None:
+    with pytest.raises(AccessDenied) as denied:
+        apps.record_grant(
+            session,
+            holder("sylvie"),
+            patient_id=cast.patients["henri"],
+            client_id=APP_ID,
+            scope=SCOPES,
+        )
+
+    assert isinstance(denied.value.public, NotFound)
+    assert denied.value.entry["action"] == "app.connect"
+    assert grants_of(session, cast.patients["henri"]) == 0
+
+
+# --- 6. registering apps ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://app.example.org/callback",
+        "http://localhost/cb",
+        "http://localhost:8080/cb",
+        "http://127.0.0.1:9999/cb",
+        "http://[::1]:8000/cb",
+    ],
+)
+def test_https_and_loopback_redirect_uris_are_accepted(
+    session: Session, operator: Actor, uri: str
+) -> None:
+    app = apps.register_app(
+        session, operator, name="Appli", redirect_uris=[uri], allowed_scopes=SCOPES
+    )
+    assert app.redirect_uris == uri
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://localhost.evil.com/cb",
+        "http://127.0.0.1.evil.com/cb",
+        "http://localhost@evil.com/cb",
+        "http://[::1].evil.com/cb",
+        "http://app.example.org/cb",
+        "https:///no-host",
+        "https://app.example.org/cb#fragment",
+        "javascript:alert(1)",
+        "ftp://localhost/cb",
+        "http://localhost:99999/cb",
+    ],
+)
+def test_redirect_uris_that_only_look_local_or_secure_are_refused(
+    session: Session, operator: Actor, uri: str
+) -> None:
+    with pytest.raises(Invalid) as refused:
+        apps.register_app(
+            session, operator, name="Appli", redirect_uris=[uri], allowed_scopes=SCOPES
+        )
+    assert refused.value.field == "redirect_uris"

@@ -17,10 +17,17 @@ from carnet.access.gate import authorize
 from carnet.accounts.models import Account
 from carnet.accounts.service import begin_sign_in
 from carnet.audit.models import NotifiedAccess
-from carnet.notifications.models import OutboxMessage, OutboxStatus
+from carnet.notifications.models import (
+    SEALED_CODE,
+    OutboxMessage,
+    OutboxStatus,
+    enqueue,
+    open_code,
+)
 from carnet.notifications.senders import Message
-from carnet.notifications.worker import dispatch_due
+from carnet.notifications.worker import CLAIM_TIMEOUT, dispatch_due
 from carnet.patients.models import LegalRepresentative
+from carnet.records.service import issue_activation_code
 from carnet.settings import Settings
 from tests.conftest import Cast, FakeSender
 
@@ -329,7 +336,7 @@ def test_a_sign_in_code_is_sent_then_scrubbed_from_the_payload(
     begin_sign_in(session, login=SYLVIE_EMAIL, password=cast.password)
     session.flush()
     pending = only(outbox(session, cast.patients["sylvie"], "sign_in_code"))
-    code = pending.payload["code"]
+    code = open_code(settings.secret_key, pending.payload)
     assert code
 
     assert dispatch_due(factory, sender, settings) == 1
@@ -338,6 +345,7 @@ def test_a_sign_in_code_is_sent_then_scrubbed_from_the_payload(
     sent = only(outbox(session, cast.patients["sylvie"], "sign_in_code"))
     assert sent.status == OutboxStatus.SENT.value
     assert "code" not in sent.payload
+    assert SEALED_CODE not in sent.payload
     assert code not in str(sent.payload)
 
 
@@ -358,6 +366,7 @@ def test_a_sign_in_code_is_scrubbed_too_when_its_message_fails_for_good(
     failed = only(outbox(session, cast.patients["sylvie"], "sign_in_code"))
     assert failed.status == OutboxStatus.FAILED.value
     assert "code" not in failed.payload
+    assert SEALED_CODE not in failed.payload
 
 
 def test_a_sign_in_code_by_sms_goes_to_the_phone_on_one_line(
@@ -479,3 +488,166 @@ def test_a_patient_without_an_account_is_told_at_the_email_of_their_identity(
 
     assert dispatch_due(factory, sender, settings) == 1
     assert {m.to for m in sender.messages} == {"jean.dupont@example.org"}
+
+
+def test_an_adults_access_notice_no_longer_goes_to_their_former_representative(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    frozen: Callable[[datetime], None],
+) -> None:
+    lea = cast.patients["lea"]  # born in 2011: of age in 2029; the link was never ended
+    frozen(datetime(2030, 1, 15, 9, 0, tzinfo=UTC))
+    session.add(enqueue("first_access", patient_id=lea, professional="Dr Paul Durand"))
+    session.flush()
+
+    assert dispatch_due(factory, sender, settings) == 0
+
+    assert sender.messages == []  # her mother is not told about an adult's record
+    message = only(outbox(session, lea))
+    assert (message.status, message.last_error) == (OutboxStatus.CANCELLED.value, "no channel")
+
+
+# -- no transaction while sending, and claims that outlive a crash -----------------------------
+
+
+class WatchingSender(FakeSender):
+    """Records, at the moment of each send, what the database holds for the message and whether
+    the worker still had a transaction open on the (shared) test connection."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        super().__init__()
+        self.factory = factory
+        self.seen: list[tuple[str, datetime | None, bool]] = []
+
+    def send(self, message: Message) -> None:
+        connection = self.factory.kw["bind"]
+        in_worker_transaction = connection.in_nested_transaction()
+        with self.factory() as session:
+            row = session.execute(
+                select(OutboxMessage).order_by(OutboxMessage.created_at.desc()).limit(1)
+            ).scalar_one()
+            self.seen.append((row.status, row.claimed_at, in_worker_transaction))
+        super().send(message)
+
+
+def test_the_sender_is_called_with_the_message_claimed_and_no_transaction_open(
+    session: Session,
+    factory: sessionmaker[Session],
+    settings: Settings,
+    cast: Cast,
+    pro: Callable[..., Actor],
+    now: datetime,
+) -> None:
+    read(session, pro("durand"), cast.patients["sylvie"])
+    session.commit()  # the test's own session leaves its savepoint too
+    watching = WatchingSender(factory)
+
+    assert dispatch_due(factory, watching, settings) == 1
+
+    assert watching.seen == [(OutboxStatus.SENDING.value, now, False)]
+    message = only(outbox(session, cast.patients["sylvie"]))
+    assert (message.status, message.claimed_at, message.attempts) == ("sent", None, 1)
+
+
+def test_a_message_left_sending_by_a_crashed_worker_goes_back_to_the_queue(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    pro: Callable[..., Actor],
+    frozen: Callable[[datetime], None],
+    now: datetime,
+) -> None:
+    sylvie = cast.patients["sylvie"]
+    read(session, pro("durand"), sylvie)
+    crashed = only(outbox(session, sylvie))
+    crashed.status, crashed.claimed_at, crashed.attempts = "sending", now, 1
+    session.flush()
+
+    frozen(now + CLAIM_TIMEOUT - timedelta(seconds=1))
+    assert dispatch_due(factory, sender, settings) == 0  # perhaps still sending: left alone
+    assert only(outbox(session, sylvie)).status == OutboxStatus.SENDING.value
+
+    frozen(now + CLAIM_TIMEOUT)
+    dispatch_due(factory, sender, settings)
+    released = only(outbox(session, sylvie))
+    assert (released.status, released.claimed_at) == (OutboxStatus.PENDING.value, None)
+    assert released.last_error == "interrupted while sending"
+
+    frozen(released.next_attempt_at)
+    assert dispatch_due(factory, sender, settings) == 1
+    assert [m.to for m in sender.messages] == [SYLVIE_EMAIL]
+    assert only(outbox(session, sylvie)).attempts == 2
+
+
+def test_a_message_claimed_by_another_worker_is_not_sent_twice(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    pro: Callable[..., Actor],
+    now: datetime,
+) -> None:
+    sylvie = cast.patients["sylvie"]
+    read(session, pro("durand"), sylvie)
+    message = only(outbox(session, sylvie))
+    message.status, message.claimed_at = OutboxStatus.SENDING.value, now
+    session.flush()
+
+    assert dispatch_due(factory, sender, settings) == 0
+    assert sender.messages == []
+
+
+def test_an_activation_code_waits_in_the_outbox_sealed_and_is_sent_in_clear(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    operator: Actor,
+    now: datetime,
+) -> None:
+    jean = cast.patients["jean"]
+    code = issue_activation_code(session, operator, jean, delivery="email")
+    session.flush()
+
+    pending = only(outbox(session, jean, "activation_code"))
+    assert "code" not in pending.payload
+    assert code not in str(pending.payload)
+    assert open_code(settings.secret_key, pending.payload) == code
+
+    assert dispatch_due(factory, sender, settings) == 1
+    (message,) = sender.messages
+    assert code in message.body
+    assert only(outbox(session, jean, "activation_code")).payload == {}
+
+
+def test_a_code_that_cannot_be_opened_fails_alone_and_does_not_block_the_others(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    pro: Callable[..., Actor],
+    now: datetime,
+) -> None:
+    sylvie = cast.patients["sylvie"]
+    session.add(
+        enqueue("sign_in_code", patient_id=sylvie, channel="email", code_sealed="not-sealed")
+    )
+    session.flush()
+    read(session, pro("durand"), sylvie)
+
+    assert dispatch_due(factory, sender, settings) == 1
+
+    unreadable = only(outbox(session, sylvie, "sign_in_code"))
+    assert unreadable.status == OutboxStatus.FAILED.value
+    assert SEALED_CODE not in unreadable.payload
+    assert [m.subject for m in sender.messages] == [
+        "Un professionnel a consulté votre dossier pour la première fois"
+    ]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet.access import Actor
+from carnet.audit.models import AuditEntry
 from carnet.errors import Forbidden, Invalid
 from carnet.professionals import service as directory
 
@@ -88,3 +90,72 @@ def test_a_malformed_file_is_explained() -> None:
         directory.parse_rows("[1, 2]", "json")
     with pytest.raises(Invalid, match="csv or json"):
         directory.parse_rows("", "xml")
+
+
+def system_rows(session: Session, action: str) -> list[AuditEntry]:
+    session.flush()
+    return list(
+        session.execute(
+            select(AuditEntry)
+            .where(AuditEntry.chain == "system", AuditEntry.action == action)
+            .order_by(AuditEntry.seq)
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+
+
+def test_each_change_to_a_professional_is_traced_on_the_system_chain(
+    session: Session, operator: Actor
+) -> None:
+    before = len(system_rows(session, "directory.professional"))
+    row = {
+        "rpps": "10000000108",
+        "given_name": "Inès",
+        "family_name": "Vidal",
+        "profession_code": "10",
+        "specialty_code": "SM54",
+    }
+    directory.upsert_professional(session, operator, row)
+    directory.upsert_professional(
+        session, operator, {**row, "roles": "samu_regulator", "active": "false"}
+    )
+
+    rows = system_rows(session, "directory.professional")[before:]
+    assert [(r.resource_id, r.patient_id, r.actor_kind, r.actor_ref) for r in rows] == [
+        ("810000000108", None, "operator", operator.ref)
+    ] * 2
+    assert rows[0].detail is not None
+    assert "created=true" in rows[0].detail
+    assert "active=true" in rows[0].detail
+    assert rows[1].detail is not None
+    assert "created=false" in rows[1].detail
+    assert "roles=samu_regulator" in rows[1].detail
+    assert "active=false" in rows[1].detail
+
+
+def test_each_change_to_a_structure_is_traced_on_the_system_chain(
+    session: Session, operator: Actor
+) -> None:
+    before = len(system_rows(session, "directory.structure"))
+    row = {"finess": "330781196", "name": "CHU de Bordeaux", "kind": "hospital"}
+    directory.upsert_structure(session, operator, row)
+    directory.upsert_structure(session, operator, {**row, "kind": "occupational_health"})
+
+    rows = system_rows(session, "directory.structure")[before:]
+    assert [r.resource_id for r in rows] == ["1330781196", "1330781196"]
+    assert [r.detail.split()[:2] if r.detail else None for r in rows] == [
+        ["created=true", "kind=hospital"],
+        ["created=false", "kind=occupational_health"],
+    ]
+
+
+def test_a_rejected_import_leaves_no_directory_trail(session: Session, operator: Actor) -> None:
+    before = len(system_rows(session, "directory.professional"))
+    rows = [
+        {"rpps": "10000000116", "given_name": "A", "family_name": "B", "profession_code": "10"},
+        {"rpps": "10000000124", "given_name": "E", "family_name": "F", "profession_code": "99"},
+    ]
+    with pytest.raises(Invalid):
+        directory.import_directory(session, operator, "professionals", rows)
+
+    assert len(system_rows(session, "directory.professional")) == before

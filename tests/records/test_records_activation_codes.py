@@ -16,7 +16,7 @@ from carnet.audit.models import AuditEntry
 from carnet.audit.transaction import audited_transaction
 from carnet.crypto import normalise_code
 from carnet.errors import Forbidden, Invalid, TooManyAttempts
-from carnet.notifications.models import OutboxMessage
+from carnet.notifications.models import OutboxMessage, open_code
 from carnet.patients.models import Patient
 from carnet.records import service as records
 from carnet.records.models import ActivationCode, Record
@@ -257,7 +257,7 @@ def test_a_code_cannot_be_sent_to_a_contact_nobody_gave(
 
 
 def test_a_person_gets_a_code_by_email_when_the_carte_vitale_serial_matches(
-    session: Session, cast: Cast, trail: Trail, now: datetime
+    session: Session, cast: Cast, trail: Trail, settings: Settings, now: datetime
 ) -> None:
     sylvie = cast.patients["sylvie"]
 
@@ -268,7 +268,8 @@ def test_a_person_gets_a_code_by_email_when_the_carte_vitale_serial_matches(
     assert answer is None
     [message] = outbox_codes(session, sylvie)
     assert (message.channel, message.status) == ("email", "pending")
-    code = message.payload["code"]
+    code = open_code(settings.secret_key, message.payload)
+    assert code
     [row] = [r for r in codes_of(session, sylvie) if r.used_at is None and r.revoked_at is None]
     assert row.code_hash != code
     assert row.delivery == "email"
@@ -278,14 +279,20 @@ def test_a_person_gets_a_code_by_email_when_the_carte_vitale_serial_matches(
 
 
 def test_the_code_sent_after_a_request_activates_the_record(
-    session: Session, operator: Actor, newcomer: Callable[..., Patient], now: datetime
+    session: Session,
+    operator: Actor,
+    newcomer: Callable[..., Patient],
+    settings: Settings,
+    now: datetime,
 ) -> None:
     person = newcomer(vitale_serial="NC-0900-2026")
 
     records.request_activation_code(session, nir=person.nir, vitale_serial="nc 0900 2026")
 
     [message] = outbox_codes(session, person.id)
-    activate(session, person, message.payload["code"])
+    code = open_code(settings.secret_key, message.payload)
+    assert code
+    activate(session, person, code)
     record = session.get(Record, person.id)
     assert record is not None
     assert (record.status, record.channel) == ("open", "online")
@@ -297,7 +304,7 @@ def test_the_code_sent_after_a_request_activates_the_record(
         (NIRS["sylvie"], "SV-0001-2025"),  # wrong serial
         (NIRS["sylvie"], ""),
         (NIRS["rose"], "SV-0001-2026"),  # someone else's serial; Rose has none on file
-        ("190013155599993", SYLVIE_SERIAL),  # nobody
+        ("190013155599959", SYLVIE_SERIAL),  # nobody (a well-formed NIR that no one has)
     ],
 )
 def test_a_request_with_details_that_do_not_match_sends_nothing_and_says_nothing(
@@ -326,3 +333,36 @@ def test_a_request_on_an_unknown_channel_answers_the_same_whether_or_not_the_ser
 
     assert refused.value.field == "channel"
     assert outbox_codes(session, cast.patients["sylvie"]) == []
+
+
+def test_a_code_to_be_sent_waits_in_the_outbox_sealed(
+    session: Session, operator: Actor, newcomer: Callable[..., Patient], now: datetime
+) -> None:
+    person = newcomer()
+
+    code = records.issue_activation_code(session, operator, person.id, delivery="email")
+
+    [message] = outbox_codes(session, person.id)
+    assert "code" not in message.payload
+    assert code not in str(message.payload)
+    assert normalise_code(code) not in str(message.payload)
+
+
+@pytest.mark.parametrize(
+    "typed", ["2 75 03 31 555 004 25", "2.75.03.31.555.004.25", " 275033155500425 "]
+)
+def test_a_nir_typed_with_spaces_or_dots_finds_the_person(
+    session: Session, cast: Cast, now: datetime, typed: str
+) -> None:
+    records.request_activation_code(session, nir=typed, vitale_serial=SYLVIE_SERIAL)
+
+    assert len(outbox_codes(session, cast.patients["sylvie"])) == 1
+
+
+def test_a_malformed_nir_is_refused_naming_the_field_whoever_exists(
+    session: Session, now: datetime
+) -> None:
+    for nir in (NIRS["sylvie"][:-1] + "0", "not a nir"):
+        with pytest.raises(Invalid) as refused:
+            records.request_activation_code(session, nir=nir, vitale_serial=SYLVIE_SERIAL)
+        assert refused.value.field == "nir"

@@ -74,7 +74,7 @@ def test_a_professional_creates_an_open_record_with_the_patients_consent(
     assert stored is record
     assert (record.status, record.channel, record.created_by) == ("open", channel.value, actor.ref)
     [row] = trail(person.id, "record.create")
-    assert row.detail == f"channel={channel.value}"
+    assert row.detail == f"channel={channel.value} patient_consented=true"
     assert (row.actor_kind, row.actor_ref, row.actor_profession) == (
         "professional",
         actor.ref,

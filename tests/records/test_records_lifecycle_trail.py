@@ -64,7 +64,7 @@ def test_each_transition_of_a_record_is_audited_on_the_patients_chain(
         ("record.activate", "patient", None),
         ("record.access_choices", "patient", "emergency_opposed=True regulator_opposed=False"),
         ("record.close", "patient", "reason=FERMETURE_AUTRE"),
-        ("record.reactivate", "professional", None),
+        ("record.reactivate", "professional", "patient_consented=true"),
         ("record.close", "patient", "reason=FERMETURE_DEMANDE_PATIENT"),
     ]
     assert all(row.chain == chain_of(person.id) for row in rows)

@@ -222,3 +222,61 @@ def test_the_automatic_route_does_not_override_an_opposition(
     assert record is not None
     assert record.status == "opposed"
     assert len(trail(rose_id)) == before
+
+
+def test_a_code_sent_late_in_the_window_gives_the_full_window_from_that_notice(
+    session: Session,
+    operator: Actor,
+    newcomer: Callable[..., Patient],
+    frozen: Callable[[datetime], None],
+    now: datetime,
+) -> None:
+    person = newcomer()
+    records.create_record(session, operator, person.id, channel=Channel.OPT_OUT)
+    notice = now + timedelta(days=40)  # the letter went out two days before the window's end
+    frozen(notice)
+
+    code = records.issue_activation_code(session, operator, person.id)
+
+    record = session.get(Record, person.id)
+    assert record is not None
+    assert record.opens_at == notice + timedelta(days=42)
+    frozen(notice + timedelta(days=41))
+    assert record.effective_status(notice + timedelta(days=41)) is RecordStatus.PENDING
+    oppose(session, person, code)  # still within the window the notice announced
+    assert record.status == RecordStatus.OPPOSED.value
+
+
+def test_an_early_code_does_not_shorten_or_move_the_window(
+    session: Session,
+    operator: Actor,
+    newcomer: Callable[..., Patient],
+    now: datetime,
+) -> None:
+    person = newcomer()
+    records.create_record(session, operator, person.id, channel=Channel.OPT_OUT)
+
+    records.issue_activation_code(session, operator, person.id)
+
+    record = session.get(Record, person.id)
+    assert record is not None
+    assert record.opens_at == now + timedelta(days=42)
+
+
+def test_a_code_sent_once_the_record_has_opened_does_not_close_it_again(
+    session: Session,
+    operator: Actor,
+    newcomer: Callable[..., Patient],
+    frozen: Callable[[datetime], None],
+    now: datetime,
+) -> None:
+    person = newcomer()
+    records.create_record(session, operator, person.id, channel=Channel.OPT_OUT)
+    frozen(now + timedelta(days=60))
+
+    records.issue_activation_code(session, operator, person.id)
+
+    record = session.get(Record, person.id)
+    assert record is not None
+    assert record.opens_at == now + timedelta(days=42)
+    assert record.effective_status(now + timedelta(days=60)) is RecordStatus.OPEN

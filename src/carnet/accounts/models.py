@@ -36,7 +36,10 @@ class Account(IdMixin, CreatedMixin, Base):
     notify_email: Mapped[bool] = mapped_column(default=True)
     notify_sms: Mapped[bool] = mapped_column(default=False)
     locale: Mapped[str] = mapped_column(String(5), default="fr")
-    failed_attempts: Mapped[int] = mapped_column(default=0)
+    failed_attempts: Mapped[int] = mapped_column(default=0)  # wrong passwords
+    # Wrong TOTP or e-mailed/SMS codes, across challenges. A right password does not reset it
+    # (or each password would reopen the guessing); only a right second factor does.
+    second_factor_failures: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None]
     last_sign_in_at: Mapped[datetime | None]
     previous_sign_in_at: Mapped[datetime | None]

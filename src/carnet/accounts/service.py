@@ -8,12 +8,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -32,15 +32,20 @@ from carnet.crypto import (
 )
 from carnet.db import settings_of
 from carnet.errors import Conflict, Forbidden, Invalid, TooManyAttempts, Unauthenticated
-from carnet.notifications.models import enqueue
+from carnet.notifications.models import enqueue, seal_code
 from carnet.patients.models import Patient
 from carnet.professionals.models import Professional
 
 _hasher = PasswordHasher()
+T = TypeVar("T")
 OTP_PURPOSE = "sign-in-code"
 TOTP_KINDS = (AccountKind.PROFESSIONAL.value, AccountKind.OPERATOR.value)
 BAD_CREDENTIALS = "Unknown identifier or wrong password."
+ACCOUNT_LOCKED = "Too many failed sign-ins: try again in a few minutes."
 MIN_PASSWORD = 12
+# At most one new e-mailed/SMS code per account in this time: a password step repeated within
+# it reuses the pending challenge (no new code, no new message to pay for or to flood with).
+CODE_RESEND_SECONDS = 30
 
 
 def hash_password(password: str) -> str:
@@ -60,9 +65,23 @@ def _normalise_login(login: str) -> str:
     return login.strip().lower()
 
 
-def find_account(session: Session, login: str) -> Account | None:
+def find_account(session: Session, login: str, *, for_update: bool = False) -> Account | None:
+    query = select(Account).where(Account.login == _normalise_login(login))
+    if for_update:
+        query = _locked_fresh(query)
+    return session.execute(query).scalar_one_or_none()
+
+
+def _locked_fresh(query: Select[T]) -> Select[T]:
+    """Lock the row (PostgreSQL) and read what is committed now, not what the session
+    remembers: concurrent sign-in attempts then count one after another, none is lost. SQLite
+    has no row locks; its write transactions (``BEGIN IMMEDIATE``) already queue."""
+    return query.with_for_update().execution_options(populate_existing=True)
+
+
+def _load_account(session: Session, account_id: uuid.UUID) -> Account | None:
     return session.execute(
-        select(Account).where(Account.login == _normalise_login(login))
+        _locked_fresh(select(Account).where(Account.id == account_id))
     ).scalar_one_or_none()
 
 
@@ -123,13 +142,13 @@ def totp_secret(session: Session, account: Account) -> str | None:
 
 def _check_password(session: Session, login: str, password: str) -> Account:
     settings = settings_of(session)
-    account = find_account(session, login)
+    account = find_account(session, login, for_update=True)
     now = clock.now()
     if account is None or account.disabled:
         _hasher.hash(password)  # same cost whether the login exists or not
         raise Unauthenticated(BAD_CREDENTIALS)
-    if account.locked_until is not None and account.locked_until > now:
-        raise TooManyAttempts("Too many failed sign-ins: try again in a few minutes.")
+    if _locked(account, now):
+        raise TooManyAttempts(ACCOUNT_LOCKED)
     try:
         _hasher.verify(account.password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -140,8 +159,24 @@ def _check_password(session: Session, login: str, password: str) -> Account:
         raise Unauthenticated(BAD_CREDENTIALS, keep_changes=True) from None
     if _hasher.check_needs_rehash(account.password_hash):
         account.password_hash = hash_password(password)
-    account.failed_attempts = 0
+    account.failed_attempts = 0  # wrong passwords only: the second factor keeps its own count
     return account
+
+
+def _locked(account: Account, now: datetime) -> bool:
+    return account.locked_until is not None and account.locked_until > now
+
+
+def _second_factor_failed(session: Session, account: Account, now: datetime) -> bool:
+    """Count a wrong second factor (TOTP or code, whatever the challenge) and lock the account
+    when the count reaches the limit; True when it just locked. The lock does not reset the
+    count: once the lockout is over, each further wrong code locks again, until a right one."""
+    settings = settings_of(session)
+    account.second_factor_failures += 1
+    if account.second_factor_failures >= settings.sign_in_max_attempts:
+        account.locked_until = now + timedelta(seconds=settings.password_lockout_seconds)
+        return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -161,24 +196,26 @@ def begin_sign_in(session: Session, *, login: str, password: str) -> FirstStep:
         factor = "totp"
     else:
         factor = account.otp_channel
-        code = numeric_code()
-        challenge = SignInChallenge(
-            account_id=account.id,
-            code_hash=keyed_hash(settings.secret_key, OTP_PURPOSE, code),
-            expires_at=now + timedelta(seconds=settings.sign_in_code_ttl_seconds),
-        )
-        session.add(challenge)
-        session.flush()
-        challenge_id = challenge.id
-        session.add(
-            enqueue(
-                "sign_in_code",
+        challenge = _recent_challenge(session, account, now)
+        if challenge is None:
+            code = numeric_code()
+            challenge = SignInChallenge(
                 account_id=account.id,
-                patient_id=account.patient_id,
-                channel=factor,
-                code=code,
+                code_hash=keyed_hash(settings.secret_key, OTP_PURPOSE, code),
+                expires_at=now + timedelta(seconds=settings.sign_in_code_ttl_seconds),
             )
-        )
+            session.add(challenge)
+            session.flush()
+            session.add(
+                enqueue(
+                    "sign_in_code",
+                    account_id=account.id,
+                    patient_id=account.patient_id,
+                    channel=factor,
+                    code_sealed=seal_code(settings.secret_key, code),
+                )
+            )
+        challenge_id = challenge.id
     token = _new_session(
         session,
         account,
@@ -187,6 +224,23 @@ def begin_sign_in(session: Session, *, login: str, password: str) -> FirstStep:
         ttl=settings.sign_in_code_ttl_seconds,
     )
     return FirstStep(token, account, factor)
+
+
+def _recent_challenge(session: Session, account: Account, now: datetime) -> SignInChallenge | None:
+    """The account's live challenge made less than ``CODE_RESEND_SECONDS`` ago, if any. The
+    caller holds the account's row lock, so two password steps cannot both make a new one."""
+    return session.execute(
+        select(SignInChallenge)
+        .where(
+            SignInChallenge.account_id == account.id,
+            SignInChallenge.used_at.is_(None),
+            SignInChallenge.expires_at > now,
+            SignInChallenge.created_at > now - timedelta(seconds=CODE_RESEND_SECONDS),
+            SignInChallenge.attempts < settings_of(session).sign_in_max_attempts,
+        )
+        .order_by(SignInChallenge.created_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def _new_session(
@@ -212,14 +266,14 @@ def complete_sign_in(session: Session, *, session_token: str, code: str) -> tupl
     """Check the second factor; replace the half-open session by a signed-in one."""
     settings = settings_of(session)
     web = load_session(session, session_token, stage="password_ok")
-    account = session.get(Account, web.account_id)
+    account = _load_account(session, web.account_id)
     if account is None:
         raise Unauthenticated("Your sign-in has expired; start again.")
     code = code.strip().replace(" ", "")
     if account.kind in TOTP_KINDS:
         _check_totp(session, account, code)
     else:
-        _check_code(session, web, code)
+        _check_code(session, account, web, code)
     session.delete(web)
     now = clock.now()
     account.previous_sign_in_at = account.last_sign_in_at
@@ -243,23 +297,19 @@ TOTP_LOCKED = "Too many wrong authenticator codes: try again in a few minutes."
 def _check_totp(session: Session, account: Account, code: str) -> None:
     # A 6-digit code is only as strong as the number of guesses allowed: wrong codes lock the
     # account like wrong passwords do (a right password must not reset the count and reopen
-    # the guessing).
-    settings = settings_of(session)
+    # the guessing). ``account`` was loaded with its row lock (``complete_sign_in``).
     now = clock.now()
-    if account.locked_until is not None and account.locked_until > now:
+    if _locked(account, now):
         raise TooManyAttempts(TOTP_LOCKED, field="code")
     secret = totp_secret(session, account)
     step = _accepted_step(secret, code, now) if secret else None
     if step is not None and account.totp_last_step is not None and step <= account.totp_last_step:
         step = None  # RFC 6238 §5.2: an accepted code is never accepted again
     if step is None:
-        account.failed_attempts += 1
-        if account.failed_attempts >= settings.sign_in_max_attempts:
-            account.locked_until = now + timedelta(seconds=settings.password_lockout_seconds)
-            account.failed_attempts = 0
+        if _second_factor_failed(session, account, now):
             raise TooManyAttempts(TOTP_LOCKED, field="code", keep_changes=True)
         raise Unauthenticated("Wrong authenticator code.", field="code", keep_changes=True)
-    account.failed_attempts = 0
+    account.second_factor_failures = 0
     account.totp_last_step = step
 
 
@@ -273,18 +323,33 @@ def _accepted_step(secret: str, code: str, now: datetime) -> int | None:
     return None
 
 
-def _check_code(session: Session, web: WebSession, code: str) -> None:
+def _check_code(session: Session, account: Account, web: WebSession, code: str) -> None:
+    """Check an e-mailed/SMS code. Wrong codes count on the challenge (a few tries per code)
+    and on the account (a few tries in all, however many challenges the password opens)."""
     settings = settings_of(session)
-    challenge = session.get(SignInChallenge, web.challenge_id) if web.challenge_id else None
+    challenge = None
+    if web.challenge_id is not None:
+        challenge = session.execute(
+            _locked_fresh(select(SignInChallenge).where(SignInChallenge.id == web.challenge_id))
+        ).scalar_one_or_none()
     now = clock.now()
-    if challenge is None or challenge.used_at is not None or challenge.expires_at <= now:
+    if (
+        challenge is None
+        or challenge.account_id != account.id
+        or challenge.used_at is not None
+        or challenge.expires_at <= now
+    ):
         raise Unauthenticated("The code has expired; start again.", field="code")
     if challenge.attempts >= settings.sign_in_max_attempts:
         raise TooManyAttempts("Too many wrong codes; start again.", field="code")
+    if _locked(account, now):
+        raise TooManyAttempts(ACCOUNT_LOCKED, field="code")
     if not same(keyed_hash(settings.secret_key, OTP_PURPOSE, code), challenge.code_hash):
         challenge.attempts += 1
+        _second_factor_failed(session, account, now)
         raise Unauthenticated("Wrong code.", field="code", keep_changes=True)
     challenge.used_at = now
+    account.second_factor_failures = 0
 
 
 def load_session(session: Session, token: str | None, *, stage: str = "signed_in") -> WebSession:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from carnet import clock
-from carnet.access import Actor, ActorKind
-from carnet.access.gate import actor_fields, represents
+from carnet.access import Action, Actor, ActorKind
+from carnet.access.gate import actor_fields, authorize, represents
 from carnet.access.scopes import narrow
 from carnet.apps.models import App, AppGrant, AuthorizationCode
 from carnet.audit import service as audit
@@ -19,6 +20,27 @@ from carnet.crypto import random_token, sha256_hex
 from carnet.errors import Forbidden, Invalid, NotFound
 
 CODE_TTL_SECONDS = 120
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})  # RFC 8252 §7.3 native apps
+REDIRECT_URI_RULE = "Redirect URIs must use https (or http on a loopback address)."
+
+
+def check_redirect_uri(uri: str) -> str:
+    """An absolute https URI, or http on exactly a loopback host (``http://localhost.evil.com``
+    is not local), without a fragment (RFC 6749 §3.1.2)."""
+    try:
+        parts = urlsplit(uri)
+        host, port = parts.hostname, parts.port  # the port raises when malformed
+    except ValueError:
+        raise Invalid(REDIRECT_URI_RULE, field="redirect_uris") from None
+    # The authority must be exactly host[:port]: no user info, nothing the parser forgave
+    # (``http://[::1].evil.com`` parses as host ``::1``).
+    shown = f"[{host}]" if host and ":" in host else host
+    exact = bool(host) and parts.netloc.lower() == f"{shown}{'' if port is None else f':{port}'}"
+    secure = parts.scheme == "https"
+    loopback = parts.scheme == "http" and host in LOOPBACK_HOSTS
+    if not exact or not (secure or loopback) or "#" in uri:
+        raise Invalid(REDIRECT_URI_RULE, field="redirect_uris")
+    return uri
 
 
 def register_app(
@@ -40,12 +62,7 @@ def register_app(
     if not uris:
         raise Invalid("An app needs at least one redirect URI.", field="redirect_uris")
     for uri in uris:
-        if not (
-            uri.startswith("https://")
-            or uri.startswith("http://127.0.0.1")
-            or uri.startswith("http://localhost")
-        ):
-            raise Invalid("Redirect URIs must use https (or loopback http).", field="redirect_uris")
+        check_redirect_uri(uri)
     app = App(
         client_id=client_id or "app-" + random_token(12),
         name=name.strip(),
@@ -132,18 +149,20 @@ def consume_code(session: Session, row: AuthorizationCode) -> bool:
 def record_grant(
     session: Session, actor: Actor, *, patient_id: uuid.UUID, client_id: str, scope: str
 ) -> AppGrant:
-    """The patient connected an app: keep the consent (and audit it on their trail)."""
-    grant = AppGrant(patient_id=patient_id, client_id=client_id, scope=scope)
-    session.add(grant)
-    audit.append(
+    """The patient (or a minor's legal representative) connects an app: ``access`` decides
+    whether this actor manages this record, and traces the consent on the patient's trail."""
+    authorize(
         session,
-        patient_id=patient_id,
-        action="app.connect",
+        actor,
+        patient_id,
+        Action.MANAGE,
         resource_type="Consent",
         resource_id=client_id,
+        audit_action="app.connect",
         detail=scope[:500],
-        **actor_fields(actor),
     )
+    grant = AppGrant(patient_id=patient_id, client_id=client_id, scope=scope)
+    session.add(grant)
     return grant
 
 

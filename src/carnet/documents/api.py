@@ -27,8 +27,11 @@ JSON_OVERHEAD = 200_000  # room for the metadata around a base64 content
 
 
 @router.post("")
+@router.post("/", include_in_schema=False)
 async def provide(request: Request, actor: ApiActor, tx: Tx, settings: SettingsDep) -> FhirResponse:
-    """ITI-65 Provide Document Bundle (a transaction): all-or-nothing."""
+    """ITI-65 Provide Document Bundle (a transaction): all-or-nothing. Also answered at
+    ``/fhir/``: a redirect there would make clients send the whole submission twice, and behind
+    a proxy would point at the internal address."""
     limit = settings.document_max_bytes * 4 // 3 * 2 + JSON_OVERHEAD
     if int(request.headers.get("content-length") or 0) > limit:
         raise Invalid(

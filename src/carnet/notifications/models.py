@@ -12,11 +12,27 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carnet import clock
+from carnet.crypto import decrypt_field, encrypt_field
 from carnet.db import Base, CreatedMixin, IdMixin
+
+# One-time codes wait in the outbox encrypted under the server secret (a database dump or
+# backup taken before the worker runs must not hand them out); the worker opens them to send.
+SEALED_CODE = "code_sealed"
+
+
+def seal_code(secret: str, code: str) -> str:
+    """A one-time code as the outbox keeps it: ``enqueue(..., code_sealed=seal_code(...))``."""
+    return encrypt_field(secret, code)
+
+
+def open_code(secret: str, payload: dict[str, Any] | None) -> str | None:
+    sealed = (payload or {}).get(SEALED_CODE)
+    return decrypt_field(secret, sealed) if isinstance(sealed, str) else None
 
 
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
+    SENDING = "sending"  # claimed by a worker, being handed to the sender (no transaction open)
     SENT = "sent"
     FAILED = "failed"  # gave up after the maximum number of attempts
     CANCELLED = "cancelled"  # no channel to send it on
@@ -41,6 +57,7 @@ class OutboxMessage(IdMixin, CreatedMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=clock.now)
+    claimed_at: Mapped[datetime | None]  # when a worker took it to send (status "sending")
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
 

@@ -1,18 +1,27 @@
-"""The outbox worker: sends due messages, retries with back-off, never loses one."""
+"""The outbox worker: sends due messages, retries with back-off, never loses one.
+
+Each message goes through three short steps, so that no database transaction is open while
+the sender talks to the outside world (SMTP may take seconds; on SQLite an open write
+transaction would hold up every request): claim it (status "sending", committed), send it
+with no session open, then record the outcome in a new transaction. A worker that dies
+between the first and the last step leaves a claim that expires after ``CLAIM_TIMEOUT``: the
+message goes back to the queue (it may then be sent twice; it is never lost)."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from carnet import clock
+from carnet.access.gate import represents
 from carnet.accounts.models import Account
-from carnet.notifications.models import OutboxMessage, OutboxStatus
+from carnet.notifications.models import SEALED_CODE, OutboxMessage, OutboxStatus, open_code
 from carnet.notifications.senders import (
     ConsoleSender,
     FileSender,
@@ -28,7 +37,10 @@ from carnet.settings import Settings
 log = logging.getLogger("carnet.notifications")
 # scrubbed from the payload once sent: codes, and the emergency reason (health data kept in
 # the audit trail, which the message does not need)
-SECRET_KEYS = ("code", "reason")
+SECRET_KEYS = ("code", SEALED_CODE, "reason")
+# Far beyond the sender's own time-out (SMTP: 10 s): a claim this old belongs to a worker that
+# died while sending.
+CLAIM_TIMEOUT = timedelta(minutes=10)
 
 
 def make_sender(settings: Settings) -> Sender:
@@ -51,7 +63,8 @@ ACCESS_TEMPLATES = ("first_access", "emergency_access")
 
 def _recipient(session: Session, row: OutboxMessage) -> tuple[str, str] | None:
     """(channel, address) from the account's preferences, or the patient's contacts; a minor
-    who cannot be reached is represented by their legal representative for access notices."""
+    who cannot be reached is represented by their legal representative for access notices
+    (only while a minor: ``access.gate.represents`` checks the age, as for any access)."""
     target = _own_recipient(session, row)
     if target is None and row.template in ACCESS_TEMPLATES and row.patient_id is not None:
         for (representative_id,) in session.execute(
@@ -60,6 +73,8 @@ def _recipient(session: Session, row: OutboxMessage) -> tuple[str, str] | None:
                 LegalRepresentative.ended_at.is_(None),
             )
         ):
+            if not represents(session, representative_id, row.patient_id):
+                continue
             proxy = OutboxMessage(template=row.template, patient_id=representative_id)
             target = _own_recipient(session, proxy)
             if target is not None:
@@ -102,8 +117,8 @@ def _own_recipient(session: Session, row: OutboxMessage) -> tuple[str, str] | No
 def dispatch_due(
     factory: sessionmaker[Session], sender: Sender, settings: Settings, limit: int = 50
 ) -> int:
-    """Send what is due; returns how many were sent. Each message has its own transaction."""
-    sent = 0
+    """Send what is due; returns how many were sent. No transaction stays open while sending."""
+    release_stale_claims(factory, settings)
     with factory() as session:
         ids = list(
             session.execute(
@@ -116,41 +131,137 @@ def dispatch_due(
                 .limit(limit)
             ).scalars()
         )
+    sent = 0
     for message_id in ids:
-        with factory() as session, session.begin():
-            row = session.execute(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.id == message_id,
-                    OutboxMessage.status == OutboxStatus.PENDING.value,
-                )
-                .with_for_update(skip_locked=True)
-            ).scalar_one_or_none()
-            if row is None:
-                continue
-            target = _recipient(session, row)
-            if target is None:
-                row.status = OutboxStatus.CANCELLED.value
-                row.last_error = "no channel"
-                row.payload = _scrub(row.payload)
-                continue
-            channel, address = target
-            subject, body = render(row.template, row.payload or {}, channel)
-            row.attempts += 1
-            try:
-                sender.send(Message(channel, address, subject, body))
-            except SendError as error:
-                _retry(row, settings, str(error))
-                continue
-            except Exception as error:
-                _retry(row, settings, type(error).__name__)
-                continue
-            row.status = OutboxStatus.SENT.value
-            row.sent_at = clock.now()
-            row.last_error = None
-            row.payload = _scrub(row.payload)
+        claimed = _claim(factory, settings, message_id)
+        if claimed is None:
+            continue
+        message, claimed_at = claimed
+        error: str | None = None
+        try:
+            sender.send(message)
+        except SendError as failure:
+            error = str(failure)
+        except Exception as failure:
+            error = type(failure).__name__
+        if _record_outcome(factory, settings, message_id, claimed_at, error):
             sent += 1
     return sent
+
+
+def _claim(
+    factory: sessionmaker[Session], settings: Settings, message_id: uuid.UUID
+) -> tuple[Message, datetime] | None:
+    """Take one due message (committed as "sending") and build what to send; None when another
+    worker took it first, or when it has nowhere to go (then cancelled)."""
+    now = clock.now()
+    with factory() as session, session.begin():
+        # A conditional UPDATE is the claim on every database: of two workers, one changes the
+        # row, the other changes nothing and moves on.
+        taken = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.status == OutboxStatus.PENDING.value,
+                OutboxMessage.next_attempt_at <= now,
+            )
+            .values(status=OutboxStatus.SENDING.value, claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if not taken.rowcount:  # type: ignore[attr-defined]
+            return None
+        row = session.execute(
+            select(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .execution_options(populate_existing=True)
+        ).scalar_one()
+        target = _recipient(session, row)
+        if target is None:
+            row.status = OutboxStatus.CANCELLED.value
+            row.claimed_at = None
+            row.last_error = "no channel"
+            row.payload = _scrub(row.payload)
+            return None
+        channel, address = target
+        try:
+            subject, body = render(row.template, _opened(row.payload, settings), channel)
+        except Exception as error:  # e.g. a code sealed under a secret since rotated
+            # Retrying cannot help, and one unreadable message must not stop the others.
+            row.status = OutboxStatus.FAILED.value
+            row.claimed_at = None
+            row.last_error = f"cannot render: {type(error).__name__}"
+            row.payload = _scrub(row.payload)
+            log.warning("outbox message %s cannot be rendered", row.id)
+            return None
+        row.attempts += 1
+        return Message(channel, address, subject, body), now
+
+
+def _opened(payload: dict[str, object] | None, settings: Settings) -> dict[str, object]:
+    """The payload as the template needs it: a sealed code opened (in memory only)."""
+    opened = dict(payload or {})
+    code = open_code(settings.secret_key, opened)
+    if code is not None:
+        opened["code"] = code
+    opened.pop(SEALED_CODE, None)
+    return opened
+
+
+def _record_outcome(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    message_id: uuid.UUID,
+    claimed_at: datetime,
+    error: str | None,
+) -> bool:
+    """Sent, or to retry (or failed for good); True when recorded as sent."""
+    with factory() as session, session.begin():
+        row = session.execute(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.status == OutboxStatus.SENDING.value,
+                OutboxMessage.claimed_at == claimed_at,
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+        if row is None:  # the claim expired and was released meanwhile: the retry decides
+            log.warning("outbox message %s: claim lost while sending", message_id)
+            return False
+        row.claimed_at = None
+        if error is not None:
+            row.status = OutboxStatus.PENDING.value
+            _retry(row, settings, error)
+            return False
+        row.status = OutboxStatus.SENT.value
+        row.sent_at = clock.now()
+        row.last_error = None
+        row.payload = _scrub(row.payload)
+        return True
+
+
+def release_stale_claims(factory: sessionmaker[Session], settings: Settings) -> int:
+    """Messages left "sending" by a worker that died mid-send go back to the queue (or fail
+    for good when that was their last attempt); returns how many."""
+    now = clock.now()
+    with factory() as session, session.begin():
+        stale = list(
+            session.execute(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.status == OutboxStatus.SENDING.value,
+                    OutboxMessage.claimed_at <= now - CLAIM_TIMEOUT,
+                )
+                .with_for_update(skip_locked=True)
+                .execution_options(populate_existing=True)
+            ).scalars()
+        )
+        for row in stale:
+            row.status = OutboxStatus.PENDING.value
+            row.claimed_at = None
+            _retry(row, settings, "interrupted while sending")
+    return len(stale)
 
 
 def _scrub(payload: dict[str, object] | None) -> dict[str, object]:

@@ -10,9 +10,10 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
-from carnet.access import Actor, ActorKind
-from carnet.access.gate import actor_fields
+from carnet.access import Action, Actor, ActorKind
+from carnet.access.gate import actor_fields, deny_unknown
 from carnet.audit import service as audit
+from carnet.db import settings_of
 from carnet.errors import Conflict, Forbidden, Invalid, NotFound
 from carnet.identity import (
     OID_INS_NIR,
@@ -126,9 +127,19 @@ def find_by_identifier(session: Session, token: str) -> Patient | None:
     return patient
 
 
-def get_patient(session: Session, patient_id: uuid.UUID) -> Patient:
+def get_patient(
+    session: Session,
+    patient_id: uuid.UUID,
+    *,
+    actor: Actor | None = None,
+    action: Action = Action.READ,
+) -> Patient:
+    """The person with this id. When an ``actor`` asks, an unknown id is an audited denial on
+    the system chain (probing ids is traced like probing INS); without one, a plain NotFound."""
     patient = session.get(Patient, patient_id)
     if patient is None:
+        if actor is not None:
+            raise deny_unknown(actor, action=action, resource_type="Patient")
         raise NotFound("No record was found for this patient.")
     return patient
 
@@ -168,7 +179,11 @@ def add_representative(
 
 
 def represented_patients(session: Session, representative_id: uuid.UUID) -> list[Patient]:
-    """The minors this person currently represents (for the portal's record switcher)."""
+    """The minors this person currently represents (for the portal's record switcher and the
+    app consent page). A child who has come of age is their own person: no longer listed,
+    whether or not the link was ended (``access.gate.represents`` decides the same way)."""
+    today = clock.today()
+    majority: int = settings_of(session).majority_age
     rows = session.execute(
         select(Patient)
         .join(LegalRepresentative, LegalRepresentative.patient_id == Patient.id)
@@ -178,4 +193,4 @@ def represented_patients(session: Session, representative_id: uuid.UUID) -> list
         )
         .order_by(Patient.birth_date)
     ).scalars()
-    return list(rows)
+    return [patient for patient in rows if patient.age_on(today) < majority]

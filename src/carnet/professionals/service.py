@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet.access import Actor, ActorKind
+from carnet.access.gate import actor_fields
+from carnet.audit import service as audit
 from carnet.errors import CarnetError, Forbidden, Invalid, NotFound
 from carnet.identity import (
     parse_finess,
@@ -73,6 +75,7 @@ def upsert_structure(session: Session, actor: Actor, row: Mapping[str, Any]) -> 
     if facility and facility not in terminology().facility_types:
         raise Invalid("Unknown facility type code (JDV_J02).", field="facility_type_code")
     structure = find_structure(session, struct_idnat)
+    created = structure is None
     if structure is None:
         structure = Structure(struct_idnat=struct_idnat, name=name, kind=kind)
         session.add(structure)
@@ -81,6 +84,17 @@ def upsert_structure(session: Session, actor: Actor, row: Mapping[str, Any]) -> 
     structure.facility_type_code = facility
     structure.city = _text(row, "city")
     session.flush()
+    # The directory feeds access decisions (a structure's kind can exclude its staff): every
+    # change is traced on the system chain, with what the decisions read.
+    _trail(
+        session,
+        actor,
+        "directory.structure",
+        struct_idnat,
+        created=created,
+        kind=kind,
+        facility_type=facility or "-",
+    )
     return structure
 
 
@@ -123,6 +137,7 @@ def upsert_professional(session: Session, actor: Actor, row: Mapping[str, Any]) 
             raise Invalid("Unknown structure (give its struct_idnat).", field="structure")
         structure_id = structure.id
     professional = find_professional(session, ps_idnat)
+    created = professional is None
     if professional is None:
         professional = Professional(
             ps_idnat=ps_idnat, family_name=family, given_name=given, profession_code=profession
@@ -139,7 +154,33 @@ def upsert_professional(session: Session, actor: Actor, row: Mapping[str, Any]) 
     professional.email = _text(row, "email")
     professional.active = (_text(row, "active") or "true").lower() not in ("false", "0", "no")
     session.flush()
+    _trail(
+        session,
+        actor,
+        "directory.professional",
+        ps_idnat,
+        created=created,
+        profession=profession,
+        specialty=specialty or "-",
+        roles=",".join(sorted(set(roles))) or "-",
+        active=professional.active,
+        structure=struct_ref or "-",
+    )
     return professional
+
+
+def _trail(session: Session, actor: Actor, action: str, resource_id: str, **detail: object) -> None:
+    audit.append(
+        session,
+        patient_id=None,
+        action=action,
+        resource_type="Organization" if action == "directory.structure" else "Practitioner",
+        resource_id=resource_id,
+        detail=" ".join(
+            f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in detail.items()
+        ),
+        **actor_fields(actor),
+    )
 
 
 def find_professional(session: Session, ps_idnat: str) -> Professional | None:

@@ -17,8 +17,8 @@ from carnet.audit.models import AuditEntry, AuditHead
 from carnet.crypto import activation_code, keyed_hash, normalise_code, same
 from carnet.db import Base, settings_of
 from carnet.errors import Conflict, Forbidden, Invalid, TooManyAttempts
-from carnet.identity import parse_ins_identifier
-from carnet.notifications.models import enqueue
+from carnet.identity import parse_ins_identifier, parse_nir
+from carnet.notifications.models import enqueue, seal_code
 from carnet.patients.models import Patient
 from carnet.patients.service import find_by_nir, get_patient
 from carnet.records.models import ActivationCode, Channel, ClosureReason, Record, RecordStatus
@@ -65,7 +65,7 @@ def create_record(
 ) -> Record:
     """Create a record through a counter channel (insurer, pharmacy, professional,
     establishment) or the automatic opt-out route. Online creation is ``activate_record``."""
-    get_patient(session, patient_id)
+    get_patient(session, patient_id, actor=actor, action=Action.WRITE)
     if channel is Channel.ONLINE:
         raise Invalid("Online creation goes through activation with a code.", field="channel")
     authorize_creation(session, actor, patient_id, channel.value)
@@ -95,7 +95,9 @@ def create_record(
     record.emergency_access_opposed = emergency_access_opposed
     record.regulator_access_opposed = regulator_access_opposed
     session.flush()
-    _trail(session, actor, patient_id, "record.create", channel=channel.value)
+    # The consent is part of what happened: kept on the trail (as the DMP keeps it, TD1.x).
+    consent = {"patient_consented": "true"} if patient_consented and not pending else {}
+    _trail(session, actor, patient_id, "record.create", channel=channel.value, **consent)
     return record
 
 
@@ -108,9 +110,16 @@ def issue_activation_code(
         raise Forbidden("Activation codes are issued by the insurer.")
     if delivery not in ("letter", "email", "sms"):
         raise Invalid("Delivery must be letter, email or sms.", field="delivery")
-    patient = get_patient(session, patient_id)
+    patient = get_patient(session, patient_id, actor=actor, action=Action.ADMINISTER)
     settings = settings_of(session)
     now = clock.now()
+    record = session.get(Record, patient_id)
+    if record is not None and record.effective_status(now) is RecordStatus.PENDING:
+        # The opposition window runs from the notice that tells the person about it: a code
+        # sent late must not leave them fewer days than the law gives them to oppose.
+        notice_window = now + timedelta(days=settings.opt_out_window_days)
+        if record.opens_at is not None and record.opens_at < notice_window:
+            record.opens_at = notice_window
     session.execute(
         update(ActivationCode)
         .where(
@@ -132,7 +141,14 @@ def issue_activation_code(
     if delivery in ("email", "sms"):
         if not (patient.email if delivery == "email" else patient.phone):
             raise Invalid(f"No {delivery} contact is known for this person.", field="delivery")
-        session.add(enqueue("activation_code", patient_id=patient_id, channel=delivery, code=code))
+        session.add(
+            enqueue(
+                "activation_code",
+                patient_id=patient_id,
+                channel=delivery,
+                code_sealed=seal_code(settings.secret_key, code),
+            )
+        )
     _trail(session, actor, patient_id, "activation_code.issue", delivery=delivery)
     return code
 
@@ -144,7 +160,8 @@ def request_activation_code(
     says whether the details matched (no enumeration of who has a record)."""
     if channel not in ("email", "sms"):  # checked first: refusing only on a match would tell
         raise Invalid("The code can be sent by email or sms.", field="channel")
-    patient = find_by_nir(session, nir)
+    # A malformed NIR is refused whoever exists (its key is public arithmetic): no enumeration.
+    patient = find_by_nir(session, parse_nir(nir, field="nir").value)
     if patient is None or not patient.vitale_serial:
         return
     if not same(normalise_code(patient.vitale_serial), normalise_code(vitale_serial)):
@@ -193,8 +210,6 @@ def _consume_code(session: Session, patient: Patient, code: str) -> ActivationCo
 
 
 def _identify(session: Session, nir: str, birth_date: date | None) -> Patient:
-    from carnet.identity import parse_nir
-
     patient = find_by_nir(session, parse_nir(nir).value)
     if patient is None or (birth_date is not None and patient.birth_date != birth_date):
         raise Invalid(GENERIC_CODE_ERROR, field="code")
@@ -329,6 +344,7 @@ def reactivate_record(
         resource_type="Record",
         resource_id=str(patient_id),
         audit_action="record.reactivate",
+        detail="patient_consented=true",  # checked above: the trail keeps the consent
     )
     assert record is not None
     if record.status != RecordStatus.CLOSED.value:
@@ -416,7 +432,7 @@ PATIENT_AND_RECORD = (
 def lookup_by_identifier(session: Session, actor: Actor, identifier: str) -> RecordView:
     """TD0.2: the record of the person with this INS, as this actor may see it. The person and
     their record come in one query (the hot path of professionals' software)."""
-    ins = parse_ins_identifier(identifier)
+    ins = parse_ins_identifier(identifier, field="identifier")
     row = session.execute(PATIENT_AND_RECORD, {"nir": ins.matricule}).first()
     if row is None or row[0].ins_oid != ins.oid:
         raise deny_unknown(actor, action=Action.LOOKUP, resource_type="Patient")
@@ -424,7 +440,9 @@ def lookup_by_identifier(session: Session, actor: Actor, identifier: str) -> Rec
 
 
 def lookup_by_id(session: Session, actor: Actor, patient_id: uuid.UUID) -> RecordView:
-    return lookup_record(session, actor, get_patient(session, patient_id))
+    """Probing ids is traced like probing INS: an unknown id is an audited denial."""
+    patient = get_patient(session, patient_id, actor=actor, action=Action.LOOKUP)
+    return lookup_record(session, actor, patient)
 
 
 def lookup_record(

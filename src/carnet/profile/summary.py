@@ -1,0 +1,281 @@
+"""What is built from the profile: the safety checks on arrival (prescriptions against
+allergies and treatments, duplicate exams), and the International Patient Summary."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC
+from html import escape
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from carnet import clock
+from carnet.access import Action, Actor
+from carnet.access.gate import authorize
+from carnet.patients.models import Patient
+from carnet.profile import service
+from carnet.profile.fhir import ProfileInput
+from carnet.profile.models import ProfileEntry
+
+DETECTED_ISSUE_URL = "https://carnet.invalid/fhir/StructureDefinition/detected-issue"
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+ISSUE_CODES = {
+    "allergy": ("ALGY", "Allergy Alert"),
+    "interaction": ("DRG", "Drug Interaction Alert"),
+    "duplicate": ("DUPTHPY", "Duplicate Therapy Alert"),
+    "unknown": ("DRG", "Drug Interaction Alert"),
+}
+
+
+def create_checked(
+    session: Session, actor: Actor, patient_id: uuid.UUID, parsed: ProfileInput
+) -> tuple[ProfileEntry, list[dict[str, Any]]]:
+    """Create the entry; prescriptions and exam results come back with their warnings."""
+    warnings: list[dict[str, Any]] = []
+    if parsed.resource_type == "MedicationRequest":
+        warnings = prescription_warnings(session, patient_id, parsed.substances, parsed.display)
+    elif parsed.resource_type == "Observation" and parsed.effective is not None:
+        warnings = duplicate_warnings(session, patient_id, parsed)
+    entry = service.create(session, actor, patient_id, parsed)
+    return entry, warnings
+
+
+def prescription_warnings(
+    session: Session, patient_id: uuid.UUID, substances: tuple[str, ...], name: str
+) -> list[dict[str, Any]]:
+    """Check a prescribed drug against the patient's allergies and current treatments (the
+    caller has authorized the access)."""
+    from carnet.safety.engine import Allergy, Treatment, check_prescription
+
+    allergies = [
+        Allergy(
+            substance=(e.substances or "").split("|")[0] or None,
+            class_name=None,
+            text=e.display,
+            criticality=e.value,
+        )
+        for e in service.entries_of(session, patient_id, "AllergyIntolerance")
+        if e.status in ("active", "")
+    ]
+    treatments = [
+        Treatment(substance=substance, name=e.display)
+        for e in service.entries_of(session, patient_id, "MedicationStatement")
+        if e.status in ("active", "intended", "on-hold")
+        for substance in (e.substances or "").split("|")
+        if substance
+    ]
+    prescribed = list(substances) or [name]
+    return [_as_dict(w) for w in check_prescription(prescribed, allergies, treatments)]
+
+
+def _as_dict(warning: Any) -> dict[str, Any]:
+    return {
+        "kind": warning.kind,
+        "severity": getattr(warning.severity, "value", str(warning.severity)),
+        "severity_label": getattr(warning.severity, "label", str(warning.severity)),
+        "substances": list(warning.substances),
+        "rule": warning.rule,
+        "message_fr": warning.message_fr,
+        "message_en": warning.message_en,
+        "source": warning.source,
+        "source_date": warning.source_date,
+    }
+
+
+def duplicate_warnings(
+    session: Session, patient_id: uuid.UUID, parsed: ProfileInput
+) -> list[dict[str, Any]]:
+    assert parsed.effective is not None
+    earlier = service.recent_same_exam(session, patient_id, parsed.code, parsed.effective)
+    out = []
+    for entry in earlier:
+        when = entry.effective.astimezone(UTC).strftime("%d/%m/%Y") if entry.effective else "?"
+        who = entry.source_name or entry.source_ref
+        out.append(
+            {
+                "kind": "duplicate",
+                "severity": "duplicate",
+                "severity_label": "examen récent",
+                "substances": [],
+                "rule": f"{parsed.display} ({parsed.code})",
+                "message_fr": f"Le même examen a été fait le {when}, par {who}.",
+                "message_en": f"The same exam was done on {when}, by {who}.",
+                "source": "Carnet",
+                "source_date": "",
+            }
+        )
+    return out
+
+
+SEVERITY = {
+    "contre-indication": "high",
+    "association-deconseillee": "high",
+    "allergie": "high",
+    "precaution-emploi": "moderate",
+    "reaction-croisee": "moderate",
+    "a-prendre-en-compte": "low",
+    "duplicate": "low",
+    "inconnu": "low",
+}
+
+
+def detected_issue(warning: dict[str, Any], index: int, patient_ref: str) -> dict[str, Any]:
+    code, display = ISSUE_CODES.get(warning["kind"], ("DRG", "Drug Interaction Alert"))
+    return {
+        "resourceType": "DetectedIssue",
+        "id": f"issue{index}",
+        "status": "final",
+        "code": {
+            "coding": [{"system": ACT_CODE, "code": code, "display": display}],
+            "text": warning["severity_label"],
+        },
+        "severity": SEVERITY.get(str(warning["severity"]), "moderate"),
+        "patient": {"reference": patient_ref},
+        "detail": warning["message_fr"],
+        "reference": warning["source"]
+        + (f" ({warning['source_date']})" if warning["source_date"] else ""),
+        "extension": [
+            {
+                "url": "https://carnet.invalid/fhir/StructureDefinition/issue-rule",
+                "valueString": warning["rule"],
+            }
+        ],
+    }
+
+
+def with_issues(entry: ProfileEntry, warnings: list[dict[str, Any]]) -> str:
+    """The stored resource with its warnings as contained DetectedIssues (a prescription
+    references them in ``detectedIssue``, other resources by an extension)."""
+    resource = orjson.loads(entry.resource)
+    patient_ref = f"Patient/{entry.patient_id}"
+    issues = [detected_issue(w, i + 1, patient_ref) for i, w in enumerate(warnings)]
+    resource["contained"] = [*resource.get("contained", []), *issues]
+    references = [{"reference": f"#{issue['id']}"} for issue in issues]
+    if entry.resource_type == "MedicationRequest":
+        resource["detectedIssue"] = references
+    else:
+        resource.setdefault("extension", []).extend(
+            {"url": DETECTED_ISSUE_URL, "valueReference": ref} for ref in references
+        )
+    return orjson.dumps(resource).decode()
+
+
+# --- International Patient Summary ----------------------------------------------------------
+
+SECTIONS = [
+    # (resource type, LOINC, title, required by IPS)
+    ("AllergyIntolerance", "48765-2", "Allergies et intolérances", True),
+    ("MedicationStatement", "10160-0", "Traitements", True),
+    ("Condition", "11450-4", "Problèmes de santé", True),
+    ("Immunization", "11369-6", "Vaccinations", False),
+    ("Observation", "8716-3", "Mesures", False),
+    ("RelatedPerson", "56864-2", "Contacts et personne de confiance", False),
+]
+
+
+def ips_bundle(session: Session, actor: Actor, patient_id: uuid.UUID, base: str) -> dict[str, Any]:
+    """The IPS document Bundle of what the reader may see of this record."""
+    authorize(
+        session,
+        actor,
+        patient_id,
+        Action.READ,
+        resource_type="Patient",
+        audit_action="read",
+        detail="summary",
+    )
+    patient = session.get(Patient, patient_id)
+    assert patient is not None
+    now = clock.now().astimezone(UTC).isoformat().replace("+00:00", "Z")
+    patient_url = f"urn:uuid:{patient_id}"
+    entries: list[dict[str, Any]] = [
+        {
+            "fullUrl": patient_url,
+            "resource": {
+                "resourceType": "Patient",
+                "id": str(patient_id),
+                "identifier": [{"system": f"urn:oid:{patient.ins_oid}", "value": patient.nir}],
+                "name": [
+                    {"family": patient.birth_name, "given": patient.birth_given_names.split()}
+                ],
+                "birthDate": patient.birth_date.isoformat(),
+                "gender": {"M": "male", "F": "female"}.get(patient.sex, "unknown"),
+            },
+        }
+    ]
+    sections = []
+    for resource_type, loinc, title, required in SECTIONS:
+        rows = service.entries_of(session, patient_id, resource_type)
+        refs, lines = [], []
+        for row in rows:
+            url = f"urn:uuid:{row.id}"
+            resource = orjson.loads(row.resource)
+            _reference_patient(resource, patient_url)
+            entries.append({"fullUrl": url, "resource": resource})
+            refs.append({"reference": url})
+            lines.append(escape(row.display + (f" — {row.value}" if row.value else "")))
+        section: dict[str, Any] = {
+            "title": title,
+            "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+            "text": {
+                "status": "generated",
+                "div": '<div xmlns="http://www.w3.org/1999/xhtml">'
+                + (
+                    "<ul>" + "".join(f"<li>{line}</li>" for line in lines) + "</ul>"
+                    if lines
+                    else "<p>Aucune information.</p>"
+                )
+                + "</div>",
+            },
+        }
+        if refs:
+            section["entry"] = refs
+        elif required:
+            section["emptyReason"] = {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/list-empty-reason",
+                        "code": "unavailable",
+                    }
+                ]
+            }
+        else:
+            continue
+        sections.append(section)
+    composition = {
+        "resourceType": "Composition",
+        "id": str(uuid.uuid4()),
+        "status": "final",
+        "type": {
+            "coding": [
+                {
+                    "system": "http://loinc.org",
+                    "code": "60591-5",
+                    "display": "Patient summary Document",
+                }
+            ]
+        },
+        "subject": {"reference": patient_url},
+        "date": now,
+        "author": [{"display": "Carnet"}],
+        "title": "Synthèse du dossier (Patient Summary)",
+        "confidentiality": "N",
+        "section": sections,
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "document",
+        "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.uuid4()}"},
+        "timestamp": now,
+        "entry": [{"fullUrl": f"urn:uuid:{composition['id']}", "resource": composition}, *entries],
+    }
+    return bundle
+
+
+def _reference_patient(resource: dict[str, Any], patient_url: str) -> None:
+    for key in ("patient", "subject"):
+        if key in resource:
+            resource[key] = {"reference": patient_url}
