@@ -28,6 +28,7 @@ directory_app = typer.Typer(help="Directory of professionals and structures.", n
 record_app = typer.Typer(help="Record lifecycle (insurer operations).", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit trail.", no_args_is_help=True)
 notifications_app = typer.Typer(help="Notification outbox.", no_args_is_help=True)
+terminology_app = typer.Typer(help="Reference data (BDPM, ANSM thesaurus).", no_args_is_help=True)
 documents_app = typer.Typer(
     help="Documents: contents and the habilitation matrix.", no_args_is_help=True
 )
@@ -40,6 +41,7 @@ app.add_typer(record_app, name="record")
 app.add_typer(audit_app, name="audit")
 app.add_typer(notifications_app, name="notifications")
 app.add_typer(documents_app, name="documents")
+app.add_typer(terminology_app, name="terminology")
 
 OPERATOR = Actor(kind=ActorKind.OPERATOR, ref="cli", display_name="operator (CLI)")
 
@@ -375,6 +377,41 @@ def notifications_run(
             typer.echo(f"sent {sent}")
             return
         time.sleep(settings.outbox_poll_seconds)
+
+
+@terminology_app.command("import")
+def terminology_import(
+    bdpm: Annotated[
+        Path | None, typer.Option(help="Folder with CIS_bdpm.txt, CIS_COMPO_bdpm.txt")
+    ] = None,
+    thesaurus: Annotated[
+        Path | None,
+        typer.Option(help="Folder with the ANSM thesaurus JSON and its substance index"),
+    ] = None,
+    target: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to install them (default: CARNET_TERMINOLOGY_DIR or <data_dir>/terminology)"
+        ),
+    ] = None,
+) -> None:
+    """Validate newer official BDPM / ANSM files and install them; then set
+    CARNET_TERMINOLOGY_DIR to the target folder and restart."""
+    from carnet.terminology.drugs import TerminologyImportError, import_official
+
+    settings = _settings()
+    folder = target or settings.terminology_dir or settings.data_dir / "terminology"
+    if bdpm is None and thesaurus is None:
+        typer.secho("error: give --bdpm and/or --thesaurus", fg="red", err=True)
+        raise typer.Exit(2)
+    try:
+        report = import_official(bdpm, thesaurus, folder)
+    except TerminologyImportError as error:
+        typer.secho(f"error: {error}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    for line in report.lines():
+        typer.echo(line)
+    typer.echo(f"installed into {folder}; set CARNET_TERMINOLOGY_DIR={folder}")
 
 
 @documents_app.command("verify")

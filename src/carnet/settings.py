@@ -67,6 +67,7 @@ class Settings(BaseSettings):
 
     # Profile and safety
     duplicate_exam_window_days: int = 30
+    terminology_dir: Path | None = None  # newer BDPM / ANSM files (carnet terminology import)
 
     # Notifications
     sender: Literal["console", "file", "smtp"] = "console"

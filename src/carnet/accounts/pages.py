@@ -115,4 +115,8 @@ def home(request: Request, signed: SignedIn) -> Response:
 
 @router.get("/about")
 def about(request: Request) -> Response:
-    return render(request, "about.html")
+    from carnet.terminology import drugs, labs
+
+    data_dir = request.app.state.settings.terminology_dir
+    sources = [*drugs.data_sources(data_dir=data_dir), *labs.data_sources()]
+    return render(request, "about.html", {"sources": sources})

@@ -60,6 +60,42 @@ def _respond(created: Any, status: int, settings: Any) -> Response:
     return Response(body, status_code=status, media_type=FHIR_JSON, headers=headers)
 
 
+@router.post("/MedicationRequest/$check")
+async def check_prescription(request: Request, actor: ApiActor, tx: Tx) -> FhirResponse:
+    """Check a MedicationRequest against the patient's allergies and treatments without
+    recording it: an OperationOutcome whose issues are the warnings (none: "information")."""
+    body = await _body(request)
+    parsed = fhir.parse_resource(body, "MedicationRequest")
+    warnings = await tx.run(
+        summary.check_before_prescribing, actor, _patient_of(body, "MedicationRequest"), parsed
+    )
+    issues = [
+        {
+            "severity": "warning",
+            "code": "business-rule",
+            "diagnostics": w["message_fr"],
+            "details": {
+                "text": f"{w['severity_label']} — {w['rule']} — {w['source']}"
+                + (f" ({w['source_date']})" if w["source_date"] else "")
+            },
+        }
+        for w in warnings
+    ]
+    return FhirResponse(
+        {
+            "resourceType": "OperationOutcome",
+            "issue": issues
+            or [
+                {
+                    "severity": "information",
+                    "code": "informational",
+                    "diagnostics": "Aucune alerte : ni allergie ni interaction connue.",
+                }
+            ],
+        }
+    )
+
+
 @router.get("/Patient/{patient_id}/$summary")
 async def patient_summary(
     patient_id: str, actor: ApiActor, tx: Tx, settings: SettingsDep

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from carnet import clock
 from carnet.access import Action, Actor
 from carnet.access.gate import authorize
+from carnet.db import settings_of
 from carnet.patients.models import Patient
 from carnet.profile import service
 from carnet.profile.fhir import ProfileInput
@@ -67,7 +68,27 @@ def prescription_warnings(
         if substance
     ]
     prescribed = list(substances) or [name]
-    return [_as_dict(w) for w in check_prescription(prescribed, allergies, treatments)]
+    data_dir = settings_of(session).terminology_dir
+    return [
+        _as_dict(w)
+        for w in check_prescription(prescribed, allergies, treatments, data_dir=data_dir)
+    ]
+
+
+def check_before_prescribing(
+    session: Session, actor: Actor, patient_id: uuid.UUID, parsed: ProfileInput
+) -> list[dict[str, Any]]:
+    """The same checks without recording anything (software asks before prescribing)."""
+    authorize(
+        session,
+        actor,
+        patient_id,
+        Action.READ,
+        resource_type="MedicationRequest",
+        audit_action="read",
+        detail="prescription check",
+    )
+    return prescription_warnings(session, patient_id, parsed.substances, parsed.display)
 
 
 def _as_dict(warning: Any) -> dict[str, Any]:
