@@ -420,9 +420,10 @@ def load_demo(session: Session) -> DemoSummary:
     )
     summary.apps.append((own.name, own.client_id))
 
-    from carnet.demo_documents import load_documents
+    from carnet.demo_documents import load_documents, load_profile
 
     summary.documents = load_documents(session, people, pros, structures)
+    load_profile(session, people, pros)
     # Henri closed his record in 2024, after these documents were fed.
     with at(datetime(2024, 5, 2, 15, 30, tzinfo=UTC)):
         records.close_record(

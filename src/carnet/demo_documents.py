@@ -361,3 +361,185 @@ def load_documents(
             )
         )
     return count
+
+
+def load_profile(
+    session: Session, people: dict[str, Patient], pros: dict[str, Professional]
+) -> int:
+    """Sylvie's medical profile as personas.md describes it: hypothyroidism treated with
+    lévothyroxine, allergic to penicillin, blood group A+, her husband as emergency contact,
+    organ donation: yes. Entered by her doctor, her lab, her pharmacist and herself."""
+    from carnet.profile import fhir as profile_fhir
+    from carnet.profile import service as profile
+
+    sylvie = people["sylvie"]
+    subject = {"reference": f"Patient/{sylvie.id}"}
+
+    def actor(login: str) -> Actor:
+        professional = pros[login]
+        return professional_actor(professional, session.get(Structure, professional.structure_id))
+
+    herself = Actor(
+        kind=ActorKind.PATIENT,
+        ref=f"patient:{sylvie.id}",
+        display_name="Sylvie Martin",
+        patient_id=sylvie.id,
+    )
+    entries: list[tuple[Actor, dict[str, Any], datetime]] = [
+        (
+            actor("paul.durand"),
+            {
+                "resourceType": "Condition",
+                "subject": subject,
+                "clinicalStatus": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                            "code": "active",
+                        }
+                    ]
+                },
+                "code": {
+                    "coding": [
+                        {
+                            "system": "http://snomed.info/sct",
+                            "code": "40930008",
+                            "display": "Hypothyroïdie",
+                        }
+                    ],
+                    "text": "Hypothyroïdie",
+                },
+                "onsetDateTime": "2015-04-01",
+            },
+            datetime(2022, 3, 10, 10, tzinfo=UTC),
+        ),
+        (
+            actor("paul.durand"),
+            {
+                "resourceType": "MedicationStatement",
+                "status": "active",
+                "subject": subject,
+                "medicationCodeableConcept": {"text": "Lévothyroxine sodique 75 µg (Levothyrox)"},
+                "effectivePeriod": {"start": "2015-04-01"},
+                "dosage": [{"text": "1 comprimé le matin à jeun"}],
+            },
+            datetime(2022, 3, 10, 10, tzinfo=UTC),
+        ),
+        (
+            herself,
+            {
+                "resourceType": "AllergyIntolerance",
+                "patient": subject,
+                "clinicalStatus": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+                            "code": "active",
+                        }
+                    ]
+                },
+                "category": ["medication"],
+                "criticality": "high",
+                "code": {"text": "Pénicillines"},
+                "reaction": [{"manifestation": [{"text": "Urticaire généralisée"}]}],
+            },
+            datetime(2022, 3, 6, 20, tzinfo=UTC),
+        ),
+        (
+            actor("nadia.haddad"),
+            {
+                "resourceType": "Observation",
+                "status": "final",
+                "subject": subject,
+                "category": [
+                    {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                "code": "laboratory",
+                            }
+                        ]
+                    }
+                ],
+                "code": {
+                    "coding": [
+                        {
+                            "system": "http://loinc.org",
+                            "code": "882-1",
+                            "display": "Groupe sanguin ABO et Rhésus",
+                        }
+                    ]
+                },
+                "valueCodeableConcept": {
+                    "coding": [
+                        {
+                            "system": "http://snomed.info/sct",
+                            "code": "278149003",
+                            "display": "A Rh+",
+                        }
+                    ]
+                },
+                "effectiveDateTime": "2019-06-12T08:00:00+02:00",
+            },
+            datetime(2022, 3, 12, 9, tzinfo=UTC),
+        ),
+        (
+            herself,
+            {
+                "resourceType": "RelatedPerson",
+                "patient": subject,
+                "relationship": [
+                    {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/v2-0131",
+                                "code": "C",
+                                "display": "Contact d'urgence",
+                            }
+                        ]
+                    },
+                    {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
+                                "code": "HUSB",
+                                "display": "époux",
+                            }
+                        ]
+                    },
+                ],
+                "name": [{"family": "Martin", "given": ["Marc"]}],
+                "telecom": [{"system": "phone", "value": "+33 6 00 00 00 02"}],
+            },
+            datetime(2022, 3, 6, 20, tzinfo=UTC),
+        ),
+        (
+            herself,
+            {
+                "resourceType": "Observation",
+                "status": "final",
+                "subject": subject,
+                "code": {
+                    "coding": [
+                        {
+                            "system": profile_fhir.WISHES_SYSTEM,
+                            "code": profile_fhir.ORGAN_DONATION,
+                            "display": "Don d'organes",
+                        }
+                    ]
+                },
+                "valueBoolean": True,
+                "effectiveDateTime": "2022-03-06T20:00:00+01:00",
+            },
+            datetime(2022, 3, 6, 20, tzinfo=UTC),
+        ),
+    ]
+    for who, resource, moment in entries:
+        with at(moment):
+            profile.create(
+                session,
+                who,
+                sylvie.id,
+                profile_fhir.parse_resource(resource, resource["resourceType"]),
+            )
+    return len(entries)

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from carnet import clock
 from carnet.identity import OID_INS_NIR, OID_PS_IDNAT
+from carnet.terminology import documents as vocab
 
 LOINC = "http://loinc.org"
 TRE_A05 = "https://mos.esante.gouv.fr/NOS/TRE_A05-TypeDocComplementaire/FHIR/TRE-A05-TypeDocComplementaire"
@@ -105,16 +106,26 @@ def provide_bundle(
             reference["content"] = [
                 {
                     "attachment": attachment,
-                    "format": {
-                        "system": "urn:oid:1.2.250.1.213.1.1.4.2.282",
-                        "code": doc.format_code,
-                    },
+                    "format": _coding(
+                        doc.format_code,
+                        vocab.format_code(doc.format_code),
+                        "urn:oid:1.2.250.1.213.1.1.4.2.282",
+                    ),
                 }
             ]
         context: dict[str, object] = {}
         context["period"] = {"start": (doc.service_start or created).isoformat()}
         if doc.facility_type:
-            context["facilityType"] = {"coding": [{"system": TRE_R02, "code": doc.facility_type}]}
+            context["facilityType"] = {
+                "coding": [
+                    _coding(doc.facility_type, vocab.facility_type(doc.facility_type), TRE_R02)
+                ]
+            }
+        if doc.practice_setting:  # was dropped before: the field was never sent
+            practice = vocab.practice_setting(doc.practice_setting)
+            context["practiceSetting"] = {
+                "coding": [_coding(doc.practice_setting, practice, vocab.TRE_A01)]
+            }
         if context:
             reference["context"] = context
         if doc.replaces:
@@ -176,6 +187,12 @@ def provide_bundle(
             *entries,
         ],
     }
+
+
+def _coding(code: str, concept: object | None, fallback: str) -> dict[str, str]:
+    """A code in its own code system (J02 and J04 mix TRE_R02 / TRE_A01 with TRE_A00; J10 mixes
+    TRE_A06, TRE_A11…), ``fallback`` for a code the value sets do not know."""
+    return {"system": str(getattr(concept, "system", None) or fallback), "code": code}
 
 
 def _author_resource(author: Author, nir: str, ins_oid: str) -> dict[str, object]:

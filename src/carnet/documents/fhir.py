@@ -602,8 +602,14 @@ def document_resource(
             if v
         }
     if entry.facility_type:
+        # JDV_J02 mixes TRE_R02 sectors and TRE_A00 codes (EXP_PATIENT, SNR): each its own system
         context["facilityType"] = {
-            "coding": [{"system": vocab.TRE_R02, "code": entry.facility_type}]
+            "coding": [
+                {
+                    "system": _system_of(vocab.facility_type(entry.facility_type)),
+                    "code": entry.facility_type,
+                }
+            ]
         }
     if entry.practice_setting:
         context["practiceSetting"] = {

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, event, func, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -35,6 +36,7 @@ from carnet.terminology.habilitations import Matrix, load_matrix
 
 NOT_FOUND = "No such document."
 DELETED = "entered-in-error"
+log = logging.getLogger("carnet.documents")
 
 
 # --- wiring: the blob store and the matrix come with the session ------------------------
@@ -163,6 +165,14 @@ def _check_authors(actor: Actor, documents: list[DocumentInput]) -> None:
                 raise Invalid(
                     "Documents added by the patient are authored by the patient.",
                     field=f"{doc.where}.author",
+                )
+            if doc.invisible_patient:
+                # Otherwise she could not see, hide or delete what she just added, and it
+                # would count as "waiting for your doctor".
+                raise Invalid(
+                    "A document added by the patient cannot be invisible to the patient "
+                    "(INVISIBLE_PATIENT is the professional's choice).",
+                    field=f"{doc.where}.securityLabel",
                 )
         elif doc.author_kind == "patient":
             raise Invalid(
@@ -677,9 +687,44 @@ def _older_than(store: BlobStore, key: str, seconds: float) -> bool:
 
 
 def shred_patient(session: Session, patient_id: uuid.UUID) -> int:
-    """Crypto-shredding for the retention purge: destroy the data key, then the blobs."""
+    """Crypto-shredding for the retention purge: destroy the data key, then the blobs; returns
+    how many blobs go. The blobs go only once the key's deletion is committed: deleted at once,
+    a purge that then failed to commit (or was rolled back) would leave the patient's documents
+    in place without their contents. A crash between the commit and the deletion leaves
+    orphans that ``collect_orphans`` removes."""
     session.execute(delete(PatientKey).where(PatientKey.patient_id == patient_id))
-    return blobs_of(session).delete_prefix(f"{patient_id}/")
+    store = blobs_of(session)
+    prefix = f"{patient_id}/"
+    doomed = sum(1 for _ in store.iter_keys(prefix))
+    _after_commit(session, lambda: store.delete_prefix(prefix))
+    return doomed
+
+
+_AFTER_COMMIT = "carnet.documents.after_commit"
+
+
+def _after_commit(session: Session, action: Callable[[], object]) -> None:
+    """Run ``action`` once this session's transaction has committed; forget it on rollback."""
+    pending: list[Callable[[], object]] | None = session.info.get(_AFTER_COMMIT)
+    if pending is None:
+        pending = session.info[_AFTER_COMMIT] = []
+        event.listen(session, "after_commit", _run_after_commit)
+        event.listen(session, "after_rollback", _forget_after_commit)
+    pending.append(action)
+
+
+def _run_after_commit(session: Session) -> None:
+    pending: list[Callable[[], object]] = session.info.get(_AFTER_COMMIT) or []
+    actions, pending[:] = list(pending), []
+    for action in actions:
+        try:
+            action()
+        except Exception:  # committed already: what is left is an orphan for the collector
+            log.warning("purged contents left for `carnet documents gc`", exc_info=True)
+
+
+def _forget_after_commit(session: Session) -> None:
+    session.info.get(_AFTER_COMMIT, []).clear()
 
 
 def content_hash_b64(content: bytes) -> str:

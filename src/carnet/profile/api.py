@@ -13,9 +13,10 @@ from starlette.responses import Response
 
 from carnet.errors import Invalid, NotFound
 from carnet.fhir.responses import FHIR_JSON, FhirResponse, searchset
-from carnet.profile import fhir, service, summary
+from carnet.profile import fhir, printing, service, summary
 from carnet.profile.models import RESOURCE_TYPES
 from carnet.web.deps import ApiActor, SettingsDep, Tx
+from carnet.web.portal import render
 
 router = APIRouter(prefix="/fhir", tags=["Profile"])
 
@@ -94,6 +95,22 @@ async def check_prescription(request: Request, actor: ApiActor, tx: Tx) -> FhirR
             ],
         }
     )
+
+
+@router.get("/Patient/{patient_id}/$emergency-summary")
+async def emergency_summary(patient_id: str, request: Request, actor: ApiActor, tx: Tx) -> Response:
+    """The printable emergency summary: HTML, or PDF with ``Accept: application/pdf``."""
+    view = await tx.run(summary.emergency_view, actor, _uuid(patient_id))
+    if "application/pdf" in request.headers.get("accept", ""):
+        return Response(
+            printing.emergency_pdf(view),
+            media_type="application/pdf",
+            headers={
+                "Cache-Control": "no-store",
+                "Content-Disposition": 'inline; filename="urgence.pdf"',
+            },
+        )
+    return render(request, "emergency_summary.html", {"view": view})
 
 
 @router.get("/Patient/{patient_id}/$summary")

@@ -4,6 +4,7 @@ allergies and treatments, duplicate exams), and the International Patient Summar
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC
 from html import escape
 from typing import Any
@@ -15,9 +16,10 @@ from carnet import clock
 from carnet.access import Action, Actor
 from carnet.access.gate import authorize
 from carnet.db import settings_of
+from carnet.errors import AccessDenied
 from carnet.patients.models import Patient
 from carnet.profile import service
-from carnet.profile.fhir import ProfileInput
+from carnet.profile.fhir import BLOOD_GROUP_LOINC, CONTACT_ROLES, ORGAN_DONATION, ProfileInput
 from carnet.profile.models import ProfileEntry
 
 DETECTED_ISSUE_URL = "https://carnet.invalid/fhir/StructureDefinition/detected-issue"
@@ -300,3 +302,81 @@ def _reference_patient(resource: dict[str, Any], patient_url: str) -> None:
     for key in ("patient", "subject"):
         if key in resource:
             resource[key] = {"reference": patient_url}
+
+
+# --- The printable emergency summary -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmergencyView:
+    """What an emergency doctor needs first, within what the reader may see."""
+
+    name: str
+    born: str
+    sex: str
+    allergies: list[tuple[str, str]]  # (what, criticality)
+    treatments: list[tuple[str, str]]  # (what, dosage)
+    conditions: list[str]
+    blood_group: str | None
+    contacts: list[tuple[str, str, str]]  # (name, role, telecom)
+    organ_donation: str | None
+    advance_directives: list[str]  # visible documents' titles and dates
+    emergency_mode: bool
+    printed_at: str
+
+
+def emergency_view(session: Session, actor: Actor, patient_id: uuid.UUID) -> EmergencyView:
+    from carnet.documents import service as documents
+    from carnet.terminology.documents import ADVANCE_DIRECTIVES
+
+    decision = authorize(
+        session,
+        actor,
+        patient_id,
+        Action.READ,
+        resource_type="Patient",
+        audit_action="read",
+        detail="emergency summary",
+    )
+    patient = session.get(Patient, patient_id)
+    assert patient is not None
+
+    def rows(kind: str) -> list[ProfileEntry]:
+        return [
+            e
+            for e in service.entries_of(session, patient_id, kind)
+            if e.status not in ("inactive", "resolved", "completed", "stopped")
+        ]
+
+    observations = service.entries_of(session, patient_id, "Observation")
+    blood = next((o.value for o in observations if o.code == BLOOD_GROUP_LOINC), None)
+    donation = next((o.value for o in observations if o.code == ORGAN_DONATION), None)
+    directives: list[str] = []
+    try:
+        found = documents.search(
+            session, actor, patient_id, documents.DocumentQuery(types=[ADVANCE_DIRECTIVES], count=5)
+        )
+        for resource in found.resources:
+            parsed = orjson.loads(resource)
+            directives.append(
+                f"{parsed['content'][0]['attachment']['title']} ({parsed['date'][:10]})"
+            )
+    except AccessDenied:
+        directives = []
+    return EmergencyView(
+        name=patient.display_name.title(),
+        born=patient.birth_date.strftime("%d/%m/%Y"),
+        sex={"M": "homme", "F": "femme"}.get(patient.sex, "non précisé"),
+        allergies=[(e.display, e.value or "") for e in rows("AllergyIntolerance")],
+        treatments=[(e.display, "") for e in rows("MedicationStatement")],
+        conditions=[e.display for e in rows("Condition")],
+        blood_group=blood,
+        contacts=[
+            (e.display, CONTACT_ROLES.get(e.code or "", e.code or ""), e.value or "")
+            for e in rows("RelatedPerson")
+        ],
+        organ_donation=donation,
+        advance_directives=directives,
+        emergency_mode=decision.emergency,
+        printed_at=clock.now().strftime("%d/%m/%Y %H:%M UTC"),
+    )
