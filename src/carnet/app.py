@@ -23,6 +23,7 @@ from carnet.fhir import api as fhir_api
 from carnet.notifications.senders import Sender
 from carnet.notifications.worker import Worker, make_sender
 from carnet.profile import api as profile_api
+from carnet.profile import terminology_api
 from carnet.records import api as record_api
 from carnet.settings import Settings, load_settings
 from carnet.web import errors, oauth_routes
@@ -82,6 +83,7 @@ def create_app(
         authorization_api.router,
         oauth_routes.router,
         account_pages.router,
+        terminology_api.router,
         profile_api.router,  # after the others: its paths are concrete, but keep it last
     ):
         app.include_router(router)

@@ -194,3 +194,17 @@ def test_the_summary_is_refused_to_who_may_not_read_the_record(api: Api, cast: C
     path = f"/fhir/Patient/{cast.patients['sylvie']}/$summary"
     assert api("noir", "get", path).status_code == 403
     assert api("blanc", "get", path).status_code == 404
+
+
+def test_forms_search_drugs_substances_and_lab_tests_by_name(client: TestClient) -> None:
+    drugs = client.get("/api/terminology/medications", params={"q": "levothyrox"}).json()
+    assert drugs
+    assert any("levothyroxine" in s for d in drugs for s in d["substances"])
+    accents = client.get("/api/terminology/substances", params={"q": "paracétamol"}).json()
+    plain = client.get("/api/terminology/substances", params={"q": "paracetamol"}).json()
+    assert accents == plain
+    assert accents
+    labs = client.get("/api/terminology/lab-tests", params={"q": "creatinine"}).json()
+    assert all(t["system"] == "http://loinc.org" for t in labs)
+    assert labs
+    assert client.get("/api/terminology/medications", params={"q": "x"}).status_code == 400
