@@ -5,7 +5,6 @@ Development defaults work with zero set-up; production refuses insecure ones.
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -84,7 +83,7 @@ class Settings(BaseSettings):
     # Demo
     demo_password: str = Field(default="carnet-demo-2026")
 
-    @cached_property
+    @property
     def blob_path(self) -> Path:
         return self.blob_root or (self.data_dir / "blobs")
 
@@ -121,11 +120,11 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
-    @cached_property
+    @property
     def fhir_base(self) -> str:
         return self.base_url.rstrip("/") + "/fhir"
 
-    @cached_property
+    @property
     def token_endpoint(self) -> str:
         return self.base_url.rstrip("/") + "/oauth/token"
 

@@ -324,6 +324,12 @@ def _document(
             raise _fail(
                 f"Unknown class code {class_code!r} (JDV_J06 / TRE_A03).", f"{where}.category[0]"
             )
+    if (class_code == "90") != vocab.is_patient_type(doc_type.system, type_code):
+        raise _fail(
+            "Class 90 is for the patient's own documents (DOCPAT*, EXPPAT_*) and "
+            "those types take class 90.",
+            f"{where}.category[0]",
+        )
     author_kind, author_ref, author_name, profession = _author(resource, f"{where}.author")
     patient_type = vocab.is_patient_type(doc_type.system, type_code)
     if author_kind == "patient" and not patient_type:

@@ -1,0 +1,224 @@
+"""Operating the documents: ``carnet documents verify`` finds contents that were altered or lost,
+``carnet documents check-matrix`` checks an edited habilitation matrix, and the retention purge
+destroys a closed record's documents, data key and contents (crypto-shredding) and nothing
+else."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, func, select
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from carnet.access import Actor
+from carnet.cli import app as cli
+from carnet.documents.models import DocumentEntry, PatientKey
+from carnet.documents.service import shred_patient
+from carnet.documents.storage import LocalBlobStore
+from carnet.records.models import Record
+from carnet.records.service import purge_due
+from carnet.settings import Settings
+from carnet.terminology.habilitations import DEFAULT_MATRIX_PATH
+from tests.conftest import Cast
+from tests.documents.fresh_demo import FreshDemo, fresh_demo
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[FreshDemo]:
+    # The command reads a committed database; every test here puts back what it altered.
+    with fresh_demo(tmp_path_factory.mktemp("cli"), settings) as fresh:
+        yield fresh
+
+
+def verify(demo: FreshDemo) -> Any:
+    return runner.invoke(cli, ["documents", "verify"], env=demo.env())
+
+
+def a_current_document(demo: FreshDemo) -> DocumentEntry:
+    with demo.factory() as session:
+        return session.execute(
+            select(DocumentEntry)
+            .where(DocumentEntry.current.is_(True))
+            .order_by(DocumentEntry.created, DocumentEntry.id)
+            .limit(1)
+        ).scalar_one()
+
+
+def test_verify_passes_on_the_demo_and_counts_its_documents(demo: FreshDemo) -> None:
+    with demo.factory() as session:
+        current = session.execute(
+            select(func.count()).select_from(DocumentEntry).where(DocumentEntry.current.is_(True))
+        ).scalar_one()
+
+    result = verify(demo)
+
+    assert result.exit_code == 0, result.output
+    assert f"{current} document(s) verified" in result.output
+
+
+def test_verify_fails_naming_the_document_whose_content_was_tampered_with(
+    demo: FreshDemo,
+) -> None:
+    entry = a_current_document(demo)
+    path = demo.data_dir / "blobs" / entry.blob_key
+    original = path.read_bytes()
+    tampered = bytearray(original)
+    tampered[len(tampered) // 2] ^= 0xFF
+    path.write_bytes(bytes(tampered))
+    try:
+        result = verify(demo)
+    finally:
+        path.write_bytes(original)
+
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"document {entry.id}: content cannot be decrypted"
+    ]
+    assert verify(demo).exit_code == 0  # and the check is about that byte only
+
+
+def test_verify_fails_naming_the_document_whose_content_is_gone(demo: FreshDemo) -> None:
+    entry = a_current_document(demo)
+    path = demo.data_dir / "blobs" / entry.blob_key
+    aside = path.with_name("aside")
+    path.rename(aside)
+    try:
+        result = verify(demo)
+    finally:
+        aside.rename(path)
+
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"document {entry.id}: content missing from the blob store"
+    ]
+
+
+def test_check_matrix_accepts_the_shipped_matrix() -> None:
+    result = runner.invoke(cli, ["documents", "check-matrix", str(DEFAULT_MATRIX_PATH)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("matrix valid: ")
+
+
+def test_check_matrix_rejects_a_bad_matrix_listing_each_bad_line(tmp_path: Path) -> None:
+    bad = tmp_path / "matrix.csv"
+    bad.write_text(
+        "profession_code,type_system,type_code,allowed,comment\n"  # line 1
+        "# a comment does not count as a rule\n"  # line 2
+        "80,http://loinc.org,15508-5,no,CR d'accouchement\n"  # line 3: fine
+        "99,http://loinc.org,15508-5,no,unknown profession\n"  # line 4
+        "80,http://loinc.org,00000-0,no,unknown type\n"  # line 5
+        "80,http://loinc.org,11488-4,perhaps,neither yes nor no\n"  # line 6
+        "\n"  # line 7
+        "80,http://loinc.org,15508-5,yes,duplicate of line 3\n",  # line 8
+        encoding="utf-8",
+    )
+
+    result = runner.invoke(cli, ["documents", "check-matrix", str(bad)])
+
+    assert result.exit_code == 2
+    problems = result.output.strip().splitlines()
+    assert [p.split(",")[0] for p in problems] == ["line 4", "line 5", "line 6", "line 8"]
+    assert "column profession_code" in problems[0]
+    assert "column type_code" in problems[1]
+    assert "column allowed" in problems[2]
+    assert "duplicate of line 3" in problems[3]
+
+
+# --- the retention purge ----------------------------------------------------------------
+
+
+@pytest.fixture
+def store(tmp_path: Path, settings: Settings) -> LocalBlobStore:
+    """A copy of the run's contents: the purge really deletes files, and the run's other tests
+    still need theirs (their rows come back with the rollback, files would not)."""
+    shutil.copytree(settings.data_dir / "blobs", tmp_path / "blobs")
+    return LocalBlobStore(tmp_path / "blobs")
+
+
+@pytest.fixture
+def purging(
+    connection: Connection, settings: Settings, store: LocalBlobStore
+) -> sessionmaker[Session]:
+    return sessionmaker(
+        bind=connection,
+        expire_on_commit=False,
+        join_transaction_mode="create_savepoint",
+        info={"settings": settings, "blobs": store},
+    )
+
+
+def henris(session: Session, cast: Cast) -> tuple[list[str], bool]:
+    henri = cast.patients["henri"]
+    keys = list(
+        session.execute(
+            select(DocumentEntry.blob_key).where(DocumentEntry.patient_id == henri)
+        ).scalars()
+    )
+    return keys, session.get(PatientKey, henri) is not None
+
+
+def test_the_purge_shreds_henris_documents_ten_years_after_his_closure_and_nothing_else(
+    purging: sessionmaker[Session],
+    store: LocalBlobStore,
+    cast: Cast,
+    operator: Actor,
+    frozen: Callable[[datetime], None],
+) -> None:
+    henri = cast.patients["henri"]
+    with purging() as session:
+        record = session.get(Record, henri)
+        assert record is not None
+        assert record.closed_at is not None
+        closed = record.closed_at
+        blob_keys, has_key = henris(session, cast)
+    assert blob_keys  # he has documents, their contents and his data key
+    assert has_key
+    assert set(blob_keys) <= set(store.iter_keys())
+    others = set(store.iter_keys()) - set(blob_keys)
+    assert others
+    decade = closed.replace(year=closed.year + 10)
+
+    frozen(decade - timedelta(days=1))  # not yet
+    with purging() as session:
+        assert purge_due(session, operator).purged == 0
+        session.commit()
+        assert henris(session, cast) == (blob_keys, True)
+    assert set(blob_keys) <= set(store.iter_keys())
+
+    frozen(decade + timedelta(days=1))
+    with purging() as session:
+        report = purge_due(session, operator)
+        session.commit()  # as the command does
+        assert report.purged == 1
+        assert henris(session, cast) == ([], False)  # rows and data key gone
+        assert session.get(Record, henri) is None
+
+    assert not set(blob_keys) & set(store.iter_keys())  # contents gone
+    assert list(store.iter_keys(str(henri))) == []
+    assert set(store.iter_keys()) == others  # everyone else's untouched
+
+
+def test_a_purge_that_is_rolled_back_destroys_no_content(
+    purging: sessionmaker[Session], store: LocalBlobStore, cast: Cast
+) -> None:
+    henri = cast.patients["henri"]
+    with purging() as session:
+        blob_keys, _ = henris(session, cast)
+        assert shred_patient(session, henri) == len(set(blob_keys))
+        assert set(blob_keys) <= set(store.iter_keys())  # not before the commit
+        session.rollback()
+        assert henris(session, cast) == (blob_keys, True)
+    assert set(blob_keys) <= set(store.iter_keys())  # his documents are still readable
+
+    with purging() as session:
+        shred_patient(session, henri)
+        session.commit()
+    assert list(store.iter_keys(str(henri))) == []
