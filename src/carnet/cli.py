@@ -149,8 +149,7 @@ def account_create(
     """Create a sign-in account; prints the TOTP secret of professionals once."""
     from carnet.accounts import service as accounts
     from carnet.accounts.models import AccountKind
-    from carnet.identity import parse_nir
-    from carnet.patients.service import find_by_nir
+    from carnet.patients.service import require_by_nir
     from carnet.professionals.service import find_professional
 
     if password is None:
@@ -161,10 +160,7 @@ def account_create(
             account_kind = AccountKind(kind)
             patient_id = professional_id = None
             if account_kind is AccountKind.PATIENT:
-                patient = find_by_nir(session, parse_nir(nir or "", field="nir").value)
-                if patient is None:
-                    raise Invalid("No person with this NIR.", field="nir")
-                patient_id = patient.id
+                patient_id = require_by_nir(session, nir or "").id
             if account_kind is AccountKind.PROFESSIONAL:
                 professional = find_professional(session, ps_idnat or "")
                 if professional is None:
@@ -286,17 +282,14 @@ def record_create(
     channel: Annotated[str, typer.Option(help="insurer_counter | opt_out")] = "insurer_counter",
 ) -> None:
     """Create a record at the insurer's counter or through the opt-out route."""
-    from carnet.identity import parse_nir
-    from carnet.patients.service import find_by_nir
+    from carnet.patients.service import require_by_nir
     from carnet.records import service as records
     from carnet.records.models import Channel
 
     settings = _settings()
     try:
         with audited_transaction(_factory(settings)) as session:
-            patient = find_by_nir(session, parse_nir(nir, field="nir").value)
-            if patient is None:
-                raise Invalid("No person with this NIR.", field="nir")
+            patient = require_by_nir(session, nir)
             record = records.create_record(session, OPERATOR, patient.id, channel=Channel(channel))
     except ValueError:
         typer.secho("error: unknown channel", fg="red", err=True)
@@ -313,16 +306,13 @@ def record_issue_code(
     delivery: Annotated[str, typer.Option(help="letter | email | sms")] = "letter",
 ) -> None:
     """Issue a one-time activation code (printed for a letter, or sent)."""
-    from carnet.identity import parse_nir
-    from carnet.patients.service import find_by_nir
+    from carnet.patients.service import require_by_nir
     from carnet.records import service as records
 
     settings = _settings()
     try:
         with audited_transaction(_factory(settings)) as session:
-            patient = find_by_nir(session, parse_nir(nir, field="nir").value)
-            if patient is None:
-                raise Invalid("No person with this NIR.", field="nir")
+            patient = require_by_nir(session, nir)
             code = records.issue_activation_code(session, OPERATOR, patient.id, delivery=delivery)
     except CarnetError as error:
         _fail(error)

@@ -118,6 +118,14 @@ def find_by_nir(session: Session, nir: str) -> Patient | None:
     return session.execute(BY_NIR, {"nir": nir}).scalar_one_or_none()
 
 
+def require_by_nir(session: Session, nir: str) -> Patient:
+    """The person with this NIR (typed with or without spaces), for operator tools."""
+    patient = find_by_nir(session, parse_nir(nir, field="nir").value)
+    if patient is None:
+        raise Invalid("No person with this NIR.", field="nir")
+    return patient
+
+
 def find_by_identifier(session: Session, token: str) -> Patient | None:
     """Resolve a FHIR identifier token ``urn:oid:<INS OID>|<matricule>``."""
     ins = parse_ins_identifier(token)
