@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from carnet import models  # noqa: F401 - registers every table
 from carnet.accounts import pages as account_pages
@@ -28,6 +29,18 @@ from carnet.records import api as record_api
 from carnet.settings import Settings, load_settings
 from carnet.web import errors, oauth_routes
 from carnet.web.middleware import SecurityHeaders
+
+
+def preload_terminology(data_dir: Path | None) -> None:
+    from carnet.terminology import documents, drugs, labs, terminology
+    from carnet.terminology.habilitations import load_matrix
+
+    drugs.load_bdpm(data_dir)
+    drugs.load_thesaurus(data_dir)
+    documents.document_types()
+    labs.lab_tests()
+    terminology().professions  # noqa: B018 - loads the value sets
+    load_matrix()
 
 
 def create_app(
@@ -53,6 +66,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Reference data into memory before the first request needs it (≈0.6 s, once).
+        await run_in_threadpool(preload_terminology, settings.terminology_dir)
         if settings.run_worker:
             worker.start()
         try:
