@@ -208,3 +208,11 @@ def test_forms_search_drugs_substances_and_lab_tests_by_name(client: TestClient)
     assert all(t["system"] == "http://loinc.org" for t in labs)
     assert labs
     assert client.get("/api/terminology/medications", params={"q": "x"}).status_code == 400
+
+
+def test_a_blood_group_must_be_coded_from_the_ans_value_set(api: Api, cast: Cast) -> None:
+    body = blood_group(cast)
+    body["valueCodeableConcept"] = {"text": "A+"}
+    response = api("durand", "post", "/fhir/Observation", json=body)
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"] == ["Observation.valueCodeableConcept"]

@@ -280,6 +280,8 @@ def _immunization(body: dict[str, Any]) -> dict[str, Any]:
 
 def _observation(body: dict[str, Any]) -> dict[str, Any]:
     system, code, display = _first_coding(body.get("code"))
+    if code == BLOOD_GROUP_LOINC:
+        _check_blood_group(body.get("valueCodeableConcept"))
     category = _first_coding((body.get("category") or [None])[0])[1]
     value: str | None = None
     if body.get("valueQuantity"):
@@ -311,6 +313,20 @@ def _observation(body: dict[str, Any]) -> dict[str, Any]:
         effective=_when(body.get("effectiveDateTime") or body.get("issued")),
         value=value.strip()[:120] if value else None,
     )
+
+
+def _check_blood_group(value: Any) -> None:
+    """A blood group is coded (SNOMED CT, JDV_GroupeRhesus): free text is not enough here."""
+    from carnet.terminology import labs
+
+    known = {(c.system, c.code) for c in labs.blood_groups()}
+    codings = (value or {}).get("coding") or []
+    if not any((c.get("system"), c.get("code")) in known for c in codings):
+        raise Invalid(
+            "A blood group is given as a SNOMED CT code of JDV_GroupeRhesus "
+            "(e.g. 278149003 A positif).",
+            field="Observation.valueCodeableConcept",
+        )
 
 
 def _related(body: dict[str, Any]) -> dict[str, Any]:
