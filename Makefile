@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: install demo serve test test-sqlite test-postgres check bench clean
+.PHONY: install browsers demo serve test test-sqlite test-postgres check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,13 @@ demo: install
 serve: install
 	$(BIN)/carnet serve
 
+## Debian's Chromium for the browser tests (tests/browser, Playwright drives it; never
+## `playwright install`, which downloads a browser of its own)
+browsers:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
 ## Install and run the whole suite on SQLite, then on PostgreSQL (127.0.0.1:5432, db test)
-test: install
+test: install browsers
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 

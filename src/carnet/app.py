@@ -17,8 +17,10 @@ from carnet import models  # noqa: F401 - registers every table
 from carnet.accounts import pages as account_pages
 from carnet.accounts.service import LocalTotpProvider
 from carnet.authorizations import api as authorization_api
+from carnet.authorizations import pages as authorization_pages
 from carnet.db import make_engine, make_session_factory
 from carnet.documents import api as document_api
+from carnet.documents import pages as document_pages
 from carnet.documents.storage import make_blob_store
 from carnet.fhir import api as fhir_api
 from carnet.notifications.senders import Sender
@@ -26,6 +28,7 @@ from carnet.notifications.worker import Worker, make_sender
 from carnet.profile import api as profile_api
 from carnet.profile import terminology_api
 from carnet.records import api as record_api
+from carnet.records import pages as record_pages
 from carnet.settings import Settings, load_settings
 from carnet.web import errors, oauth_routes
 from carnet.web.middleware import SecurityHeaders
@@ -98,6 +101,9 @@ def create_app(
         authorization_api.router,
         oauth_routes.router,
         account_pages.router,
+        document_pages.router,
+        record_pages.router,
+        authorization_pages.router,
         terminology_api.router,
         profile_api.router,  # after the others: its paths are concrete, but keep it last
     ):

@@ -7,9 +7,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from carnet.access import ActorKind
 from carnet.accounts import service
+from carnet.audit.words import describe
 from carnet.errors import CarnetError, TooManyAttempts, Unauthenticated
+from carnet.records import service as records
+from carnet.web import portal
 from carnet.web.deps import DbSession, SettingsDep
+from carnet.web.i18n import lang_of
 from carnet.web.portal import SESSION_COOKIE, CsrfForm, SignedIn, render, set_session_cookie
 
 router = APIRouter(tags=["portal"])
@@ -109,8 +114,19 @@ def logout(request: Request, form: CsrfForm, session: DbSession) -> Response:
 
 
 @router.get("/")
-def home(request: Request, signed: SignedIn) -> Response:
-    return render(request, "home.html", {"actor": signed.actor, "account": signed.account})
+def home(request: Request, session: DbSession, signed: SignedIn) -> Response:
+    if signed.actor.kind is not ActorKind.PATIENT:  # professionals keep their own home
+        return render(request, "home.html", {"actor": signed.actor, "account": signed.account})
+    viewing = portal.viewing(request, session, signed)
+    news = records.what_is_new(
+        session, viewing.actor, viewing.patient_id, since=signed.account.previous_sign_in_at
+    )
+    lang = lang_of(request)
+    return render(
+        request,
+        "patient_home.html",
+        {**viewing.context(), "news": news, "describe": lambda entry: describe(entry, lang)},
+    )
 
 
 @router.get("/about")

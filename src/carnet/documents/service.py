@@ -382,6 +382,42 @@ def search(
     session: Session, actor: Actor, patient_id: uuid.UUID, query: DocumentQuery
 ) -> SearchResult:
     """ITI-67: the documents of a patient this actor may see, newest first."""
+    conditions = _search_conditions(session, actor, patient_id, query)
+    d = DocumentEntry
+    rows = (
+        session.execute(
+            select(d.resource)
+            .where(*conditions)
+            .order_by(d.created.desc(), d.id.desc())
+            .offset(query.offset)
+            .limit(query.count + 1)
+        )
+        .scalars()
+        .all()
+    )
+    return SearchResult(resources=list(rows[: query.count]), has_more=len(rows) > query.count)
+
+
+def list_documents(
+    session: Session, actor: Actor, patient_id: uuid.UUID, query: DocumentQuery
+) -> list[DocumentEntry]:
+    """The same search as ``search``, as rows (for the portal's lists), newest first."""
+    conditions = _search_conditions(session, actor, patient_id, query)
+    d = DocumentEntry
+    return list(
+        session.execute(
+            select(d)
+            .where(*conditions)
+            .order_by(d.created.desc(), d.id.desc())
+            .offset(query.offset)
+            .limit(query.count)
+        ).scalars()
+    )
+
+
+def _search_conditions(
+    session: Session, actor: Actor, patient_id: uuid.UUID, query: DocumentQuery
+) -> list[ColumnElement[bool]]:
     facts, mode = _open(session, actor, patient_id, Action.SEARCH, "DocumentReference", "search")
     settings = settings_of(session)
     d = DocumentEntry
@@ -421,18 +457,7 @@ def search(
         conditions.append(_compare(d.recorded_at, prefix, moment))
     if query.authors:
         conditions.append(d.author_ref.in_(query.authors))
-    rows = (
-        session.execute(
-            select(d.resource)
-            .where(*conditions)
-            .order_by(d.created.desc(), d.id.desc())
-            .offset(query.offset)
-            .limit(query.count + 1)
-        )
-        .scalars()
-        .all()
-    )
-    return SearchResult(resources=list(rows[: query.count]), has_more=len(rows) > query.count)
+    return conditions
 
 
 def _any(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
@@ -486,6 +511,37 @@ def retrieve(session: Session, actor: Actor, blob_id: str) -> tuple[DocumentEntr
     )
     entry = _visible_entry(session, actor, entry, Action.READ, "read")
     return entry, _decrypt(session, entry)
+
+
+def content_of(session: Session, actor: Actor, entry_id: uuid.UUID) -> tuple[DocumentEntry, bytes]:
+    """The decrypted content of the current version of a document, by its id (the portal's
+    download link); the same checks and trail as ITI-68."""
+    key = session.execute(
+        select(DocumentEntry.blob_key).where(
+            DocumentEntry.id == entry_id, DocumentEntry.current.is_(True)
+        )
+    ).scalar_one_or_none()
+    if key is None:
+        raise NotFound(NOT_FOUND)
+    return retrieve(session, actor, key.rsplit("/", 1)[-1])
+
+
+_EXTENSIONS = {
+    "application/pdf": "pdf",
+    "text/plain": "txt",
+    "text/xml": "xml",
+    "application/xml": "xml",
+    "application/hl7-v3+xml": "xml",
+    "image/jpeg": "jpg",
+    "image/png": "png",
+}
+
+
+def download_name(entry: DocumentEntry) -> str:
+    """A safe file name for a download: no title in it (it may be health data, and it would
+    need quoting in the header)."""
+    extension = _EXTENSIONS.get(entry.content_type.split(";")[0].strip(), "bin")
+    return f"document-{entry.logical_id}.{extension}"
 
 
 def _decrypt(session: Session, entry: DocumentEntry) -> bytes:

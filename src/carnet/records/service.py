@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
@@ -492,3 +493,67 @@ def read_trail(
         audit_action="read_trail",
     )
     return audit.trail(session, patient_id, limit=limit, before_seq=before_seq)
+
+
+# --- the patient portal -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordInView:
+    """Whose record a signed-in patient is looking at, and which others they may switch to."""
+
+    patient: Patient
+    choices: list[Patient]  # their own record first, then the minors they represent
+    own: bool
+    record: Record | None  # its state and the patient's choices on emergency access
+
+
+def record_in_view(session: Session, actor: Actor, requested: str | None) -> RecordInView:
+    """The record a patient asked for (``?record=<id>``): their own, or that of a minor they
+    currently represent; anything else falls back to their own. Access to what is inside is
+    still decided by each service call."""
+    from carnet.patients.service import represented_patients
+
+    if actor.kind is not ActorKind.PATIENT or actor.patient_id is None:
+        raise Forbidden("This page is for patients.")
+    own = get_patient(session, actor.patient_id)
+    choices = [own, *represented_patients(session, actor.patient_id)]
+    chosen = next((p for p in choices if requested and str(p.id) == requested), own)
+    return RecordInView(
+        patient=chosen,
+        choices=choices,
+        own=chosen.id == own.id,
+        record=session.get(Record, chosen.id),
+    )
+
+
+@dataclass(frozen=True)
+class WhatIsNew:
+    """The patient's home: what changed in the record since their previous visit."""
+
+    since: datetime | None
+    documents: list[Any]  # DocumentEntry rows recorded since
+    accesses: list[AuditEntry]  # what others did on the record since, newest first
+    waiting_for_doctor: int
+
+
+def what_is_new(
+    session: Session, actor: Actor, patient_id: uuid.UUID, *, since: datetime | None
+) -> WhatIsNew:
+    from carnet.documents import service as documents
+
+    shown = 20 if since is not None else 5  # a first visit gets a short summary, not it all
+    query = documents.DocumentQuery(count=shown)
+    if since is not None:
+        query.last_updated = [("gt", since)]
+    entries = documents.list_documents(session, actor, patient_id, query)
+    trail = read_trail(session, actor, patient_id, limit=200)
+    accesses = [
+        e
+        for e in trail
+        if (since is None or e.recorded_at > since)
+        and e.actor_kind not in ("patient", "representative")
+        and e.patient_id == patient_id
+    ][:shown]
+    waiting = documents.waiting_for_patient(session, actor, patient_id)
+    return WhatIsNew(since, entries, accesses, waiting)

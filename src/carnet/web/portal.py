@@ -14,6 +14,7 @@ from carnet.access import Actor
 from carnet.accounts import service as accounts
 from carnet.accounts.models import Account, WebSession
 from carnet.errors import Forbidden, Unauthenticated
+from carnet.records.service import RecordInView, record_in_view
 from carnet.web.deps import DbSession, SettingsDep
 from carnet.web.i18n import lang_of, translator
 
@@ -84,3 +85,38 @@ def signed_in(request: Request, session: DbSession, settings: SettingsDep) -> Si
 
 
 SignedIn = Annotated[Signed, Depends(signed_in)]
+
+
+class Viewing:
+    """A signed-in patient and the record they are looking at (``?record=<patient id>``)."""
+
+    def __init__(self, signed: Signed, view: RecordInView) -> None:
+        self.signed, self.view = signed, view
+        self.actor, self.account = signed.actor, signed.account
+        self.patient_id = view.patient.id
+        # carried by every link and form of the patient pages
+        self.query = "" if view.own else f"record={view.patient.id}"
+
+    def context(self) -> dict[str, Any]:
+        return {
+            "actor": self.actor,
+            "account": self.account,
+            "view": self.view,
+            "record_query": self.query,
+            "link": lambda path: with_record(path, self),
+        }
+
+
+def viewing(request: Request, session: DbSession, signed: SignedIn) -> Viewing:
+    view = record_in_view(session, signed.actor, request.query_params.get("record"))
+    return Viewing(signed, view)
+
+
+ViewingRecord = Annotated[Viewing, Depends(viewing)]
+
+
+def with_record(path: str, viewing: Viewing) -> str:
+    """``path`` with the record parameter, for redirects after a form."""
+    if not viewing.query:
+        return path
+    return f"{path}{'&' if '?' in path else '?'}{viewing.query}"

@@ -1,0 +1,158 @@
+"""The patient pages in a real browser: Debian's Chromium (installed by ``make browsers``)
+driven by Playwright against a real server with a fresh demo. Sylvie signs in with her password
+and the one-time code, reads her documents, hides one, finds Dr Benali's emergency access in
+her history, then blocks and unblocks Dr Noir. Screenshots go to docs/screenshots/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
+
+from carnet.access import Action, Mode
+from carnet.access.gate import authorize
+from carnet.accounts.service import professional_actor
+from carnet.app import create_app
+from carnet.notifications.worker import dispatch_due
+from carnet.patients.models import Patient
+from carnet.professionals.models import Professional, Structure
+from carnet.settings import Settings
+from tests.conftest import NIRS, FakeSender
+from tests.documents.fresh_demo import FreshDemo, free_socket, fresh_demo, serving
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; never a downloaded browser
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SYLVIE = "sylvie.martin@example.org"
+REASON = "Patiente inconsciente aux urgences"
+
+
+@dataclass
+class Live:
+    demo: FreshDemo
+    url: str
+    sender: FakeSender
+
+    def code_for(self, address: str) -> str:
+        dispatch_due(self.demo.factory, self.sender, self.demo.settings)
+        return self.sender.last_code(address)
+
+    def emergency_access_by_benali(self) -> None:
+        with self.demo.factory() as session:
+            benali = session.execute(
+                select(Professional).where(Professional.rpps == "10000000025")
+            ).scalar_one()
+            structure = session.get(Structure, benali.structure_id)
+            sylvie = session.execute(
+                select(Patient.id).where(Patient.nir == NIRS["sylvie"])
+            ).scalar_one()
+            actor = professional_actor(benali, structure)
+            emergency = type(actor)(**{**actor.__dict__, "mode": Mode.EMERGENCY, "reason": REASON})
+            authorize(session, emergency, sylvie, Action.READ)
+            session.commit()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[Live]:
+    sock = free_socket()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sender = FakeSender()
+    with fresh_demo(tmp_path_factory.mktemp("browser"), settings, base_url=url) as demo:
+        app = create_app(
+            demo.settings, engine=demo.engine, session_factory=demo.factory, sender=sender
+        )
+        with serving(app, sock):
+            yield Live(demo, url, sender)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1100, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, live: Live) -> None:
+    page.goto(f"{live.url}/login")
+    page.get_by_label("Identifiant").fill(SYLVIE)
+    page.get_by_label("Mot de passe").fill(live.demo.settings.demo_password)
+    page.get_by_role("button", name="Continuer").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Code à usage unique")
+    page.get_by_label("Code à usage unique").fill(live.code_for(SYLVIE))
+    page.get_by_role("button", name="Se connecter").click()
+
+
+def test_sylvie_goes_through_her_record_in_a_browser(page: Page, live: Live) -> None:
+    live.emergency_access_by_benali()
+    sign_in(page, live)
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Votre dossier médical")
+    expect(page.locator("#waiting")).to_contain_text("en attente chez votre médecin")
+    shot(page, "home")
+
+    page.get_by_role("navigation", name="Votre dossier").get_by_role(
+        "link", name="Documents"
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Documents")
+    expect(page.get_by_text("Ajouté par vous").first).to_be_visible()
+    shot(page, "documents")
+
+    first = page.locator("ul.docs a").first
+    title = first.inner_text()
+    first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    expect(page.get_by_role("link", name="Télécharger")).to_be_visible()
+    shot(page, "document")
+    page.get_by_role("button", name="Masquer aux professionnels").click()
+    expect(page).to_have_url(f"{live.url}/documents")
+    hidden_row = page.locator("ul.docs li", has_text=title).first
+    expect(hidden_row).to_contain_text("Masqué aux professionnels")
+
+    page.get_by_role("link", name="Historique des accès").first.click()
+    emergency = page.locator("ol.trail li.emergency").first
+    expect(emergency).to_contain_text("Accès en urgence")
+    expect(emergency).to_contain_text("Benali")
+    expect(emergency).to_contain_text(REASON)
+    shot(page, "history")
+
+    page.get_by_role("link", name="Autorisations").first.click()
+    noir = page.get_by_role("row", name="Éric Noir")
+    expect(noir).to_contain_text("Bloqué")
+    noir.get_by_role("button", name="Débloquer").click()
+    noir = page.get_by_role("row", name="Éric Noir")
+    expect(noir).to_contain_text("Non autorisé")
+    noir.get_by_role("button", name="Bloquer").click()
+    expect(page.get_by_role("row", name="Éric Noir")).to_contain_text("Bloqué")
+    page.get_by_label("Nom ou RPPS").fill("Benali")
+    page.get_by_role("button", name="Rechercher").click()
+    expect(page.locator("ul.found")).to_contain_text("Amina Benali")
+    shot(page, "authorizations")
+
+
+def test_the_pages_read_in_english_too(page: Page, live: Live) -> None:
+    sign_in(page, live)
+    page.goto(f"{live.url}/historique?lang=en")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Access history")
+    page.keyboard.press("Tab")  # the skip link comes first and shows when focused
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
