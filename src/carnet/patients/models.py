@@ -37,7 +37,9 @@ class Patient(IdMixin, CreatedMixin, Base):
 
     @property
     def display_name(self) -> str:
-        return f"{self.given_name} {self.family_name}"
+        """For people to read: identity traits are stored in capitals, as in the INS."""
+        name = f"{self.given_name} {self.family_name}"
+        return name.title() if name.isupper() else name
 
     def age_on(self, day: date) -> int:
         years = day.year - self.birth_date.year
