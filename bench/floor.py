@@ -42,15 +42,16 @@ def _round_trips() -> bytes:
         lock = "" if engine.dialect.name == "sqlite" else " FOR UPDATE"
         chain = str(uuid.UUID(str(patient.id)))
         head = conn.execute(
-            text("SELECT seq, hash FROM audit_heads WHERE chain = :c" + lock), {"c": chain}
+            text("SELECT seq, hash FROM audit_heads WHERE chain = :c" + lock),  # noqa: S608
+            {"c": chain},
         ).one()
         seq = head.seq + 1
         digest = hashlib.sha256(f"{head.hash}{seq}".encode()).hexdigest()
         conn.execute(
             text(
                 "INSERT INTO audit_entries (id, chain, seq, patient_id, recorded_at, action, "
-                "outcome, mode, actor_kind, prev_hash, hash) VALUES (:id, :c, :s, :p, :t, 'lookup', "
-                "'allowed', 'normal', 'professional', :ph, :h)"
+                "outcome, mode, actor_kind, prev_hash, hash) VALUES (:id, :c, :s, :p, :t, "
+                "'lookup', 'allowed', 'normal', 'professional', :ph, :h)"
             ),
             {
                 "id": uuid.uuid4().hex if engine.dialect.name == "sqlite" else uuid.uuid4(),
