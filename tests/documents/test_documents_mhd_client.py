@@ -39,11 +39,7 @@ from tests.documents.fresh_demo import (
 )
 
 ANS_EXAMPLE = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "data"
-    / "ans-pdsm4dmp"
-    / "Bundle-example-td2-iti65-lot-soumission.json"
+    Path(__file__).resolve().parents[1] / "data" / "Bundle-example-td2-iti65-lot-soumission.json"
 )
 ARCHIVED = "pdsm-isArchived"
 
