@@ -382,3 +382,20 @@ def test_search_filters_by_type_category_date_and_pages(api: Api) -> None:
     )
     assert bad.status_code == 400
     assert bad.json()["issue"][0]["expression"] == ["date"]
+
+
+def test_the_same_exam_within_the_window_is_reported_in_the_response(api: Api) -> None:
+    from datetime import UTC, datetime
+
+    def biology(day: int) -> Doc:
+        return Doc(
+            "11502-2", sample_pdf(f"Bilan {day}"), created=datetime(2026, 11, day, 8, tzinfo=UTC)
+        )
+
+    first = api("haddad", "post", "/fhir", json=bundle("haddad", "sylvie", biology(18)))
+    assert "outcome" not in first.json()["entry"][1]["response"]
+    second = api("haddad", "post", "/fhir", json=bundle("haddad", "sylvie", biology(20)))
+    outcome = second.json()["entry"][1]["response"]["outcome"]
+    assert outcome["issue"][0]["severity"] == "warning"
+    assert "18/11/2026" in outcome["issue"][0]["diagnostics"]
+    assert "Haddad" in outcome["issue"][0]["diagnostics"]

@@ -44,7 +44,7 @@ async def provide(request: Request, actor: ApiActor, tx: Tx, settings: SettingsD
     except orjson.JSONDecodeError:
         raise Invalid("The body is not valid JSON.", field="Bundle") from None
     parsed = fhir.parse_provide_bundle(body, max_bytes=settings.document_max_bytes)
-    entries = await tx.run(service.provide, actor, parsed)
+    entries, notes = await tx.run(service.provide_checked, actor, parsed)
     by_url = {doc.full_url: entry for doc, entry in zip(parsed.documents, entries, strict=True)}
     results = []
     for item in body["entry"]:
@@ -52,7 +52,29 @@ async def provide(request: Request, actor: ApiActor, tx: Tx, settings: SettingsD
         if kind == "List":
             location = f"List/{entries[0].submission_id}"
         elif kind == "DocumentReference":
-            location = f"DocumentReference/{by_url[str(item.get('fullUrl') or '')].id}"
+            entry = by_url[str(item.get("fullUrl") or "")]
+            location = f"DocumentReference/{entry.id}"
+            if notes.get(entry.id):
+                results.append(
+                    {
+                        "response": {
+                            "status": "201 Created",
+                            "location": f"{settings.fhir_base}/{location}",
+                            "outcome": {
+                                "resourceType": "OperationOutcome",
+                                "issue": [
+                                    {
+                                        "severity": "warning",
+                                        "code": "business-rule",
+                                        "diagnostics": note,
+                                    }
+                                    for note in notes[entry.id]
+                                ],
+                            },
+                        }
+                    }
+                )
+                continue
         elif kind == "Binary":
             owner = next(
                 e

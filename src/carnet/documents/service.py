@@ -10,7 +10,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -156,6 +156,46 @@ def provide(session: Session, actor: Actor, request: ProvideRequest) -> list[Doc
             store.delete(blob_key)
         raise
     return entries
+
+
+EXAM_CATEGORIES = ("biologie", "imagerie")  # results of exams (not reports of visits)
+
+
+def provide_checked(
+    session: Session, actor: Actor, request: ProvideRequest
+) -> tuple[list[DocumentEntry], dict[uuid.UUID, list[str]]]:
+    """``provide``, and for exam results the earlier same exams within the configured window
+    ("the same exam was done on …, by …")."""
+    entries = provide(session, actor, request)
+    window = timedelta(days=settings_of(session).duplicate_exam_window_days)
+    notes: dict[uuid.UUID, list[str]] = {}
+    for entry in entries:
+        if entry.category not in EXAM_CATEGORIES:
+            continue
+        earlier = (
+            session.execute(
+                select(DocumentEntry)
+                .where(
+                    DocumentEntry.patient_id == entry.patient_id,
+                    DocumentEntry.type_code == entry.type_code,
+                    DocumentEntry.current.is_(True),
+                    DocumentEntry.status == "current",
+                    DocumentEntry.id != entry.id,
+                    DocumentEntry.created >= entry.created - window,
+                    DocumentEntry.created <= entry.created,
+                )
+                .order_by(DocumentEntry.created.desc())
+                .limit(3)
+            )
+            .scalars()
+            .all()
+        )
+        notes[entry.id] = [
+            f"Le même examen a été fait le {e.created.strftime('%d/%m/%Y')}, par "
+            f"{e.author_name or e.author_ref}."
+            for e in earlier
+        ]
+    return entries, {k: v for k, v in notes.items() if v}
 
 
 def _check_authors(actor: Actor, documents: list[DocumentInput]) -> None:
