@@ -15,16 +15,25 @@ process against ``carnet serve`` (one uvicorn worker), loopback only:
 
 Usage (the venv active; wrk installed):
 
-    python -m bench.documents                          # everything: about 10 min + generation
-    python -m bench.documents --no-scale --duration 5  # ingest + consult, about 4 min
+    python -m bench.documents                          # everything, 5 s per point: ~8 min,
+                                                       # plus ~3 min to generate the scale data once
+    python -m bench.documents --no-scale               # ingest + consult only: ~5 min
     python -m bench.documents --scenarios consult --databases postgres --clients 32
-    python -m bench.documents --scenarios scale --patients 10000 --documents 200000
+    python -m bench.documents --scenarios scale --patients 10000 --documents 200000 --regenerate
+    python -m bench.documents --scenarios consult --floor-variants lock-last,no-chain
+
+``--floor-variants`` adds what-if floors (the audit chain head locked after the reads, or not
+at all: ``bench/floor_documents.py``). ``bench/profile_documents.py`` profiles one scenario
+in-process (cProfile) beside the floor's round trips.
 
 Each database is fresh for ingest and consult (``bench/.work/bench.db``, schema
 ``carnet_bench``, loaded with ``carnet demo --reset``). Results are merged into
 ``bench/results/documents.json`` (each part keeps its own date) and printed as markdown tables.
-Run nothing else meanwhile: this machine has 2 cores, shared by the server, the database and
-wrk. The idle CPU use measured before each part is recorded (``busy_cpu_pct_before``).
+
+This machine has 2 cores, shared by the server, the database and wrk: before each point the
+benchmark waits until other processes leave the CPUs (``--max-wait``), and measures the point
+again (twice at most) if another process took more than 15 % of a core meanwhile. Every point
+records the CPU used by the server, wrk, PostgreSQL, the kernel and anything else.
 """
 
 from __future__ import annotations
@@ -470,6 +479,12 @@ def main() -> None:
         default=900,
         help="seconds to wait, before each point, for other processes to leave the CPUs",
     )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=RESULTS / "documents.json",
+        help="where results are merged (experiments: keep them out of bench/results)",
+    )
     args = parser.parse_args()
     MAX_WAIT[0] = args.max_wait
     if shutil.which("wrk") is None:
@@ -480,7 +495,7 @@ def main() -> None:
         sys.exit(f"unknown scenarios: {', '.join(sorted(unknown))}")
     clients = [int(c) for c in args.clients.split(",")]
     plan = generate.Plan(args.patients, args.documents, NIR, CONSULT_DOCUMENTS, 20_000)
-    path = RESULTS / "documents.json"
+    path: Path = args.output
     report: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     report.update(
         {
@@ -521,7 +536,7 @@ def main() -> None:
                     kind, clients, args.duration, plan, regenerate=args.regenerate
                 )
     finally:
-        RESULTS.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(f"\n{report['date'][:10]}, {report['machine']['cpus']} CPUs\n")
     print(tables(report))
