@@ -69,6 +69,22 @@ def test_the_denial_about_an_unknown_id_reaches_the_system_chain(
     ]
 
 
+def test_a_malformed_patient_id_is_an_audited_denial_too(
+    session: Session, factory: sessionmaker[Session], pro: Callable[..., Actor]
+) -> None:
+    seq = system_head(session)
+    durand = pro("durand")
+
+    with pytest.raises(NotFound), audited_transaction(factory) as tx:
+        records.lookup_by_id(tx, durand, "not-a-uuid")
+
+    rows = system_rows_after(session, seq)
+    assert [(r.action, r.outcome, r.detail, r.actor_ref) for r in rows] == [
+        ("lookup", "denied", "unknown_patient", durand.ref)
+    ]
+    assert all("not-a-uuid" not in str(r.resource_id) for r in rows)
+
+
 def test_a_known_patient_id_is_still_looked_up_through_the_gate(
     session: Session, cast: Cast, pro: Callable[..., Actor]
 ) -> None:

@@ -35,7 +35,7 @@ async def search_patient(
 
 @router.get("/Patient/{patient_id}")
 async def read_patient(patient_id: str, actor: ApiActor, tx: Tx) -> FhirResponse:
-    view = await tx.run(service.lookup_by_id, actor, _uuid(patient_id))
+    view = await tx.run(service.lookup_by_id, actor, patient_id)
     return FhirResponse(fhir.patient_resource(view))
 
 

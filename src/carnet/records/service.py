@@ -440,8 +440,13 @@ def lookup_by_identifier(session: Session, actor: Actor, identifier: str) -> Rec
     return lookup_record(session, actor, row[0], record=row[1])
 
 
-def lookup_by_id(session: Session, actor: Actor, patient_id: uuid.UUID) -> RecordView:
-    """Probing ids is traced like probing INS: an unknown id is an audited denial."""
+def lookup_by_id(session: Session, actor: Actor, patient_id: uuid.UUID | str) -> RecordView:
+    """Probing ids is traced like probing INS: an unknown or malformed id is an audited denial."""
+    if isinstance(patient_id, str):
+        try:
+            patient_id = uuid.UUID(patient_id)
+        except ValueError:
+            raise deny_unknown(actor, action=Action.LOOKUP, resource_type="Patient") from None
     patient = get_patient(session, patient_id, actor=actor, action=Action.LOOKUP)
     return lookup_record(session, actor, patient)
 
