@@ -693,16 +693,7 @@ class Bdpm:
 
     def search(self, text: str, limit: int = 20) -> list[Medication]:
         query = normalise(text)
-        tokens = _words(query)
-        if not tokens or limit <= 0:
-            return []
-        found: set[int] | None = None
-        for token in tokens:
-            ids = _prefix_union(self._words, self._postings, token)
-            found = ids if found is None else found & ids
-            if not found:
-                return []
-        assert found is not None
+        found = _match_all(self._words, self._postings, _words(query)) if limit > 0 else set()
         ranked = sorted(
             (not norm.startswith(query), not med.marketed, norm, med.cis)
             for norm, med in (
@@ -713,16 +704,9 @@ class Bdpm:
 
     def search_substances(self, text: str, limit: int = 20) -> list[Substance]:
         query = normalise(text)
-        tokens = _words(query)
-        if not tokens or limit <= 0:
-            return []
-        found: set[str] | None = None
-        for token in tokens:
-            keys = _prefix_union(self._sub_words, self._sub_postings, token)
-            found = keys if found is None else found & keys
-            if not found:
-                return []
-        assert found is not None
+        found = (
+            _match_all(self._sub_words, self._sub_postings, _words(query)) if limit > 0 else set()
+        )
         ordered = sorted(found, key=lambda k: (not k.startswith(query), len(k), k))
         return [self.substances[k] for k in ordered[:limit]]
 
@@ -747,6 +731,19 @@ class Bdpm:
 
 
 K = TypeVar("K")
+
+
+def _match_all(
+    words: Sequence[str], postings: Mapping[str, tuple[K, ...]], tokens: Sequence[str]
+) -> set[K]:
+    """The entries every token prefixes a word of (none when there are no tokens)."""
+    found: set[K] | None = None
+    for token in tokens:
+        hits = _prefix_union(words, postings, token)
+        found = hits if found is None else found & hits
+        if not found:
+            return set()
+    return found or set()
 
 
 def _prefix_union(
