@@ -85,6 +85,21 @@ def test_a_malformed_patient_id_is_an_audited_denial_too(
     assert all("not-a-uuid" not in str(r.resource_id) for r in rows)
 
 
+def test_reading_the_trail_of_a_malformed_patient_id_is_an_audited_denial(
+    session: Session, factory: sessionmaker[Session], pro: Callable[..., Actor]
+) -> None:
+    seq = system_head(session)
+    durand = pro("durand")
+
+    with pytest.raises(NotFound), audited_transaction(factory) as tx:
+        records.read_trail(tx, durand, "Patient-42")
+
+    rows = system_rows_after(session, seq)
+    assert [(r.action, r.outcome, r.detail, r.actor_ref) for r in rows] == [
+        ("read_trail", "denied", "unknown_patient", durand.ref)
+    ]
+
+
 def test_a_known_patient_id_is_still_looked_up_through_the_gate(
     session: Session, cast: Cast, pro: Callable[..., Actor]
 ) -> None:

@@ -137,19 +137,37 @@ def find_by_identifier(session: Session, token: str) -> Patient | None:
 
 def get_patient(
     session: Session,
-    patient_id: uuid.UUID,
+    patient_id: uuid.UUID | str,
     *,
     actor: Actor | None = None,
     action: Action = Action.READ,
 ) -> Patient:
-    """The person with this id. When an ``actor`` asks, an unknown id is an audited denial on
-    the system chain (probing ids is traced like probing INS); without one, a plain NotFound."""
+    """The person with this id. When an ``actor`` asks, an unknown or malformed id is an
+    audited denial on the system chain (probing ids is traced like probing INS); without one,
+    a plain NotFound."""
+    patient_id = patient_uuid(patient_id, actor=actor, action=action)
     patient = session.get(Patient, patient_id)
     if patient is None:
-        if actor is not None:
-            raise deny_unknown(actor, action=action, resource_type="Patient")
-        raise NotFound("No record was found for this patient.")
+        raise _unknown(actor, action)
     return patient
+
+
+def patient_uuid(
+    value: uuid.UUID | str, *, actor: Actor | None = None, action: Action = Action.READ
+) -> uuid.UUID:
+    """A patient id as given by a caller; a malformed one matches nobody, like an unknown one."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise _unknown(actor, action) from None
+
+
+def _unknown(actor: Actor | None, action: Action) -> Exception:
+    if actor is not None:
+        return deny_unknown(actor, action=action, resource_type="Patient")
+    return NotFound("No record was found for this patient.")
 
 
 def add_representative(

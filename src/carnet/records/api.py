@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from fastapi import APIRouter, Body, Query, Request
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Body, Query, Request
 from carnet.access import Action
 from carnet.access.gate import deny_unknown
 from carnet.audit.fhir import audit_event
-from carnet.errors import Invalid, NotFound
+from carnet.errors import Invalid
 from carnet.fhir.responses import FhirResponse, searchset
 from carnet.patients import service as patients
 from carnet.records import fhir, service
@@ -49,7 +48,7 @@ def search_audit_events(
     _count: int = Query(50, ge=1, le=200),
     before: int | None = Query(None, alias="_before-seq"),
 ) -> FhirResponse:
-    patient_id = _uuid(patient.removeprefix("Patient/"))
+    patient_id = patient.removeprefix("Patient/")
     entries = service.read_trail(session, actor, patient_id, limit=_count, before_seq=before)
     lang = "en" if request.headers.get("accept-language", "fr").startswith("en") else "fr"
     labels = terminology().professions
@@ -64,13 +63,6 @@ def search_audit_events(
             f"&_before-seq={entries[-1].seq}"
         )
     return FhirResponse(searchset(settings.fhir_base, "AuditEvent", resources, next_link=next_link))
-
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound("No record was found for this patient.") from None
 
 
 def _parameters(body: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from carnet.errors import Conflict, Forbidden, Invalid, TooManyAttempts
 from carnet.identity import parse_ins_identifier, parse_nir
 from carnet.notifications.models import enqueue, seal_code
 from carnet.patients.models import Patient
-from carnet.patients.service import find_by_nir, get_patient
+from carnet.patients.service import find_by_nir, get_patient, patient_uuid
 from carnet.records.models import ActivationCode, Channel, ClosureReason, Record, RecordStatus
 
 CODE_PURPOSE = "activation-code"
@@ -442,11 +442,6 @@ def lookup_by_identifier(session: Session, actor: Actor, identifier: str) -> Rec
 
 def lookup_by_id(session: Session, actor: Actor, patient_id: uuid.UUID | str) -> RecordView:
     """Probing ids is traced like probing INS: an unknown or malformed id is an audited denial."""
-    if isinstance(patient_id, str):
-        try:
-            patient_id = uuid.UUID(patient_id)
-        except ValueError:
-            raise deny_unknown(actor, action=Action.LOOKUP, resource_type="Patient") from None
     patient = get_patient(session, patient_id, actor=actor, action=Action.LOOKUP)
     return lookup_record(session, actor, patient)
 
@@ -483,12 +478,14 @@ def lookup_record(
 def read_trail(
     session: Session,
     actor: Actor,
-    patient_id: uuid.UUID,
+    patient_id: uuid.UUID | str,
     *,
     limit: int = 50,
     before_seq: int | None = None,
 ) -> list[AuditEntry]:
-    """The patient's access history, newest first (the read itself is traced too)."""
+    """The patient's access history, newest first (the read itself is traced too; a malformed
+    id is an audited denial like an unknown one)."""
+    patient_id = patient_uuid(patient_id, actor=actor, action=Action.READ_TRAIL)
     authorize(
         session,
         actor,
