@@ -16,6 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from carnet import models  # noqa: F401 - registers every table
 from carnet.accounts import pages as account_pages
 from carnet.accounts.service import LocalTotpProvider
+from carnet.agenda import api as agenda_api
+from carnet.agenda import pages as agenda_pages
+from carnet.apps import pages as app_pages
 from carnet.authorizations import api as authorization_api
 from carnet.authorizations import pages as authorization_pages
 from carnet.db import make_engine, make_session_factory
@@ -23,9 +26,12 @@ from carnet.documents import api as document_api
 from carnet.documents import pages as document_pages
 from carnet.documents.storage import make_blob_store
 from carnet.fhir import api as fhir_api
+from carnet.messaging import api as messaging_api
+from carnet.messaging import pages as messaging_pages
 from carnet.notifications.senders import Sender
 from carnet.notifications.worker import Worker, make_sender
 from carnet.profile import api as profile_api
+from carnet.profile import pages as profile_pages
 from carnet.profile import terminology_api
 from carnet.records import api as record_api
 from carnet.records import pages as record_pages
@@ -104,6 +110,12 @@ def create_app(
         document_pages.router,
         record_pages.router,
         authorization_pages.router,
+        profile_pages.router,
+        agenda_api.router,
+        agenda_pages.router,
+        messaging_api.router,
+        messaging_pages.router,
+        app_pages.router,
         terminology_api.router,
         profile_api.router,  # after the others: its paths are concrete, but keep it last
     ):

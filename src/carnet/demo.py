@@ -424,6 +424,11 @@ def load_demo(session: Session) -> DemoSummary:
 
     summary.documents = load_documents(session, people, pros, structures)
     load_profile(session, people, pros)
+    from carnet import demo_agenda, demo_apps, demo_messages
+
+    demo_agenda.load(session, people, pros)
+    demo_messages.load(session, people, pros)
+    demo_apps.load(session, people, pros)
     # Henri closed his record in 2024, after these documents were fed.
     with at(datetime(2024, 5, 2, 15, 30, tzinfo=UTC)):
         records.close_record(

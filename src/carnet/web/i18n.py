@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from carnet.web.catalogs import agenda, apps, messaging, practice, profile
+
 LANGS = ("fr", "en")
 
 FR: dict[str, str] = {
@@ -141,6 +143,9 @@ FR: dict[str, str] = {
     "Internal error; nothing was saved.": "Erreur interne ; rien n'a été enregistré.",
     "Not Found": "Page introuvable",
 }
+
+for _catalog in (agenda, messaging, practice, profile, apps):
+    FR.update(_catalog.FR)
 
 
 def lang_of(request: Request) -> str:

@@ -1,0 +1,1 @@
+"""Agenda: see docs/agenda.md."""

@@ -1,0 +1,3 @@
+"""Agenda fhir (being written)."""
+
+from __future__ import annotations

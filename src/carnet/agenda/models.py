@@ -1,0 +1,3 @@
+"""Appointments (FHIR Appointment) and their reminders."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Agenda service (being written)."""
+
+from __future__ import annotations

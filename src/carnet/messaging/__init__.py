@@ -1,0 +1,1 @@
+"""Messaging: see docs/messaging.md."""

@@ -1,0 +1,3 @@
+"""Messaging fhir (being written)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Messaging service (being written)."""
+
+from __future__ import annotations

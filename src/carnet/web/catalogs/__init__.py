@@ -1,0 +1,1 @@
+"""Per-area French catalogues of the portal, merged by ``carnet.web.i18n``."""
