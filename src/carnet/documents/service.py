@@ -61,7 +61,10 @@ def _master(session: Session) -> bytes:
     return envelope.master_key_from_setting(settings_of(session).master_key)
 
 
-def _data_key(session: Session, patient_id: uuid.UUID, *, create: bool) -> bytes:
+def patient_data_key(session: Session, patient_id: uuid.UUID, *, create: bool) -> bytes:
+    """The patient's AES-256-GCM data key, unwrapped with the master key (created on first use
+    when ``create``). Every encrypted blob of the patient (documents, message attachments) uses
+    it, so that the retention purge shreds them all by deleting one row."""
     row = session.get(PatientKey, patient_id)
     master = _master(session)
     if row is None:
@@ -116,7 +119,7 @@ def provide(session: Session, actor: Actor, request: ProvideRequest) -> list[Doc
         entry_count=len(request.documents),
     )
     session.add(submission)
-    key = _data_key(session, patient.id, create=True)
+    key = patient_data_key(session, patient.id, create=True)
     store = blobs_of(session)
     written: list[str] = []
     try:
@@ -585,7 +588,7 @@ def download_name(entry: DocumentEntry) -> str:
 
 
 def _decrypt(session: Session, entry: DocumentEntry) -> bytes:
-    key = _data_key(session, entry.patient_id, create=False)
+    key = patient_data_key(session, entry.patient_id, create=False)
     sealed = blobs_of(session).get(entry.blob_key)
     return envelope.decrypt(key, sealed, entry.blob_key.encode())
 
