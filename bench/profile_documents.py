@@ -110,6 +110,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=35)
     parser.add_argument("--bound", action="store_true", help="a token bound to Sylvie's INS")
     parser.add_argument("--reset", action="store_true", help="start from a fresh demo database")
+    parser.add_argument("--sql", action="store_true", help="print the statements of one request")
     args = parser.parse_args()
 
     target = Target(args.database)
@@ -131,10 +132,12 @@ def main() -> None:
     settings = load_settings()
     engine = make_engine(settings.database_url, single_writer=True)
     statements = [0]
+    shown: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if not statement.startswith("BEGIN"):
             statements[0] += 1
+            shown.append(" ".join(statement.split())[:160])
 
     event.listen(engine, "before_cursor_execute", count)
     app = create_app(settings, engine=engine)
@@ -200,6 +203,10 @@ def main() -> None:
 
     for _ in range(50):  # warm-up
         one()
+    if args.sql:
+        shown.clear()
+        one()
+        print("\n".join(f"  {i + 1}. {line}" for i, line in enumerate(shown)))
     statements[0] = 0
     started = time.perf_counter()
     for _ in range(args.requests):

@@ -186,7 +186,7 @@ def test_when_the_audit_row_cannot_be_written_nothing_of_the_access_is_committed
     def refuse(*_: object, **__: object) -> None:
         raise AuditStoreDown("audit store unavailable")
 
-    monkeypatch.setattr(audit, "append", refuse)
+    monkeypatch.setattr(audit, "append_many", refuse)  # every append goes through it
     with pytest.raises(AuditStoreDown):
         run_request(factory, change_the_record(sylvie), read(durand, sylvie))
 
@@ -209,7 +209,7 @@ def test_when_a_denial_cannot_be_recorded_the_request_fails_and_nothing_is_commi
     def refuse(*_: object, **__: object) -> None:
         raise AuditStoreDown("audit store unavailable")
 
-    monkeypatch.setattr(audit, "append", refuse)
+    monkeypatch.setattr(audit, "append_many", refuse)  # every append goes through it
     with pytest.raises(AuditStoreDown):
         run_request(factory, change_the_record(sylvie), read(pro("noir"), sylvie))
 

@@ -4,11 +4,13 @@ the audit row in the same transaction, notify the patient when the access calls 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Uuid, bindparam, select
+from sqlalchemy import Uuid, and_, bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from carnet import clock
 from carnet.access.policy import (
@@ -110,16 +112,27 @@ def load_facts(
 ) -> RecordFacts:
     """The facts the decision needs; ``record`` may be passed when the caller loaded it."""
     record = record if record is not None else session.get(Record, patient_id)
+    authorization: tuple[str, bool] | None = None
+    if record is not None and actor.professional_id is not None:
+        row = session.execute(
+            AUTHORIZATION_OF, {"p": patient_id, "r": actor.professional_id}
+        ).scalar_one_or_none()
+        authorization = (row.status, row.treating_doctor) if row is not None else None
+    return _facts(session, actor, patient_id, record, authorization)
+
+
+def _facts(
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    record: Record | None,
+    authorization: tuple[str, bool] | None,
+) -> RecordFacts:
     if record is None:
         return RecordFacts(exists=False)
     status = record.effective_status(clock.now())
     if status not in (RecordStatus.OPEN, RecordStatus.CLOSED):
         return RecordFacts(exists=False)
-    authorization: Authorization | None = None
-    if actor.professional_id is not None:
-        authorization = session.execute(
-            AUTHORIZATION_OF, {"p": patient_id, "r": actor.professional_id}
-        ).scalar_one_or_none()
     is_holder = actor.kind in (ActorKind.PATIENT, ActorKind.APP) and actor.patient_id == patient_id
     is_representative = False
     if actor.kind in (ActorKind.PATIENT, ActorKind.APP) and not is_holder and actor.patient_id:
@@ -129,11 +142,74 @@ def load_facts(
         closed=status is RecordStatus.CLOSED,
         emergency_opposed=record.emergency_access_opposed,
         regulator_opposed=record.regulator_access_opposed,
-        authorization=authorization.status if authorization else None,
-        treating_doctor=bool(authorization and authorization.treating_doctor),
+        authorization=authorization[0] if authorization else None,
+        treating_doctor=bool(authorization and authorization[1]),
         is_holder=is_holder,
         is_representative=is_representative,
     )
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A patient, the facts of their record for this actor, and whether the patient was
+    already told of this professional's first access — loaded in one query."""
+
+    patient: Patient | None
+    facts: RecordFacts
+    first_access_notified: bool | None = None  # None: not known (ask the database)
+
+
+def _subject_query(by_ins: bool) -> Any:
+    query = (
+        select(
+            Patient,
+            Record,
+            Authorization.status,
+            Authorization.treating_doctor,
+            NotifiedAccess.key,
+        )
+        .outerjoin(Record, Record.patient_id == Patient.id)
+        .outerjoin(
+            Authorization,
+            and_(
+                Authorization.patient_id == Patient.id,
+                Authorization.professional_id == bindparam("r", type_=Uuid()),
+            ),
+        )
+        .outerjoin(
+            NotifiedAccess,
+            and_(NotifiedAccess.patient_id == Patient.id, NotifiedAccess.key == bindparam("k")),
+        )
+    )
+    if by_ins:
+        return query.where(Patient.nir == bindparam("n"), Patient.ins_oid == bindparam("o"))
+    return query.where(Patient.id == bindparam("i", type_=Uuid()))
+
+
+SUBJECT_BY_INS = _subject_query(by_ins=True)  # built once: the document paths run them
+SUBJECT_BY_ID = _subject_query(by_ins=False)
+
+
+def load_subject(
+    session: Session,
+    actor: Actor,
+    *,
+    patient_id: uuid.UUID | None = None,
+    ins: tuple[str, str] | None = None,
+) -> Subject:
+    """The patient named by id or by INS ``(matricule, oid)``, with the facts of their record,
+    in one round trip (the hot paths: ITI-65 and ITI-67)."""
+    params: dict[str, Any] = {"r": actor.professional_id, "k": f"first:{actor.ref}"}
+    if ins is not None:
+        row = session.execute(SUBJECT_BY_INS, {**params, "n": ins[0], "o": ins[1]}).first()
+    else:
+        row = session.execute(SUBJECT_BY_ID, {**params, "i": patient_id}).first()
+    if row is None:
+        return Subject(None, RecordFacts(exists=False))
+    patient, record, status, treating, notified = row
+    authorization = (status, bool(treating)) if status is not None else None
+    facts = _facts(session, actor, patient.id, record, authorization)
+    return Subject(patient, facts, first_access_notified=notified is not None)
 
 
 def represents(session: Session, representative_id: uuid.UUID, patient_id: uuid.UUID) -> bool:
@@ -169,7 +245,35 @@ def actor_fields(actor: Actor) -> dict[str, Any]:
     }
 
 
-def authorize(
+@dataclass
+class Pending:
+    """An allowed access whose audit row is still to be written (``record``), so that a
+    service may run its query first and hold the audit chain's lock for the shortest time.
+    The row is written in the same transaction: nothing is returned to the caller before."""
+
+    decision: Decision
+    entry: dict[str, Any]
+    actor: Actor
+    action: Action
+    first_access_notified: bool | None = None
+    extra: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self, session: Session, also: list[dict[str, Any]] | None = None) -> Decision:
+        """Write the audit row (and ``also``, rows of the same access on the same chain, in
+        one append), then notify the patient when the access calls for it."""
+        audit.append_many(session, [self.entry, *(also or [])])
+        patient_id = self.entry["patient_id"]
+        if self.actor.kind is ActorKind.PROFESSIONAL and self.action in (
+            Action.READ,
+            Action.SEARCH,
+        ):
+            _notify_patient(
+                session, self.actor, patient_id, self.decision, self.first_access_notified
+            )
+        return self.decision
+
+
+def check(
     session: Session,
     actor: Actor,
     patient_id: uuid.UUID,
@@ -180,9 +284,10 @@ def authorize(
     audit_action: str | None = None,
     detail: str | None = None,
     facts: RecordFacts | None = None,
-) -> Decision:
-    """Decide, audit, notify. Raises ``AccessDenied`` (audited by the transaction boundary).
-    ``facts`` may be passed when the caller already loaded them (saves the queries)."""
+    first_access_notified: bool | None = None,
+) -> Pending:
+    """Decide. Raises ``AccessDenied`` (audited by the transaction boundary) when refused;
+    otherwise returns the access to ``record`` before the transaction ends."""
     facts = facts or load_facts(session, actor, patient_id)
     if not bound_to(session, actor, patient_id):
         facts = RecordFacts(exists=False)  # a token for one patient sees no other record
@@ -210,10 +315,34 @@ def authorize(
             entry["patient_id"] = None  # probing ids must not create audit chains
             entry["resource_id"] = None
         raise AccessDenied(_public_error(decision), entry)
-    audit.append(session, **entry)
-    if actor.kind is ActorKind.PROFESSIONAL and action in (Action.READ, Action.SEARCH):
-        _notify_patient(session, actor, patient_id, decision)
-    return decision
+    return Pending(decision, entry, actor, action, first_access_notified)
+
+
+def authorize(
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    action: Action,
+    *,
+    resource_type: str | None = None,
+    resource_id: str | None = None,
+    audit_action: str | None = None,
+    detail: str | None = None,
+    facts: RecordFacts | None = None,
+) -> Decision:
+    """Decide, audit, notify. Raises ``AccessDenied`` (audited by the transaction boundary).
+    ``facts`` may be passed when the caller already loaded them (saves the queries)."""
+    return check(
+        session,
+        actor,
+        patient_id,
+        action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        audit_action=audit_action,
+        detail=detail,
+        facts=facts,
+    ).record(session)
 
 
 def authorize_creation(
@@ -260,14 +389,34 @@ def _public_error(decision: Decision) -> CarnetError:
     return type(template)(template.message, field=template.field)  # a fresh error per request
 
 
+def _added_here(session: Session, patient_id: uuid.UUID, key: str) -> bool:
+    if session.identity_map.get(identity_key(NotifiedAccess, (patient_id, key))) is not None:
+        return True
+    return any(
+        isinstance(o, NotifiedAccess) and o.patient_id == patient_id and o.key == key
+        for o in session.new
+    )
+
+
 def _notify_patient(
-    session: Session, actor: Actor, patient_id: uuid.UUID, decision: Decision
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    decision: Decision,
+    first_access_notified: bool | None = None,
 ) -> None:
     first = f"first:{actor.ref}"
     keys = [first]
     if decision.emergency:
         keys.append(f"emergency:{actor.session_id or actor.ref}")
-    fresh = [k for k in keys if session.get(NotifiedAccess, (patient_id, k)) is None]
+
+    def known(key: str) -> bool:
+        if key == first and first_access_notified is not None:
+            # loaded with the record's facts; this transaction may have added it since
+            return first_access_notified or _added_here(session, patient_id, key)
+        return session.get(NotifiedAccess, (patient_id, key)) is not None
+
+    fresh = [k for k in keys if not known(k)]
     for key in fresh:
         session.add(NotifiedAccess(patient_id=patient_id, key=key, at=clock.now()))
     for key in fresh:

@@ -102,34 +102,69 @@ def append(
 
     Core statements, not the unit of work: this runs on every access, and three plain
     statements (lock the head, insert the row, move the head) are the whole cost."""
-    chain = chain_of(patient_id)
+    return append_many(
+        session,
+        [
+            {
+                "patient_id": patient_id,
+                "action": action,
+                "outcome": outcome,
+                "mode": mode,
+                "actor_kind": actor_kind,
+                "actor_ref": actor_ref,
+                "actor_name": actor_name,
+                "actor_profession": actor_profession,
+                "actor_structure": actor_structure,
+                "client_id": client_id,
+                "resource_type": resource_type,
+                "resource_id": resource_id,
+                "reason": reason,
+                "detail": detail,
+            }
+        ],
+    )[0]
+
+
+def append_many(session: Session, entries: list[dict[str, Any]]) -> list[AuditEntry]:
+    """Append rows (the keyword arguments of ``append``) to one chain, in order: the head is
+    locked and moved once, the rows inserted in one batch (an access and what it wrote)."""
+    chains = {chain_of(e["patient_id"]) for e in entries}
+    if len(chains) != 1:
+        raise ValueError("append_many writes to one chain")
+    chain = chains.pop()
     seq, prev_hash = _lock_head(session, chain)
-    values: dict[str, Any] = {
-        "id": new_id(),
-        "chain": chain,
-        "seq": seq + 1,
-        "patient_id": patient_id,
-        "recorded_at": clock.now(),
-        "action": action,
-        "outcome": outcome,
-        "mode": mode,
-        "reason": _clip(reason, 500),
-        "actor_kind": actor_kind,
-        "actor_ref": actor_ref,
-        "actor_name": _clip(actor_name, 200),
-        "actor_profession": actor_profession,
-        "actor_structure": _clip(actor_structure, 200),
-        "client_id": client_id,
-        "resource_type": resource_type,
-        "resource_id": resource_id,
-        "detail": _clip(detail, 500),
-        "prev_hash": prev_hash,
-    }
-    values["hash"] = values_hash(chain_key(session), prev_hash, values)
+    key = chain_key(session)
+    now = clock.now()
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        seq += 1
+        values: dict[str, Any] = {
+            "id": new_id(),
+            "chain": chain,
+            "seq": seq,
+            "patient_id": entry["patient_id"],
+            "recorded_at": now,
+            "action": entry["action"],
+            "outcome": entry.get("outcome", "allowed"),
+            "mode": entry.get("mode", "normal"),
+            "reason": _clip(entry.get("reason"), 500),
+            "actor_kind": entry["actor_kind"],
+            "actor_ref": entry.get("actor_ref"),
+            "actor_name": _clip(entry.get("actor_name"), 200),
+            "actor_profession": entry.get("actor_profession"),
+            "actor_structure": _clip(entry.get("actor_structure"), 200),
+            "client_id": entry.get("client_id"),
+            "resource_type": entry.get("resource_type"),
+            "resource_id": entry.get("resource_id"),
+            "detail": _clip(entry.get("detail"), 500),
+            "prev_hash": prev_hash,
+        }
+        values["hash"] = prev_hash = values_hash(key, prev_hash, values)
+        rows.append(values)
     # Constant statements with bound parameters: compiled once, cached, no per-call coercion.
-    session.execute(INSERT_ENTRY, values)
-    session.execute(MOVE_HEAD, {"c": chain, "s": values["seq"], "h": values["hash"]})
-    return AuditEntry(**values)
+    session.execute(INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
+    session.execute(MOVE_HEAD, {"c": chain, "s": seq, "h": prev_hash})
+    return [AuditEntry(**values) for values in rows]
 
 
 ENTRIES: Table = AuditEntry.__table__  # type: ignore[assignment]

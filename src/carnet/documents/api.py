@@ -191,10 +191,8 @@ def _search(
     session: Any, actor: Any, patient: str | uuid.UUID, query: service.DocumentQuery
 ) -> service.SearchResult:
     if isinstance(patient, str):
-        patient_id = service.patient_by_ins(session, actor, parse_ins_identifier(patient))
-    else:
-        patient_id = patient
-    return service.search(session, actor, patient_id, query)
+        return service.search(session, actor, parse_ins_identifier(patient), query)
+    return service.search(session, actor, patient, query)
 
 
 @router.get("/DocumentReference/{entry_id}")

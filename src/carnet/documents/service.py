@@ -21,8 +21,14 @@ from sqlalchemy.orm import Session
 from carnet import clock
 from carnet.access import Action, Actor, ActorKind, Mode, RecordFacts
 from carnet.access.documents import document_visible, facts_of, visibility_clauses
-from carnet.access.gate import actor_fields, authorize, deny_unknown, load_facts
-from carnet.audit import service as audit
+from carnet.access.gate import (
+    Pending,
+    authorize,
+    check,
+    deny_unknown,
+    load_facts,
+    load_subject,
+)
 from carnet.db import settings_of
 from carnet.documents import envelope
 from carnet.documents.fhir import DocumentInput, ProvideRequest, document_resource
@@ -89,12 +95,11 @@ def patient_data_key(session: Session, patient_id: uuid.UUID, *, create: bool) -
 def provide(session: Session, actor: Actor, request: ProvideRequest) -> list[DocumentEntry]:
     """Store a checked submission: all of it or nothing."""
     ins = parse_ins_identifier(request.patient_identifier)
-    patient = session.execute(
-        select(Patient).where(Patient.nir == ins.matricule, Patient.ins_oid == ins.oid)
-    ).scalar_one_or_none()
+    subject = load_subject(session, actor, ins=(ins.matricule, ins.oid))
+    patient = subject.patient
     if patient is None:
         raise deny_unknown(actor, action=Action.WRITE, resource_type="DocumentReference")
-    authorize(
+    access = check(
         session,
         actor,
         patient.id,
@@ -102,6 +107,7 @@ def provide(session: Session, actor: Actor, request: ProvideRequest) -> list[Doc
         resource_type="DocumentReference",
         audit_action="document.submit",
         detail=f"documents={len(request.documents)}",
+        facts=subject.facts,
     )
     _check_authors(actor, request.documents)
     _check_duplicates(session, patient.id, request.documents)
@@ -122,6 +128,7 @@ def provide(session: Session, actor: Actor, request: ProvideRequest) -> list[Doc
     key = patient_data_key(session, patient.id, create=True)
     store = blobs_of(session)
     written: list[str] = []
+    writes: list[dict[str, Any]] = []  # one audit row per document, beside the submission's
     try:
         entries = []
         for doc in request.documents:
@@ -142,18 +149,16 @@ def provide(session: Session, actor: Actor, request: ProvideRequest) -> list[Doc
                 _new_version(session, previous, actor, status="superseded")
             session.add(entry)
             entries.append(entry)
-            audit.append(
-                session,
-                patient_id=patient.id,
-                action="write",
-                mode=actor.mode.value,
-                resource_type="DocumentReference",
-                resource_id=str(entry.id),
-                detail=f"type={doc.type_code}",
-                reason=actor.reason if actor.mode is not Mode.NORMAL else None,
-                **actor_fields(actor),
+            writes.append(
+                {
+                    **access.entry,
+                    "action": "write",
+                    "resource_id": str(entry.id),
+                    "detail": f"type={doc.type_code}",
+                }
             )
         session.flush()
+        access.record(session, also=writes)  # the audit chain is locked last, for the least time
     except BaseException:
         for blob_key in written:  # nothing half-written: no content without its metadata
             store.delete(blob_key)
@@ -421,16 +426,23 @@ def patient_by_ins(session: Session, actor: Actor, ins: Any) -> uuid.UUID:
     return found
 
 
+SEARCH_RESOURCES = select(DocumentEntry.resource)  # the ITI-67 answer: the stored JSON
+
+
 def search(
-    session: Session, actor: Actor, patient_id: uuid.UUID, query: DocumentQuery
+    session: Session,
+    actor: Actor,
+    patient: uuid.UUID | Any,
+    query: DocumentQuery,
 ) -> SearchResult:
-    """ITI-67: the documents of a patient this actor may see, newest first."""
-    conditions = _search_conditions(session, actor, patient_id, query)
+    """ITI-67: the documents of a patient (by id, or by a parsed INS) this actor may see,
+    newest first. The patient, the record's facts and the access decision cost one query; the
+    audit row is written after the search, so the chain's lock is held for the least time."""
+    conditions, access = _search_conditions(session, actor, patient, query)
     d = DocumentEntry
     rows = (
         session.execute(
-            select(d.resource)
-            .where(*conditions)
+            SEARCH_RESOURCES.where(*conditions)
             .order_by(d.created.desc(), d.id.desc())
             .offset(query.offset)
             .limit(query.count + 1)
@@ -438,6 +450,7 @@ def search(
         .scalars()
         .all()
     )
+    access.record(session)
     return SearchResult(resources=list(rows[: query.count]), has_more=len(rows) > query.count)
 
 
@@ -445,9 +458,9 @@ def list_documents(
     session: Session, actor: Actor, patient_id: uuid.UUID, query: DocumentQuery
 ) -> list[DocumentEntry]:
     """The same search as ``search``, as rows (for the portal's lists), newest first."""
-    conditions = _search_conditions(session, actor, patient_id, query)
+    conditions, access = _search_conditions(session, actor, patient_id, query)
     d = DocumentEntry
-    return list(
+    found = list(
         session.execute(
             select(d)
             .where(*conditions)
@@ -456,12 +469,31 @@ def list_documents(
             .limit(query.count)
         ).scalars()
     )
+    access.record(session)
+    return found
 
 
 def _search_conditions(
-    session: Session, actor: Actor, patient_id: uuid.UUID, query: DocumentQuery
-) -> list[ColumnElement[bool]]:
-    facts, mode = _open(session, actor, patient_id, Action.SEARCH, "DocumentReference", "search")
+    session: Session, actor: Actor, patient: uuid.UUID | Any, query: DocumentQuery
+) -> tuple[list[ColumnElement[bool]], Pending]:
+    if isinstance(patient, uuid.UUID):
+        subject = load_subject(session, actor, patient_id=patient)
+    else:
+        subject = load_subject(session, actor, ins=(patient.matricule, patient.oid))
+        if subject.patient is None:
+            raise deny_unknown(actor, action=Action.SEARCH, resource_type="DocumentReference")
+    patient_id = subject.patient.id if subject.patient is not None else patient
+    access = check(
+        session,
+        actor,
+        patient_id,
+        Action.SEARCH,
+        resource_type="DocumentReference",
+        audit_action="search",
+        facts=subject.facts,
+        first_access_notified=subject.first_access_notified,
+    )
+    facts, mode = subject.facts, access.decision.mode
     settings = settings_of(session)
     d = DocumentEntry
     conditions: list[ColumnElement[bool]] = [d.patient_id == patient_id, d.current.is_(True)]
@@ -500,7 +532,7 @@ def _search_conditions(
         conditions.append(_compare(d.recorded_at, prefix, moment))
     if query.authors:
         conditions.append(d.author_ref.in_(query.authors))
-    return conditions
+    return conditions, access
 
 
 def _any(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
