@@ -102,7 +102,7 @@ def append(
 
     Core statements, not the unit of work: this runs on every access, and three plain
     statements (lock the head, insert the row, move the head) are the whole cost."""
-    return append_many(
+    values = append_many(
         session,
         [
             {
@@ -123,11 +123,13 @@ def append(
             }
         ],
     )[0]
+    return AuditEntry(**values)
 
 
-def append_many(session: Session, entries: list[dict[str, Any]]) -> list[AuditEntry]:
+def append_many(session: Session, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Append rows (the keyword arguments of ``append``) to one chain, in order: the head is
-    locked and moved once, the rows inserted in one batch (an access and what it wrote)."""
+    locked and moved once, the rows inserted in one batch (an access and what it wrote).
+    Returns the rows' values (no ORM objects: the hot paths do not need them)."""
     chains = {chain_of(e["patient_id"]) for e in entries}
     if len(chains) != 1:
         raise ValueError("append_many writes to one chain")
@@ -164,7 +166,7 @@ def append_many(session: Session, entries: list[dict[str, Any]]) -> list[AuditEn
     # Constant statements with bound parameters: compiled once, cached, no per-call coercion.
     session.execute(INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
     session.execute(MOVE_HEAD, {"c": chain, "s": seq, "h": prev_hash})
-    return [AuditEntry(**values) for values in rows]
+    return rows
 
 
 ENTRIES: Table = AuditEntry.__table__  # type: ignore[assignment]
