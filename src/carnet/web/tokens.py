@@ -51,7 +51,26 @@ _registry = jwt.JWTClaimsRegistry(
 )
 
 
+# Tokens already checked, by (secret, token): a request with a known token skips the parsing
+# and the signature check, not the expiry. Bounded: emptied when full (tokens live minutes).
+_checked: dict[tuple[str, str], dict[str, Any]] = {}
+CHECKED_MAX = 10_000
+
+
 def decode(settings: Settings, token: str) -> dict[str, Any]:
+    known = _checked.get((settings.secret_key, token))
+    if known is not None:
+        if known["iat"] <= _now() < known["exp"]:  # as the registry checks them
+            return known
+        _checked.pop((settings.secret_key, token), None)
+    claims = _decode(settings, token)
+    if len(_checked) >= CHECKED_MAX:
+        _checked.clear()
+    _checked[(settings.secret_key, token)] = claims
+    return claims
+
+
+def _decode(settings: Settings, token: str) -> dict[str, Any]:
     try:
         decoded = jwt.decode(token, _key(settings), algorithms=["HS256"])
         _registry.validate(decoded.claims)
