@@ -1,0 +1,162 @@
+"""The agenda in a real browser (Debian's Chromium driven by Playwright, a real server on a
+fresh demo): Sylvie reads her agenda, gets a readable error tied to the field she got wrong,
+adds an appointment and cancels it; the page has no axe-core violations (WCAG 2.1 AA rules)
+and fits a phone's screen. Screenshots go to docs/screenshots/agenda-*.png on request."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
+
+from carnet import clock
+from carnet.agenda.models import LOCAL_TZ, Appointment
+from carnet.app import create_app
+from carnet.notifications.worker import dispatch_due
+from carnet.settings import Settings
+from tests.conftest import FakeSender
+from tests.documents.fresh_demo import FreshDemo, free_socket, fresh_demo, serving
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; never a downloaded browser
+SHOTS = Path(os.environ.get("CARNET_SCREENSHOTS") or tempfile.mkdtemp(prefix="carnet-shots-"))
+SYLVIE = "sylvie.martin@example.org"
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+class Live:
+    def __init__(self, demo: FreshDemo, url: str, sender: FakeSender) -> None:
+        self.demo, self.url, self.sender = demo, url, sender
+
+    def code_for(self, address: str) -> str:
+        dispatch_due(self.demo.factory, self.sender, self.demo.settings)
+        return self.sender.last_code(address)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[Live]:
+    sock = free_socket()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sender = FakeSender()
+    with fresh_demo(tmp_path_factory.mktemp("agenda"), settings, base_url=url) as demo:
+        app = create_app(
+            demo.settings, engine=demo.engine, session_factory=demo.factory, sender=sender
+        )
+        with serving(app, sock):
+            yield Live(demo, url, sender)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        yield chromium
+        chromium.close()
+
+
+def new_page(browser: Browser, width: int, height: int) -> Iterator[Page]:
+    context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": height})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    yield from new_page(browser, 1100, 900)
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Page]:
+    yield from new_page(browser, 375, 740)
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"agenda-{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, live: Live) -> None:
+    page.goto(f"{live.url}/login?next=/agenda")
+    page.get_by_label("Identifiant").fill(SYLVIE)
+    page.get_by_label("Mot de passe").fill(live.demo.settings.demo_password)
+    page.get_by_role("button", name="Continuer").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Code à usage unique")
+    page.get_by_label("Code à usage unique").fill(live.code_for(SYLVIE))
+    page.get_by_role("button", name="Se connecter").click()
+    page.goto(f"{live.url}/agenda")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Agenda")
+
+
+def no_violations(page: Page) -> None:
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
+    found = [(v["id"], len(v["nodes"])) for v in results.response["violations"]]
+    assert found == [], found
+
+
+def test_sylvie_adds_and_cancels_an_appointment_in_a_browser(page: Page, live: Live) -> None:
+    sign_in(page, live)
+    upcoming = page.get_by_role("region", name="Rendez-vous à venir")
+    expect(upcoming).to_contain_text("Dr Sophie Vidal, ophtalmologue")
+    expect(upcoming).to_contain_text("Pris par Dr Paul Durand")
+    no_violations(page)
+    shot(page, "page")
+
+    form = page.get_by_role("region", name="Ajouter un rendez-vous")
+    day = (clock.now().astimezone(LOCAL_TZ).date() + timedelta(days=15)).isoformat()
+    form.get_by_label("Date").fill(day)
+    form.get_by_label("Avec (professionnel)").fill("Dr Lucie Garnier, dermatologue")
+    form.get_by_label("Lieu").fill("Cabinet Saint-Cyprien")
+    form.get_by_role("button", name="Ajouter le rendez-vous").click()  # the time is missing
+    time_field = page.get_by_label("Heure")
+    expect(page.get_by_role("alert")).to_contain_text("Indiquez l'heure du rendez-vous")
+    expect(time_field).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#time-error")).to_have_text(
+        "Indiquez l'heure du rendez-vous (heures et minutes)."
+    )
+    expect(page.get_by_label("Avec (professionnel)")).to_have_value(
+        "Dr Lucie Garnier, dermatologue"
+    )
+    no_violations(page)
+    shot(page, "error")
+
+    summary = page.get_by_role("alert").get_by_role("link")
+    expect(summary).to_have_attribute("href", "#time")  # the summary leads to the field
+    time_field.fill("11:15")
+    page.get_by_label("Durée").select_option("60")
+    page.get_by_role("button", name="Ajouter le rendez-vous").click()
+    expect(page.get_by_role("status")).to_have_text("Le rendez-vous a été ajouté.")
+    added = page.locator("li.appointment", has_text="Dr Lucie Garnier")
+    expect(added).to_contain_text("11:15–12:15")
+    expect(added).to_contain_text("Ajouté par vous")
+
+    added.get_by_role("button", name="Annuler ce rendez-vous").click()
+    expect(page.get_by_role("status")).to_have_text("Le rendez-vous a été annulé.")
+    cancelled = page.locator("li.appointment", has_text="Dr Lucie Garnier")
+    expect(cancelled).to_contain_text("Annulé")
+    expect(cancelled.get_by_role("button")).to_have_count(0)
+    with live.demo.factory() as session:
+        row = session.execute(
+            select(Appointment).where(Appointment.practitioner_name.like("Dr Lucie Garnier%"))
+        ).scalar_one()
+        assert row.status == "cancelled"
+
+
+def test_the_agenda_fits_a_phone_and_reads_in_english(phone: Page, live: Live) -> None:
+    sign_in(phone, live)
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, width  # no sideways scrolling
+    shot(phone, "phone")
+    phone.goto(f"{live.url}/agenda?lang=en")
+    expect(phone.get_by_role("heading", level=2, name="Upcoming appointments")).to_be_visible()
+    expect(phone.get_by_role("button", name="Add the appointment")).to_be_visible()
