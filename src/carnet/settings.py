@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     habilitation_matrix: Path | None = None  # default: the shipped matrix
     emergency_reveals_masked: bool = False  # bris de glace shows MASQUE_PS documents?
+    emergency_access_ttl_seconds: int = 3600  # a portal bris de glace lasts at most this
 
     # Profile and safety
     duplicate_exam_window_days: int = 30

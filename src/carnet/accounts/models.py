@@ -73,3 +73,7 @@ class WebSession(CreatedMixin, Base):
     last_seen_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     acting_for_patient_id: Mapped[uuid.UUID | None]  # a representative acting for a minor
+    # A professional's emergency access (bris de glace) to one record, for a limited time
+    emergency_patient_id: Mapped[uuid.UUID | None]
+    emergency_reason: Mapped[str | None] = mapped_column(String(500))
+    emergency_until: Mapped[datetime | None]

@@ -6,7 +6,7 @@ Connect provider (Pro Santé Connect) can replace the local one. Portal sessions
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
@@ -17,8 +17,8 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
-from carnet.access import Actor, ActorKind
-from carnet.access.gate import actor_fields
+from carnet.access import Action, Actor, ActorKind, Mode
+from carnet.access.gate import actor_fields, authorize
 from carnet.accounts.models import Account, AccountKind, SignInChallenge, WebSession
 from carnet.audit import service as audit
 from carnet.crypto import (
@@ -450,3 +450,81 @@ def audit_account_event(
     session: Session, actor: Actor, action: str, detail: str | None = None
 ) -> None:
     audit.append(session, patient_id=None, action=action, detail=detail, **actor_fields(actor))
+
+
+# --- a professional's emergency access (bris de glace) in the portal ------------------------
+
+
+@dataclass(frozen=True)
+class EmergencyAccess:
+    """A live bris de glace of a portal session: one record, a reason, an end."""
+
+    patient_id: uuid.UUID
+    reason: str
+    until: datetime
+    session_id: str  # groups the accesses of this emergency (one notification to the patient)
+
+
+EMERGENCY_REASON_MAX = 300
+
+
+def live_emergency(web: WebSession) -> EmergencyAccess | None:
+    """The session's emergency access, unless it has ended or expired."""
+    if web.emergency_patient_id is None or web.emergency_until is None:
+        return None
+    if web.emergency_until <= clock.now() or not web.emergency_reason:
+        return None
+    return EmergencyAccess(
+        patient_id=web.emergency_patient_id,
+        reason=web.emergency_reason,
+        until=web.emergency_until,
+        session_id=f"web:{web.token_hash[:24]}:{web.emergency_until.timestamp():.0f}",
+    )
+
+
+def emergency_actor(actor: Actor, emergency: EmergencyAccess) -> Actor:
+    return replace(
+        actor, mode=Mode.EMERGENCY, reason=emergency.reason, session_id=emergency.session_id
+    )
+
+
+def start_emergency_access(
+    session: Session, actor: Actor, web: WebSession, patient_id: uuid.UUID, *, reason: str
+) -> EmergencyAccess:
+    """Break the glass on one record for this portal session: the access decides (a reason is
+    required, the patient may have opposed it, a blocked professional is refused) and is
+    audited in emergency mode; then every page of the session acts in that mode on that record
+    until the professional ends it or ``emergency_access_ttl_seconds`` pass."""
+    if actor.kind is not ActorKind.PROFESSIONAL:
+        raise Forbidden("Emergency access is for professionals.")
+    reason = " ".join(reason.split())
+    if len(reason) > EMERGENCY_REASON_MAX:
+        raise Invalid(
+            f"The reason is too long (at most {EMERGENCY_REASON_MAX} characters).", field="reason"
+        )
+    settings = settings_of(session)
+    now = clock.now()
+    until = min(
+        now + timedelta(seconds=settings.emergency_access_ttl_seconds),
+        web.created_at + timedelta(seconds=settings.session_absolute_ttl_seconds),
+    )
+    web.emergency_patient_id, web.emergency_reason, web.emergency_until = patient_id, reason, until
+    emergency = EmergencyAccess(
+        patient_id, reason, until, f"web:{web.token_hash[:24]}:{until.timestamp():.0f}"
+    )
+    authorize(
+        session,
+        emergency_actor(actor, emergency),
+        patient_id,
+        Action.READ,
+        resource_type="Patient",
+        resource_id=str(patient_id),
+        audit_action="read",
+        detail="emergency access started",
+    )
+    return emergency
+
+
+def end_emergency_access(session: Session, web: WebSession) -> None:
+    """End the session's emergency access now (the next pages act in normal mode)."""
+    web.emergency_patient_id = web.emergency_reason = web.emergency_until = None

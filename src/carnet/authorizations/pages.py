@@ -1,5 +1,6 @@
 """Portal routes for the patient's authorizations: who may read the record, who is blocked, the
-médecin traitant, and the two choices on emergency and regulator access."""
+médecin traitant, and the two choices on emergency and regulator access; and the professional's
+declaration of the patient's consent."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from carnet.authorizations import service
-from carnet.errors import Invalid
+from carnet.errors import CarnetError, Invalid
 from carnet.professionals.service import search_professionals
+from carnet.records.pages import form_failed, patient_page
 from carnet.records.service import set_access_choices
 from carnet.web.deps import DbSession
-from carnet.web.portal import CsrfForm, ViewingRecord, render, with_record
+from carnet.web.portal import CsrfForm, SignedIn, ViewingRecord, render, with_record
 
 router = APIRouter(tags=["portal"])
 
@@ -65,3 +67,26 @@ def access_choices(form: CsrfForm, session: DbSession, viewing: ViewingRecord) -
         regulator_access_opposed=form.get("regulator_opposed") == "on",
     )
     return RedirectResponse(with_record("/autorisations", viewing), status_code=303)
+
+
+@router.post("/pro/patients/{patient_id}/consentement")
+def declare_consent(
+    request: Request,
+    patient_id: uuid.UUID,
+    form: CsrfForm,
+    session: DbSession,
+    signed: SignedIn,
+) -> Response:
+    """A professional records, by an explicit tick, that the patient consented (TD0.3)."""
+    try:
+        service.declare_consent(
+            session,
+            signed.actor,
+            patient_id,
+            patient_consented=form.get("patient_consented") == "on",
+            treating_doctor=form.get("treating_doctor") == "on",
+        )
+    except CarnetError as error:
+        failed = form_failed(session, error)
+        return patient_page(request, session, signed, patient_id, error=failed, form=form)
+    return RedirectResponse(f"/pro/patients/{patient_id}", status_code=303)

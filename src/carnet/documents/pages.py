@@ -1,23 +1,48 @@
-"""Portal routes for the patient's documents: the list by category, one document, its download,
-hiding it from professionals."""
+"""Portal routes for documents. The patient's: the list by category, one document with a viewer
+and its download, hiding it from professionals, adding their own. The professional's: one
+document of a patient (within the habilitation matrix), and adding a document to the record."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from carnet.documents import service
+from carnet.documents import service, uploads
+from carnet.documents.models import DocumentEntry
+from carnet.errors import CarnetError, Invalid, NotFound
+from carnet.records.pages import form_failed, pro_render
 from carnet.terminology import documents as vocab
 from carnet.web.deps import DbSession
-from carnet.web.portal import CsrfForm, ViewingRecord, render, with_record
+from carnet.web.portal import (
+    CsrfForm,
+    SignedIn,
+    ViewingRecord,
+    check_csrf,
+    render,
+    with_record,
+)
 
 router = APIRouter(tags=["portal"])
 
 
 @router.get("/documents")
 def documents_page(request: Request, session: DbSession, viewing: ViewingRecord) -> Response:
+    return _documents_page(request, session, viewing)
+
+
+def _documents_page(
+    request: Request,
+    session: Session,
+    viewing: Any,
+    *,
+    error: CarnetError | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
     entries = service.list_documents(
         session, viewing.actor, viewing.patient_id, service.DocumentQuery(count=500)
     )
@@ -28,34 +53,143 @@ def documents_page(request: Request, session: DbSession, viewing: ViewingRecord)
     return render(
         request,
         "documents.html",
-        {**viewing.context(), "groups": [(c, es) for c, es in groups if es]},
+        {
+            **viewing.context(),
+            "groups": [(c, es) for c, es in groups if es],
+            "types": uploads.patient_types(),
+            "advance_directives": vocab.ADVANCE_DIRECTIVES[1],
+            "max_mb": request.app.state.settings.document_max_bytes // 1_000_000,
+            "error": error,
+            "form": form or {},
+        },
+        400 if error else 200,
     )
+
+
+# --- uploads (multipart forms) --------------------------------------------------------------
+
+MULTIPART_OVERHEAD = 64_000  # room for the other fields and the part headers
+
+
+@dataclass(frozen=True)
+class UploadForm:
+    fields: dict[str, str]
+    upload: uploads.Upload
+    too_big: Invalid | None = None
+
+
+async def upload_form(request: Request) -> UploadForm:
+    """A CSRF-checked multipart form with one file (``file``); a body larger than the
+    document limit is refused before it is read (nothing is written either way)."""
+    limit = request.app.state.settings.document_max_bytes
+    if int(request.headers.get("content-length") or 0) > limit + MULTIPART_OVERHEAD:
+        too_big = Invalid("The file is larger than the limit shown under the field.", field="file")
+        return UploadForm({}, uploads.Upload("", "", b""), too_big)
+    fields = await check_csrf(request)
+    sent = (await request.form()).get("file")
+    if sent is None or isinstance(sent, str):
+        return UploadForm(fields, uploads.Upload("", "", b""))
+    content = await sent.read(limit + 1)
+    return UploadForm(
+        fields,
+        uploads.Upload(sent.filename or "", sent.content_type or "", content),
+    )
+
+
+Uploaded = Annotated[UploadForm, Depends(upload_form)]
+
+
+@router.post("/documents/ajouter")
+def add_own_document(
+    request: Request, sent: Uploaded, session: DbSession, viewing: ViewingRecord
+) -> Response:
+    """The patient adds their own document (class 90), e.g. their advance directives."""
+    if sent.too_big is not None:
+        return _documents_page(request, session, viewing, error=sent.too_big)
+    try:
+        entries, _ = uploads.add_document(
+            session,
+            viewing.actor,
+            viewing.patient_id,
+            type_code=sent.fields.get("type", ""),
+            title=sent.fields.get("title", ""),
+            upload=sent.upload,
+        )
+    except CarnetError as error:
+        failed = form_failed(session, error)
+        return _documents_page(request, session, viewing, error=failed, form=sent.fields)
+    return RedirectResponse(with_record(f"/documents/{entries[0].id}", viewing), status_code=303)
+
+
+TEXT_TYPES = ("text/plain", "text/xml", "application/xml", "application/hl7-v3+xml")
+IMAGE_TYPES = ("image/jpeg", "image/png")
+SHOWN_TEXT_BYTES = 300_000  # longer texts are downloaded, not shown in the page
+
+
+def read_for_viewer(session: Session, actor: Any, entry_id: uuid.UUID) -> tuple[Any, str | None]:
+    """A document and, for a short text (plain text, CDA XML), its text to show in the page:
+    one audited read either way."""
+    current = session.get(DocumentEntry, entry_id)
+    if (
+        current is not None
+        and current.current
+        and current.content_type in TEXT_TYPES
+        and current.size <= SHOWN_TEXT_BYTES
+    ):
+        entry, content = service.content_of(session, actor, entry_id)
+        return entry, content.decode("utf-8", errors="replace")
+    return service.read(session, actor, entry_id), None
+
+
+def viewer(entry: Any, text: str | None) -> str:
+    """How the page shows the content: as text, as an image, or as a link (PDF)."""
+    if text is not None:
+        return "text"
+    if entry.current and entry.content_type in IMAGE_TYPES:
+        return "image"
+    return "link"
 
 
 @router.get("/documents/{entry_id}")
 def document_page(
     request: Request, entry_id: uuid.UUID, session: DbSession, viewing: ViewingRecord
 ) -> Response:
-    entry = service.read(session, viewing.actor, entry_id)
+    entry, text = read_for_viewer(session, viewing.actor, entry_id)
     return render(
         request,
         "document.html",
-        {**viewing.context(), "doc": entry, "category": vocab.category(entry.category)},
+        {
+            **viewing.context(),
+            "doc": entry,
+            "category": vocab.category(entry.category),
+            "text": text,
+            "viewer": viewer(entry, text),
+        },
     )
 
 
-@router.get("/documents/{entry_id}/content")
-def document_content(entry_id: uuid.UUID, session: DbSession, viewing: ViewingRecord) -> Response:
-    entry, content = service.content_of(session, viewing.actor, entry_id)
+def content_response(entry: Any, content: bytes, *, inline: bool) -> Response:
+    disposition = "inline" if inline else "attachment"
     return Response(
         content,
         media_type=entry.content_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{service.download_name(entry)}"',
+            "Content-Disposition": f'{disposition}; filename="{service.download_name(entry)}"',
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
+            # shown inline: nothing in it may run (an XML or a PDF stays inert)
+            "Content-Security-Policy": "default-src 'none'; img-src 'self'"
+            + ("" if entry.content_type == "application/pdf" else "; sandbox"),
         },
     )
+
+
+@router.get("/documents/{entry_id}/content")
+def document_content(
+    entry_id: uuid.UUID, session: DbSession, viewing: ViewingRecord, voir: int = 0
+) -> Response:
+    entry, content = service.content_of(session, viewing.actor, entry_id)
+    return content_response(entry, content, inline=bool(voir))
 
 
 @router.post("/documents/{entry_id}/visibility")
@@ -67,3 +201,135 @@ def set_visibility(
     )
     # hiding makes a new version: go back to the list, where the current one is shown
     return RedirectResponse(with_record("/documents", viewing), status_code=303)
+
+
+# --- the professional's side -------------------------------------------------------------
+
+
+def _of_patient(session: Session, entry_id: uuid.UUID, patient_id: uuid.UUID) -> None:
+    """A document is read under its own patient's address only: checked before the read, so
+    that an emergency access to one record never opens a document of another."""
+    entry = session.get(DocumentEntry, entry_id)
+    if entry is None or entry.patient_id != patient_id:
+        raise NotFound(service.NOT_FOUND)
+
+
+@router.get("/pro/patients/{patient_id}/documents/{entry_id}")
+def pro_document_page(
+    request: Request,
+    patient_id: uuid.UUID,
+    entry_id: uuid.UUID,
+    session: DbSession,
+    signed: SignedIn,
+) -> Response:
+    actor = signed.actor_on(patient_id)
+    request.state.actor = actor
+    _of_patient(session, entry_id, patient_id)
+    entry, text = read_for_viewer(session, actor, entry_id)
+    return pro_render(
+        request,
+        signed,
+        "pro_document.html",
+        {
+            "patient_id": patient_id,
+            "doc": entry,
+            "category": vocab.category(entry.category),
+            "text": text,
+            "viewer": viewer(entry, text),
+        },
+    )
+
+
+@router.get("/pro/patients/{patient_id}/documents/{entry_id}/content")
+def pro_document_content(
+    request: Request,
+    patient_id: uuid.UUID,
+    entry_id: uuid.UUID,
+    session: DbSession,
+    signed: SignedIn,
+    voir: int = 0,
+) -> Response:
+    actor = signed.actor_on(patient_id)
+    request.state.actor = actor
+    _of_patient(session, entry_id, patient_id)
+    entry, content = service.content_of(session, actor, entry_id)
+    return content_response(entry, content, inline=bool(voir))
+
+
+def _add_page(
+    request: Request,
+    session: Session,
+    signed: Any,
+    patient_id: uuid.UUID,
+    *,
+    error: CarnetError | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
+    from carnet.records.service import lookup_by_id
+
+    view = lookup_by_id(session, signed.actor_on(patient_id), patient_id)
+    return pro_render(
+        request,
+        signed,
+        "pro_add_document.html",
+        {
+            "patient": view.patient,
+            "types": uploads.professional_types(),
+            "categories": {c.key: c for c in vocab.categories()},
+            "max_mb": request.app.state.settings.document_max_bytes // 1_000_000,
+            "error": error,
+            "form": form or {},
+        },
+        400 if error else 200,
+    )
+
+
+@router.get("/pro/patients/{patient_id}/ajouter")
+def pro_add_page(
+    request: Request, patient_id: uuid.UUID, session: DbSession, signed: SignedIn
+) -> Response:
+    return _add_page(request, session, signed, patient_id)
+
+
+@router.post("/pro/patients/{patient_id}/ajouter")
+def pro_add_document(
+    request: Request,
+    patient_id: uuid.UUID,
+    sent: Uploaded,
+    session: DbSession,
+    signed: SignedIn,
+) -> Response:
+    """A professional adds a document, authored by themself, through the ITI-65 path; an exam
+    result done recently already comes back with "the same exam was done on …"."""
+    if sent.too_big is not None:
+        return _add_page(request, session, signed, patient_id, error=sent.too_big)
+    actor = signed.actor_on(patient_id)
+    request.state.actor = actor
+    try:
+        entries, notes = uploads.add_document(
+            session,
+            actor,
+            patient_id,
+            type_code=sent.fields.get("type", ""),
+            title=sent.fields.get("title", ""),
+            upload=sent.upload,
+        )
+    except CarnetError as error:
+        failed = form_failed(session, error)
+        return _add_page(request, session, signed, patient_id, error=failed, form=sent.fields)
+    entry = entries[0]
+    return pro_render(
+        request,
+        signed,
+        "pro_document.html",
+        {
+            "patient_id": patient_id,
+            "doc": entry,
+            "category": vocab.category(entry.category),
+            "text": None,
+            "viewer": "link",
+            "added": True,
+            "notes": notes.get(entry.id, []),
+        },
+        201,
+    )

@@ -1,15 +1,25 @@
-"""Portal routes for the record itself: the access history in plain words."""
+"""Portal routes for the record itself: the patient's access history in plain words; the
+professional's portal (find a patient by INS, the patient's page, emergency access, a
+prescription checked before it is saved)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from starlette.responses import Response
+import uuid
+from typing import Any
 
+from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+from starlette.responses import RedirectResponse, Response
+
+from carnet.accounts import service as accounts
+from carnet.audit.transaction import record_denial
 from carnet.audit.words import describe
-from carnet.records import service
+from carnet.errors import AccessDenied, CarnetError, Invalid
+from carnet.records import practice, service
+from carnet.records.service import lookup_by_id
 from carnet.web.deps import DbSession
 from carnet.web.i18n import lang_of
-from carnet.web.portal import ViewingRecord, render
+from carnet.web.portal import CsrfForm, Signed, SignedIn, ViewingRecord, render
 
 router = APIRouter(tags=["portal"])
 PAGE = 25
@@ -26,3 +36,211 @@ def history_page(
     lines = [(e, describe(e, lang)) for e in entries[:PAGE]]
     older = entries[PAGE - 1].seq if len(entries) > PAGE else None
     return render(request, "history.html", {**viewing.context(), "lines": lines, "older": older})
+
+
+# --- the professional's portal -----------------------------------------------------------
+
+
+def pro_render(
+    request: Request,
+    signed: Signed,
+    template: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """A professional's page: their name, the navigation, and while a bris de glace lasts the
+    emergency banner (on every page, whichever record it shows)."""
+    return render(
+        request,
+        template,
+        {
+            "actor": signed.actor,
+            "account": signed.account,
+            "emergency": signed.emergency,
+            **(context or {}),
+        },
+        status_code,
+    )
+
+
+def form_failed(session: Session, error: CarnetError) -> CarnetError:
+    """A form's service call failed: undo what it did (nothing is half-written), keep the
+    trail of a refusal as the transaction boundary would, and return the error to show next
+    to its field. Errors without a field are raised again (the error page says them)."""
+    if isinstance(error, AccessDenied):
+        if error.public.field is None:
+            raise error
+        session.rollback()
+        record_denial(session, error)
+        return error.public
+    if error.field is None:
+        raise error
+    if error.keep_changes:
+        session.commit()
+    else:
+        session.rollback()
+    return error
+
+
+def professional_home(
+    request: Request,
+    session: Session,
+    signed: Signed,
+    *,
+    error: CarnetError | None = None,
+    typed: str = "",
+) -> Response:
+    recent = practice.recent_patients(session, signed.actor)
+    return pro_render(
+        request,
+        signed,
+        "pro_home.html",
+        {"recent": recent, "error": error, "typed": typed},
+        400 if error else 200,
+    )
+
+
+@router.get("/pro")
+def pro_home(request: Request, session: DbSession, signed: SignedIn) -> Response:
+    return professional_home(request, session, signed)
+
+
+@router.post("/pro/recherche")
+def find_patient(
+    request: Request, form: CsrfForm, session: DbSession, signed: SignedIn
+) -> Response:
+    """The INS comes in a POST body (never in a URL: no identifier in access logs)."""
+    typed = form.get("ins", "")
+    try:
+        view = practice.find_patient(session, signed.actor, identifier=typed)
+    except Invalid as error:
+        return professional_home(
+            request, session, signed, error=form_failed(session, error), typed=typed
+        )
+    return RedirectResponse(f"/pro/patients/{view.patient.id}", status_code=303)
+
+
+def patient_page(
+    request: Request,
+    session: Session,
+    signed: Signed,
+    patient_id: uuid.UUID,
+    *,
+    error: CarnetError | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
+    actor = signed.actor_on(patient_id)
+    request.state.actor = actor  # an emergency access is flagged on the response too
+    page = practice.open_patient(session, actor, patient_id)
+    status = 400 if error else 403 if page.refusal == "blocked" else 200
+    return pro_render(
+        request,
+        signed,
+        "pro_patient.html",
+        {
+            "page": page,
+            "patient": page.view.patient,
+            "error": error,
+            "form": form or {},
+            "groups": _grouped(page.documents),
+        },
+        status,
+    )
+
+
+def _grouped(entries: list[Any]) -> list[tuple[Any, list[Any]]]:
+    from carnet.terminology import documents as vocab
+
+    groups = [(c, [e for e in entries if e.category == c.key]) for c in vocab.categories()]
+    return [(c, es) for c, es in groups if es]
+
+
+@router.get("/pro/patients/{patient_id}")
+def pro_patient(
+    request: Request, patient_id: uuid.UUID, session: DbSession, signed: SignedIn
+) -> Response:
+    return patient_page(request, session, signed, patient_id)
+
+
+@router.post("/pro/patients/{patient_id}/urgence")
+def break_glass(
+    request: Request,
+    patient_id: uuid.UUID,
+    form: CsrfForm,
+    session: DbSession,
+    signed: SignedIn,
+) -> Response:
+    """Emergency access (bris de glace): a reason is required; the access is audited in
+    emergency mode and the session stays in that mode on this record until it ends."""
+    try:
+        accounts.start_emergency_access(
+            session, signed.actor, signed.web, patient_id, reason=form.get("reason", "")
+        )
+    except CarnetError as error:
+        failed = form_failed(session, error)
+        return patient_page(request, session, signed, patient_id, error=failed, form=form)
+    return RedirectResponse(f"/pro/patients/{patient_id}", status_code=303)
+
+
+@router.post("/pro/urgence/fin")
+def end_emergency(form: CsrfForm, session: DbSession, signed: SignedIn) -> Response:
+    ended = signed.emergency
+    accounts.end_emergency_access(session, signed.web)
+    target = f"/pro/patients/{ended.patient_id}" if ended else "/pro"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/pro/patients/{patient_id}/prescription")
+def prescription_page(
+    request: Request, patient_id: uuid.UUID, session: DbSession, signed: SignedIn
+) -> Response:
+    actor = signed.actor_on(patient_id)
+    view = lookup_by_id(session, actor, patient_id)
+    return pro_render(request, signed, "pro_prescription.html", {"patient": view.patient})
+
+
+@router.post("/pro/patients/{patient_id}/prescription")
+def prescribe(
+    request: Request,
+    patient_id: uuid.UUID,
+    form: CsrfForm,
+    session: DbSession,
+    signed: SignedIn,
+) -> Response:
+    """Check first (the warnings are shown, nothing saved); save only on confirmation."""
+    actor = signed.actor_on(patient_id)
+    request.state.actor = actor
+    drug, dosage = form.get("drug", ""), form.get("dosage", "")
+    saving = form.get("step") == "save"
+    warnings: list[dict[str, Any]] = []
+    saved = None
+    error: CarnetError | None = None
+    try:
+        if saving:
+            saved, warnings = practice.save_prescription(
+                session, actor, patient_id, drug=drug, dosage=dosage
+            )
+        else:
+            warnings = practice.check_prescription(
+                session, actor, patient_id, drug=drug, dosage=dosage
+            )
+    except CarnetError as failed:
+        error = form_failed(session, failed)
+    view = lookup_by_id(session, actor, patient_id)
+    lang = lang_of(request)
+    return pro_render(
+        request,
+        signed,
+        "pro_prescription.html",
+        {
+            "patient": view.patient,
+            "drug": drug,
+            "dosage": dosage,
+            "checked": error is None,
+            "saved": saved,
+            "warnings": warnings,
+            "warning_text": lambda w: w["message_fr"] if lang == "fr" else w["message_en"],
+            "error": error,
+        },
+        400 if error else 201 if saved else 200,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +11,7 @@ from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from carnet.access import Actor
+from carnet.access import Actor, ActorKind
 from carnet.accounts import service as accounts
 from carnet.accounts.models import Account, WebSession
 from carnet.errors import Forbidden, Unauthenticated
@@ -72,6 +73,17 @@ def set_session_cookie(response: Response, token: str, settings: Any) -> None:
 class Signed:
     def __init__(self, web: WebSession, account: Account, actor: Actor) -> None:
         self.web, self.account, self.actor = web, account, actor
+        # a professional's live bris de glace (one record, a reason, an end), if any
+        self.emergency = (
+            accounts.live_emergency(web) if actor.kind is ActorKind.PROFESSIONAL else None
+        )
+
+    def actor_on(self, patient_id: uuid.UUID) -> Actor:
+        """The actor for an access to this record: in emergency mode, with its reason, while
+        the session's bris de glace on this very record lasts."""
+        if self.emergency is not None and self.emergency.patient_id == patient_id:
+            return accounts.emergency_actor(self.actor, self.emergency)
+        return self.actor
 
 
 def signed_in(request: Request, session: DbSession, settings: SettingsDep) -> Signed:

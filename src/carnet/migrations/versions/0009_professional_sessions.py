@@ -1,4 +1,4 @@
-"""patient settings
+"""professional sessions
 
 Revision ID: 0009
 Revises: 0008
@@ -16,8 +16,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # A professional's emergency access (bris de glace) lives on their portal session.
+    with op.batch_alter_table("web_sessions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("emergency_patient_id", sa.Uuid(), nullable=True))
+        batch_op.add_column(sa.Column("emergency_reason", sa.String(length=500), nullable=True))
+        batch_op.add_column(sa.Column("emergency_until", carnet.db.UtcDateTime(), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("web_sessions", schema=None) as batch_op:
+        batch_op.drop_column("emergency_until")
+        batch_op.drop_column("emergency_reason")
+        batch_op.drop_column("emergency_patient_id")

@@ -1,0 +1,205 @@
+"""The professional's portal use cases: find a patient by INS, the patients they opened lately,
+the patient's page (TD0.2 standing, then the summary and the documents their access allows),
+and a prescription checked against the patient's allergies and treatments before it is saved.
+
+Every access goes through ``carnet.access.gate.authorize`` (inside the services called here);
+the page only previews the decision with the pure ``carnet.access.decide`` to know which next
+action to offer, so that merely opening the page never writes a refusal to the trail."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from carnet import clock
+from carnet.access import Action, Actor, ActorKind, Mode, decide
+from carnet.access.gate import load_facts
+from carnet.audit.models import AuditEntry
+from carnet.documents import service as documents
+from carnet.documents.models import DocumentEntry
+from carnet.errors import Forbidden, Invalid
+from carnet.identity import OID_INS_NIR, InvalidIdentifier
+from carnet.patients.models import Patient
+from carnet.profile import fhir as profile_fhir
+from carnet.profile import summary
+from carnet.profile.models import ProfileEntry
+from carnet.records.models import RecordStatus
+from carnet.records.service import RecordView, lookup_by_id, lookup_by_identifier
+
+NIR_CHARACTERS = re.compile(r"[\s.\-]")
+
+
+def _professional(actor: Actor) -> None:
+    if actor.kind is not ActorKind.PROFESSIONAL:
+        raise Forbidden("This page is for professionals.")
+
+
+def ins_token(typed: str) -> str:
+    """The INS token for what a professional typed: the NIR as printed on the carte Vitale
+    (spaces allowed) or the full INS (``urn:oid:<OID>|<matricule>``). Checked by the lookup."""
+    text = typed.strip()
+    if not text:
+        raise Invalid("Type the patient's INS or NIR.", field="ins")
+    if "|" in text:
+        return text
+    return f"urn:oid:{OID_INS_NIR}|{NIR_CHARACTERS.sub('', text).upper()}"
+
+
+def find_patient(session: Session, actor: Actor, *, identifier: str) -> RecordView:
+    """TD0.2 from the portal: the record of the person with this INS, as this actor may see
+    it (an unknown person, an excluded actor: "not found", audited)."""
+    _professional(actor)
+    try:
+        return lookup_by_identifier(session, actor, ins_token(identifier))
+    except InvalidIdentifier as error:
+        message = MALFORMED.get(error.part or "", MALFORMED[""])
+        raise Invalid(message, field="ins") from None
+
+
+# What is wrong with a typed INS, in words a professional can act on (and the portal translate)
+MALFORMED = {
+    "key": "The key (the last 2 digits) does not match the number: check what you typed.",
+    "length": "A NIR has 15 characters: 13 for the person and a 2-digit key.",
+    "system": "The INS system is not an INS OID: type the NIR alone, or the INS as "
+    "system|matricule.",
+    "separator": "Type the NIR alone, or the INS as system|matricule.",
+    "": "This is not a valid NIR or INS: check what you typed.",
+}
+
+
+@dataclass(frozen=True)
+class RecentPatient:
+    patient_id: uuid.UUID
+    name: str
+    born: str
+    at: Any  # datetime of the last access
+
+
+RECENT_DAYS = 30
+
+
+def recent_patients(session: Session, actor: Actor, *, limit: int = 10) -> list[RecentPatient]:
+    """The records this professional opened in the last 30 days (from their own allowed
+    accesses on the trail, through the index on actor and time), newest first. Only names:
+    opening one is a new, audited lookup."""
+    _professional(actor)
+    last = func.max(AuditEntry.recorded_at).label("last")
+    rows = session.execute(
+        select(AuditEntry.patient_id, last)
+        .where(
+            AuditEntry.actor_ref == actor.ref,
+            AuditEntry.recorded_at >= clock.now() - timedelta(days=RECENT_DAYS),
+            AuditEntry.actor_kind == ActorKind.PROFESSIONAL.value,
+            AuditEntry.outcome == "allowed",
+            AuditEntry.patient_id.is_not(None),
+        )
+        .group_by(AuditEntry.patient_id)
+        .order_by(last.desc())
+        .limit(limit)
+    ).all()
+    patients = {
+        p.id: p
+        for p in session.execute(
+            select(Patient).where(Patient.id.in_([r[0] for r in rows]))
+        ).scalars()
+    }
+    recent = []
+    for patient_id, at in rows:
+        patient = patients.get(patient_id) if patient_id is not None else None
+        if patient is not None:  # purged since
+            born = patient.birth_date.strftime("%d/%m/%Y")
+            recent.append(RecentPatient(patient.id, patient.display_name, born, at))
+    return recent
+
+
+@dataclass
+class PatientPage:
+    """What the professional's patient page shows."""
+
+    view: RecordView
+    mode: Mode  # the mode of this access (emergency while the session's bris de glace lasts)
+    refusal: str | None = None  # blocked | closed | None
+    may_read: bool = False
+    may_declare_consent: bool = False
+    may_break_glass: bool = False
+    emergency_opposed: bool = False
+    summary: summary.EmergencyView | None = None
+    documents: list[DocumentEntry] = field(default_factory=list)
+    prescriptions: list[ProfileEntry] = field(default_factory=list)
+
+
+def open_patient(session: Session, actor: Actor, patient_id: uuid.UUID | str) -> PatientPage:
+    """The record's state and this professional's standing (TD0.2), with the next action
+    they may take; when their access allows reading: the emergency summary and the documents
+    within the habilitation matrix (each read audited by the services that do it)."""
+    _professional(actor)
+    view = lookup_by_id(session, actor, patient_id)
+    page = PatientPage(view=view, mode=actor.mode)
+    if view.authorization == "blocked":
+        page.refusal = "blocked"
+        return page
+    if view.status is RecordStatus.CLOSED:
+        page.refusal = "closed"
+        return page
+    facts = load_facts(session, actor, view.patient.id, record=view.record)
+    page.emergency_opposed = facts.emergency_opposed
+    page.may_read = decide(actor, Action.READ, facts).allowed
+    if not page.may_read:
+        page.may_declare_consent = decide(actor, Action.DECLARE_CONSENT, facts).allowed
+        emergency = replace(actor, mode=Mode.EMERGENCY, reason="(to be given)")
+        page.may_break_glass = decide(emergency, Action.READ, facts).allowed
+        return page
+    page.summary = summary.emergency_view(session, actor, view.patient.id)
+    page.documents = documents.list_documents(
+        session, actor, view.patient.id, documents.DocumentQuery(count=200)
+    )
+    return page
+
+
+# --- prescriptions, checked before they are saved ------------------------------------------
+
+
+def _medication_request(patient_id: uuid.UUID, drug: str, dosage: str) -> Any:
+    drug, dosage = " ".join(drug.split()), " ".join(dosage.split())
+    if not drug:
+        raise Invalid("Name the medication (brand name or substance).", field="drug")
+    if len(drug) > 200 or len(dosage) > 120:
+        raise Invalid("The medication or the dosage is too long.", field="drug")
+    body: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {"text": drug},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "authoredOn": clock.now().isoformat(),
+    }
+    if dosage:
+        body["dosageInstruction"] = [{"text": dosage}]
+    return profile_fhir.parse_resource(body, "MedicationRequest")
+
+
+def check_prescription(
+    session: Session, actor: Actor, patient_id: uuid.UUID, *, drug: str, dosage: str = ""
+) -> list[dict[str, Any]]:
+    """The warnings a prescription would raise (allergies, interactions), nothing saved."""
+    _professional(actor)
+    parsed = _medication_request(patient_id, drug, dosage)
+    return summary.check_before_prescribing(session, actor, patient_id, parsed)
+
+
+def save_prescription(
+    session: Session, actor: Actor, patient_id: uuid.UUID, *, drug: str, dosage: str = ""
+) -> tuple[ProfileEntry, list[dict[str, Any]]]:
+    """Record the prescription in the patient's profile, with its warnings (the professional
+    saw them and confirmed)."""
+    _professional(actor)
+    parsed = _medication_request(patient_id, drug, dosage)
+    # The warnings tell allergies and treatments: only to a professional who may read them.
+    summary.check_before_prescribing(session, actor, patient_id, parsed)
+    return summary.create_checked(session, actor, patient_id, parsed)
