@@ -25,6 +25,12 @@ class App(IdMixin, CreatedMixin, Base):
     # never managing the record.
     first_party: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    # The operator's curation (the "catalogue de services"): a label with its date, a
+    # category, and the page where the patient starts the connection from the app.
+    label: Mapped[str | None] = mapped_column(String(32))  # "referenced" (référencée)
+    labelled_at: Mapped[datetime | None]
+    category: Mapped[str | None] = mapped_column(String(64))
+    launch_url: Mapped[str | None] = mapped_column(Text)
 
 
 class AuthorizationCode(IdMixin, CreatedMixin, Base):

@@ -9,14 +9,14 @@ from authlib.oauth2 import OAuth2Error
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from carnet.access.scopes import parse_scope
 from carnet.accounts.models import AccountKind
 from carnet.apps import service as apps
-from carnet.errors import Forbidden, Unauthenticated
+from carnet.apps.models import App
+from carnet.errors import Forbidden, Invalid, Unauthenticated
 from carnet.patients import service as patients
 from carnet.web.deps import DbSession, SettingsDep
 from carnet.web.oauth import CarnetAuthorizationServer, CarnetOAuth2Request, GrantUser
-from carnet.web.portal import CsrfForm, render, signed_in
+from carnet.web.portal import CsrfForm, Signed, render, signed_in
 
 router = APIRouter(tags=["oauth"])
 
@@ -50,23 +50,33 @@ def _authorize_request(
     )
 
 
-def _describe_scopes(scope: str) -> list[str]:
-    out = []
-    for item in scope.split():
-        parsed = parse_scope(item)
-        if parsed is None:
-            continue
-        _, resource, perms = parsed
-        verbs = []
-        if perms & {"r", "s"}:
-            verbs.append("lire / read")
-        if perms & {"c", "u", "d"}:
-            verbs.append("ajouter / write")
-        out.append(
-            f"{resource if resource != '*' else 'Toutes les données / all data'} : "
-            f"{', '.join(verbs)}"
-        )
-    return out
+def _consent_page(
+    request: Request,
+    session: DbSession,
+    signed: Signed,
+    app: App,
+    scope: str,
+    *,
+    error: Invalid | None = None,
+) -> Response:
+    """The consent page: each scope in plain words, the data scopes as ticked checkboxes the
+    patient may untick (granular consent), and the records the patient may connect."""
+    assert signed.account.patient_id is not None
+    minors = patients.represented_patients(session, signed.account.patient_id)
+    words = apps.describe_scopes(scope)
+    return render(
+        request,
+        "authorize.html",
+        {
+            "app": app,
+            "scopes": [w for w in words if w.data],
+            "context_scopes": [w for w in words if not w.data],
+            "minors": minors,
+            "query": request.url.query,
+            "error": error,
+        },
+        400 if error else 200,
+    )
 
 
 def _authorization_error(
@@ -99,18 +109,8 @@ def authorize_page(request: Request, session: DbSession, settings: SettingsDep) 
     except OAuth2Error as error:
         return _authorization_error(request, server, oauth_request, error)
     app = grant.client.app
-    minors = patients.represented_patients(session, signed.account.patient_id)
     scope = apps.allowed_scope(app, grant.request.payload.scope or "")
-    return render(
-        request,
-        "authorize.html",
-        {
-            "app": app,
-            "scopes": _describe_scopes(scope),
-            "minors": minors,
-            "query": request.url.query,
-        },
-    )
+    return _consent_page(request, session, signed, app, scope)
 
 
 @router.post("/oauth/authorize")
@@ -138,7 +138,21 @@ def authorize(
             raise Forbidden("You cannot connect an app to this record.")
         patient_id = allowed[chosen]
     app = grant.client.app
-    scope = apps.allowed_scope(app, oauth_request.payload.scope or "")
+    requested = apps.allowed_scope(app, oauth_request.payload.scope or "")
+    # granular consent: the data scopes the patient left ticked (the form marks that it
+    # offered the choice; without the marker, everything shown was accepted)
+    ticked = (
+        {key.removeprefix("scope:") for key in form if key.startswith("scope:")}
+        if form.get("scopes_offered")
+        else None
+    )
+    try:
+        scope = apps.choose_scopes(requested, ticked)
+    except Invalid as error:
+        return _consent_page(request, session, signed, app, requested, error=error)
+    if scope != requested:  # the code and the token carry only what was granted
+        oauth_request = _authorize_request(request, settings, {"scope": scope})
+        grant = server.get_consent_grant(oauth_request, end_user=signed.account)
     apps.record_grant(
         session, signed.actor, patient_id=patient_id, client_id=app.client_id, scope=scope
     )
