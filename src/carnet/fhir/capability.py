@@ -60,6 +60,21 @@ RESOURCES: dict[str, dict[str, Any]] = {
         "interaction": ["search-type"],
         "searchParam": [{"name": "patient", "type": "reference"}],
     },
+    "Appointment": {
+        "interaction": ["read", "search-type", "create", "update"],
+        "searchParam": [
+            {"name": "patient", "type": "reference"},
+            {"name": "date", "type": "date", "documentation": "on the start: eq, ge, gt, le, lt"},
+            {"name": "status", "type": "token"},
+        ],
+    },
+    "Communication": {  # secure messaging (docs/messaging.md)
+        "interaction": ["read", "search-type", "create"],
+        "searchParam": [
+            {"name": "patient", "type": "reference"},
+            {"name": "part-of", "type": "reference"},
+        ],
+    },
 }
 
 

@@ -10,7 +10,21 @@ SUBJECTS = {
     "activation_code": "Votre code d'activation Carnet",
     "first_access": "Un professionnel a consulté votre dossier pour la première fois",
     "emergency_access": "Accès en urgence à votre dossier",
+    "appointment_reminder": "Rappel de rendez-vous",
+    "new_message": "Nouveau message dans votre messagerie Carnet",
 }
+
+
+def _when(start: Any) -> str:
+    """``le 03/12/2026 à 09h30`` in France's legal time (appointment reminders)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    try:
+        moment = datetime.fromisoformat(str(start)).astimezone(ZoneInfo("Europe/Paris"))
+    except ValueError:
+        return "prochainement"
+    return f"le {moment:%d/%m/%Y} à {moment:%Hh%M}"
 
 
 def render(template: str, payload: dict[str, Any], channel: str) -> tuple[str, str]:
@@ -37,6 +51,20 @@ def render(template: str, payload: dict[str, Any], channel: str) -> tuple[str, s
             f"{payload.get('professional') or 'Un professionnel de santé'} a accédé à votre "
             "dossier en urgence (bris de glace). Retrouvez le motif déclaré et le détail dans "
             "l'historique des accès."
+        )
+    elif template == "new_message":
+        # Who wrote, never what: the message stays behind sign-in.
+        sender = payload.get("sender")
+        body = (
+            f"Vous avez un nouveau message de {sender} dans votre messagerie Carnet."
+            if sender
+            else "Vous avez un nouveau message dans votre messagerie Carnet."
+        ) + " Connectez-vous pour le lire."
+    elif template == "appointment_reminder":
+        # When, never with whom, where or why: those stay in the agenda, behind sign-in.
+        body = (
+            f"Rappel : vous avez un rendez-vous {_when(payload.get('start'))}. "
+            "Retrouvez le détail dans votre agenda Carnet."
         )
     else:
         body = "Vous avez une nouvelle notification dans Carnet."
