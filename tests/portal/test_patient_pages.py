@@ -39,6 +39,11 @@ def test_home_says_what_is_new_and_links_to_the_other_pages(signed_in: Portal) -
     assert "document(s) en attente chez votre médecin" in page.text  # the scan for Dr Durand
     for link in ('href="/documents"', 'href="/historique"', 'href="/autorisations"'):
         assert link in page.text
+    # the agenda and the messages have their part (demo_agenda, demo_messages)
+    assert "Prochains rendez-vous" in page.text
+    assert "Dr Sophie Vidal" in page.text
+    assert "Résultats de votre bilan thyroïdien" in page.text  # Dr Durand's answer, unread
+    assert "non lu(s)" in page.text
     assert '<nav aria-label="Votre dossier"' in page.text
     assert "Your health record" in signed_in.client.get("/?lang=en").text
 
@@ -268,6 +273,7 @@ def test_a_representative_switches_to_the_minors_record_only(signed_in: Portal, 
     assert "Vous agissez pour" in page
     assert "Léa Martin" in page
     assert f'href="/historique?record={lea}"' in page
+    assert f'href="?record={lea}&amp;lang=en"' in page  # switching language keeps the record
     # the secret consultation stays invisible to her legal representative
     assert "secret" not in page.lower()
     # anyone else's id falls back to her own record

@@ -8,7 +8,7 @@ from carnet.web.catalogs import agenda, apps, messaging, practice, profile
 
 LANGS = ("fr", "en")
 
-FR: dict[str, str] = {
+CORE: dict[str, str] = {
     "Sign in": "Se connecter",
     "Sign out": "Se déconnecter",
     "Identifier": "Identifiant",
@@ -36,6 +36,8 @@ FR: dict[str, str] = {
     "My own record": "Mon propre dossier",
     "You can disconnect it at any time.": "Vous pourrez la déconnecter à tout moment.",
     "Welcome": "Bienvenue",
+    "No new message.": "Aucun nouveau message.",
+    "See the messages": "Voir les messages",
     "Professional space": "Espace professionnel",
     "The form has expired; please try again.": "Le formulaire a expiré ; veuillez réessayer.",
     "Data sources": "Sources des données",
@@ -144,6 +146,7 @@ FR: dict[str, str] = {
     "Not Found": "Page introuvable",
 }
 
+FR: dict[str, str] = dict(CORE)  # the shared phrases, then each area's catalogue
 for _catalog in (agenda, messaging, practice, profile, apps):
     FR.update(_catalog.FR)
 
