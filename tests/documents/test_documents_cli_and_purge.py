@@ -21,6 +21,7 @@ from carnet.cli import app as cli
 from carnet.documents.models import DocumentEntry, PatientKey
 from carnet.documents.service import shred_patient
 from carnet.documents.storage import LocalBlobStore
+from carnet.messaging.models import Attachment
 from carnet.records.models import Record
 from carnet.records.service import purge_due
 from carnet.settings import Settings
@@ -99,6 +100,27 @@ def test_verify_fails_naming_the_document_whose_content_is_gone(demo: FreshDemo)
     assert result.output.strip().splitlines() == [
         f"document {entry.id}: content missing from the blob store"
     ]
+
+
+def test_verify_checks_message_attachments_too_and_gc_keeps_them(demo: FreshDemo) -> None:
+    with demo.factory() as session:
+        attachment = session.execute(select(Attachment).limit(1)).scalar_one()  # demo_messages
+    path = demo.data_dir / "blobs" / attachment.blob_key
+    original = path.read_bytes()
+    gc = runner.invoke(cli, ["documents", "gc", "--older-than-hours", "0"], env=demo.env())
+    assert gc.exit_code == 0, gc.output
+    assert path.read_bytes() == original  # an attachment is not an orphan
+
+    path.write_bytes(original[:-1] + bytes([original[-1] ^ 0xFF]))
+    try:
+        result = verify(demo)
+    finally:
+        path.write_bytes(original)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"attachment {attachment.id}: content cannot be decrypted"
+    ]
+    assert verify(demo).exit_code == 0
 
 
 def test_check_matrix_accepts_the_shipped_matrix() -> None:

@@ -25,6 +25,7 @@ from carnet.documents.bundles import Doc
 from carnet.documents.models import DocumentEntry, Submission
 from carnet.documents.service import verify_contents
 from carnet.documents.storage import LocalBlobStore
+from carnet.messaging.models import Attachment
 from carnet.settings import Settings
 from tests.documents.conftest import bundle, sample_pdf
 from tests.documents.fresh_demo import FreshDemo, fresh_demo
@@ -125,7 +126,8 @@ def rows(demo: FreshDemo) -> tuple[int, int]:
 
 def stored_keys(demo: FreshDemo) -> set[str]:
     with demo.factory() as session:
-        return set(session.execute(select(DocumentEntry.blob_key)).scalars())
+        documents = set(session.execute(select(DocumentEntry.blob_key)).scalars())
+        return documents | set(session.execute(select(Attachment.blob_key)).scalars())
 
 
 def unreadable(demo: FreshDemo) -> list[Any]:

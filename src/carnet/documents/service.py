@@ -36,6 +36,7 @@ from carnet.documents.models import DocumentEntry, PatientKey, Submission
 from carnet.documents.storage import BlobMissing, BlobStore
 from carnet.errors import Conflict, Forbidden, Invalid, NotFound
 from carnet.identity import parse_ins_identifier
+from carnet.messaging.models import Attachment
 from carnet.patients.models import Patient
 from carnet.terminology import documents as vocab
 from carnet.terminology.habilitations import Matrix, load_matrix
@@ -765,6 +766,7 @@ def _is_author(actor: Actor, entry: DocumentEntry) -> bool:
 class ContentProblem:
     entry_id: uuid.UUID
     problem: str
+    kind: str = "document"  # or "attachment" (a message's)
 
 
 def verify_contents(session: Session) -> Iterator[ContentProblem]:
@@ -789,13 +791,39 @@ def verify_contents(session: Session) -> Iterator[ContentProblem]:
             or len(content) != entry.size
         ):
             yield ContentProblem(entry.id, "content does not match its hash or size")
+    yield from _verify_attachments(session)
+
+
+def _verify_attachments(session: Session) -> Iterator[ContentProblem]:
+    """Message attachments share the patients' keys and the blob store: the same checks."""
+    rows = session.execute(select(Attachment).order_by(Attachment.patient_id)).scalars()
+    for attachment in rows:
+        try:
+            key = patient_data_key(session, attachment.patient_id, create=False)
+            sealed = blobs_of(session).get(attachment.blob_key)
+            content = envelope.decrypt(key, sealed, attachment.blob_key.encode())
+        except BlobMissing:
+            yield ContentProblem(attachment.id, "content missing from the blob store", "attachment")
+            continue
+        except (envelope.CorruptContent, envelope.KeyUnavailable):
+            yield ContentProblem(attachment.id, "content cannot be decrypted", "attachment")
+            continue
+        if (
+            hashlib.sha256(content).hexdigest() != attachment.sha256
+            or len(content) != attachment.size
+        ):
+            yield ContentProblem(
+                attachment.id, "content does not match its hash or size", "attachment"
+            )
 
 
 def collect_orphans(session: Session, *, older_than_seconds: float) -> int:
-    """Delete contents no document refers to. An upload killed between writing its content and
-    committing its metadata leaves such a blob; it is never readable through the API."""
+    """Delete contents no document or message attachment refers to. An upload killed between
+    writing its content and committing its metadata leaves such a blob; it is never readable
+    through the API."""
     store = blobs_of(session)
     known = set(session.execute(select(DocumentEntry.blob_key)).scalars())
+    known |= set(session.execute(select(Attachment.blob_key)).scalars())
     removed = 0
     for key in list(store.iter_keys()):
         if key not in known and _older_than(store, key, older_than_seconds):
