@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from carnet import clock
+from carnet.profile.models import ProfileEntry
 from tests.conftest import Cast
 from tests.documents.conftest import HOME, RPPS
 
@@ -72,3 +77,37 @@ def test_who_may_not_read_the_record_gets_no_summary(get: Any) -> None:
     assert get("noir").status_code == 403
     assert get("blanc").status_code == 404
     assert get("benali").status_code == 403  # no consent, not in emergency mode
+
+
+def test_many_measurements_from_an_app_never_push_the_blood_group_out(
+    get: Any, session: Session, cast: Cast
+) -> None:
+    # A year of daily step counts, newer than the blood group and the organ-donation wish.
+    now = clock.now()
+    for day in range(150):
+        at = now - timedelta(days=day)
+        session.add(
+            ProfileEntry(
+                id=uuid.uuid4(),
+                patient_id=cast.patients["sylvie"],
+                resource_type="Observation",
+                version=1,
+                status="final",
+                code_system="http://loinc.org",
+                code="41950-7",
+                display="Nombre de pas sur 24 heures",
+                value="8000 pas",
+                effective=at,
+                source_kind="app",
+                source_ref="app:pasfit",
+                source_name="PasFit",
+                recorded_at=at,
+                updated_at=at,
+                resource="{}",
+            )
+        )
+    session.flush()
+    page = get("durand")
+    assert page.status_code == 200
+    assert "A Rh+" in page.text
+    assert "organes : oui" in page.text

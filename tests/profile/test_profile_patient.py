@@ -10,9 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from carnet.access import Actor
+from carnet.access import Actor, ActorKind
 from carnet.apps import service as apps
 from carnet.apps.models import App
+from carnet.errors import Forbidden
+from carnet.profile import service as profile
+from carnet.profile.fhir import parse_resource
 from carnet.settings import Settings
 from tests.api.test_api_patient_tokens import APP_ID, REDIRECT, Flow
 from tests.conftest import Cast, FakeSender
@@ -82,7 +85,13 @@ def test_an_app_pushes_a_measurement_marked_as_coming_from_the_app(flow: Flow, c
     found = flow.fhir(
         f"/fhir/Observation?patient={cast.patients['sylvie']}&code=29463-7", token
     ).json()
-    assert [e["resource"]["valueQuantity"]["value"] for e in found["entry"]] == [61.5]
+    # the demo's PasFit weighings are there too (demo_apps): pick this app's own entries
+    mine = [
+        e["resource"]["valueQuantity"]["value"]
+        for e in found["entry"]
+        if e["resource"]["id"] == created.json()["id"]
+    ]
+    assert mine == [61.5]
 
 
 def test_an_app_never_writes_beyond_its_scopes(flow: Flow, cast: Cast) -> None:
@@ -106,3 +115,34 @@ def test_an_app_never_writes_beyond_its_scopes(flow: Flow, cast: Cast) -> None:
         ).status_code
         == 404
     )
+
+
+def test_one_app_cannot_change_what_another_app_recorded(session: Session, cast: Cast) -> None:
+    # Both apps' tokens name the patient's account (sub): the entry's source is the app itself.
+    sylvie = cast.patients["sylvie"]
+
+    def app(client_id: str) -> Actor:
+        return Actor(
+            kind=ActorKind.APP,
+            ref="account:sylvie",
+            patient_id=sylvie,
+            client_id=client_id,
+            scopes=frozenset({"patient/Observation.cruds"}),
+            bound_patient_id=sylvie,
+        )
+
+    recorded = profile.create(
+        session, app("pasfit"), sylvie, parse_resource(weight(cast, 61.5), "Observation")
+    )
+    assert recorded.source_ref == "app:pasfit"
+    with pytest.raises(Forbidden):
+        profile.update(
+            session,
+            app("another-app"),
+            recorded.id,
+            parse_resource(weight(cast, 90), "Observation"),
+        )
+    changed = profile.update(
+        session, app("pasfit"), recorded.id, parse_resource(weight(cast, 61.8), "Observation")
+    )
+    assert changed.version == 2

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from carnet import clock
 from carnet.access import Action, Actor, ActorKind
 from carnet.access.gate import authorize
+from carnet.access.profile import check_may_change_entry, entry_ref
 from carnet.db import settings_of
 from carnet.errors import Forbidden, NotFound
 from carnet.profile.fhir import ProfileInput, stamp
@@ -32,7 +33,7 @@ def _source(actor: Actor) -> tuple[str, str, str | None]:
     kind = SOURCE_KINDS.get(actor.kind)
     if kind is None:
         raise Forbidden("Only patients, their apps and professionals write the profile.")
-    return kind, actor.ref, actor.display_name or None
+    return kind, entry_ref(actor), actor.display_name or None
 
 
 def create(
@@ -105,7 +106,7 @@ def _owned(
 def update(
     session: Session, actor: Actor, entry_id: uuid.UUID, parsed: ProfileInput
 ) -> ProfileEntry:
-    """A new version; the entry's author or the patient may change it."""
+    """A new version, by whoever may change the entry (``access.profile``)."""
     entry = _owned(session, actor, entry_id, parsed.resource_type, Action.WRITE)
     _may_change(actor, entry)
     kind, ref, name = _source(actor)
@@ -196,15 +197,7 @@ def _vs_system(resource_type: str) -> str:
 
 
 def _may_change(actor: Actor, entry: ProfileEntry) -> None:
-    if actor.kind in (ActorKind.PATIENT, ActorKind.APP):
-        if actor.kind is ActorKind.APP and entry.source_ref != actor.ref:
-            raise Forbidden("An app changes only what it recorded.")
-        return
-    if entry.source_ref != actor.ref:
-        raise Forbidden(
-            "A professional changes only the entries they recorded; the patient "
-            "may change any entry of their profile."
-        )
+    check_may_change_entry(actor, entry.source_kind, entry.source_ref)  # the portal's rule too
 
 
 def read(session: Session, actor: Actor, entry_id: uuid.UUID, resource_type: str) -> ProfileEntry:

@@ -348,7 +348,13 @@ def emergency_view(session: Session, actor: Actor, patient_id: uuid.UUID) -> Eme
             if e.status not in ("inactive", "resolved", "completed", "stopped")
         ]
 
-    observations = service.entries_of(session, patient_id, "Observation")
+    # Only the two codes: a connected app's daily measurements must never push them out.
+    observations = service.entries_of(
+        session,
+        patient_id,
+        "Observation",
+        service.ProfileQuery(codes=[BLOOD_GROUP_LOINC, ORGAN_DONATION]),
+    )
     blood = next((o.value for o in observations if o.code == BLOOD_GROUP_LOINC), None)
     donation = next((o.value for o in observations if o.code == ORGAN_DONATION), None)
     directives: list[str] = []
