@@ -237,3 +237,40 @@ def test_every_row_of_the_demo_trail_maps_to_a_valid_audit_event_in_both_languag
     for row in rows:
         for lang in ("fr", "en"):
             validated(audit_event(row, lang=lang))
+
+
+@pytest.mark.parametrize(
+    ("action", "resource_type", "french", "english"),
+    [
+        (
+            "search",
+            "DocumentReference",
+            "a consulté la liste de vos documents",
+            "listed your documents",
+        ),
+        ("search", "Appointment", "a consulté votre agenda", "read your agenda"),
+        ("write", "Appointment", "a modifié votre agenda", "changed your agenda"),
+        ("search", "Observation", "a consulté votre profil médical", "read your medical profile"),
+        (
+            "write",
+            "AllergyIntolerance",
+            "a modifié votre profil médical",
+            "changed your medical profile",
+        ),
+        ("read", None, "a consulté votre dossier", "read your record"),
+        ("search", None, "a consulté votre dossier", "searched your record"),
+    ],
+)
+def test_reads_and_writes_say_what_was_looked_at(
+    action: str, resource_type: str | None, french: str, english: str
+) -> None:
+    entry = AuditEntry(
+        action=action,
+        outcome="allowed",
+        mode="normal",
+        actor_kind="professional",
+        actor_name="Dr Paul Durand",
+        resource_type=resource_type,
+    )
+    assert describe(entry) == f"Dr Paul Durand {french}."
+    assert describe(entry, "en") == f"Dr Paul Durand {english}."

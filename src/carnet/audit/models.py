@@ -18,6 +18,7 @@ class AuditEntry(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("chain", "seq", name="chain_seq"),
         Index("ix_audit_entries_patient_time", "patient_id", "recorded_at"),
+        Index("ix_audit_entries_actor_time", "actor_ref", "recorded_at"),  # recent patients
     )
 
     chain: Mapped[str] = mapped_column(String(40))

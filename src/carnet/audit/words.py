@@ -7,7 +7,7 @@ from carnet.audit.models import AuditEntry
 ACTIONS: dict[str, tuple[str, str]] = {
     "lookup": ("a vérifié l'existence de votre dossier", "checked that your record exists"),
     "read": ("a consulté votre dossier", "read your record"),
-    "search": ("a consulté la liste de vos documents", "searched your record"),
+    "search": ("a consulté votre dossier", "searched your record"),
     "write": ("a ajouté des informations à votre dossier", "added to your record"),
     "identity.register": ("a enregistré votre identité", "registered your identity"),
     "record.create": ("a créé votre dossier", "created your record"),
@@ -60,6 +60,44 @@ ACTIONS: dict[str, tuple[str, str]] = {
         "changed whether you can see a document",
     ),
     "app.disconnect": ("a déconnecté une application", "disconnected an app"),
+    # secure messaging (docs/messaging.md)
+    "communication.start": ("a écrit un nouveau message", "wrote a new message"),
+    "communication.reply": ("a répondu à un message", "replied to a message"),
+    "communication.read": ("a lu une conversation", "read a conversation"),
+    "communication.list": ("a consulté la liste des messages", "listed the messages"),
+}
+
+# Reads, searches and writes say what was looked at or changed, when the row knows it.
+PROFILE_TYPES = (
+    "AllergyIntolerance",
+    "MedicationStatement",
+    "MedicationRequest",
+    "Condition",
+    "Immunization",
+    "Observation",
+    "RelatedPerson",
+)
+ON_RESOURCE: dict[tuple[str, str], tuple[str, str]] = {
+    ("search", "DocumentReference"): (
+        "a consulté la liste de vos documents",
+        "listed your documents",
+    ),
+    ("read", "DocumentReference"): ("a consulté un document", "read a document"),
+    ("search", "Appointment"): ("a consulté votre agenda", "read your agenda"),
+    ("read", "Appointment"): ("a consulté un rendez-vous", "read an appointment"),
+    ("write", "Appointment"): ("a modifié votre agenda", "changed your agenda"),
+    **{
+        ("search", t): ("a consulté votre profil médical", "read your medical profile")
+        for t in PROFILE_TYPES
+    },
+    **{
+        ("read", t): ("a consulté votre profil médical", "read your medical profile")
+        for t in PROFILE_TYPES
+    },
+    **{
+        ("write", t): ("a modifié votre profil médical", "changed your medical profile")
+        for t in PROFILE_TYPES
+    },
 }
 
 DENIALS: dict[str, tuple[str, str]] = {
@@ -110,7 +148,8 @@ def describe(entry: AuditEntry, lang: str = "fr", profession_label: str | None =
         who = f"{KINDS['representative'][i]} ({entry.actor_name})"
     else:
         who = KINDS.get(entry.actor_kind, ("?", "?"))[i]
-    what = ACTIONS.get(entry.action, (entry.action, entry.action))[i]
+    phrases = ON_RESOURCE.get((entry.action, entry.resource_type or ""))
+    what = (phrases or ACTIONS.get(entry.action, (entry.action, entry.action)))[i]
     if i == 0 and entry.actor_kind == "patient" and what.startswith("a "):
         what = "avez " + what[2:]  # « Vous avez … », not « Vous a … »
     sentence = f"{who} {what}"
