@@ -184,10 +184,13 @@ def running(
         stop(process)
 
 
+WORKERS = [1]  # uvicorn worker processes, for Carnet and the floor alike (--workers)
+
+
 def carnet_server(target: Target) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
-    """``carnet serve`` on the target: one uvicorn worker, as in production on this machine."""
+    """``carnet serve`` on the target, with ``WORKERS[0]`` uvicorn workers (1 by default)."""
     return running(
-        [CARNET_EXE, "serve", "--port", str(CARNET_PORT)],
+        [CARNET_EXE, "serve", "--port", str(CARNET_PORT), "--workers", str(WORKERS[0])],
         env_for(target),
         CARNET_PORT,
         "/fhir/metadata",
@@ -214,6 +217,8 @@ def floor_server(
         "--log-level",
         "warning",
         "--no-access-log",
+        "--workers",
+        str(WORKERS[0]),
     ]
     return running(cmd, env, FLOOR_PORT, "/")
 
@@ -378,7 +383,7 @@ def _cpu_use(
     me = os.getpid()
     for pid, (comm, ppid, seconds) in after.processes.items():
         delta = seconds - before.processes.get(pid, (comm, ppid, 0.0))[2]
-        if pid == server:
+        if pid == server or ppid == server:  # uvicorn's workers are the server's children
             use["server"] += delta
         elif comm == "postgres":
             use["postgres"] += delta

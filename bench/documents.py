@@ -64,6 +64,7 @@ from bench.common import (
     RESULTS,
     ROOT,
     WORK,
+    WORKERS,
     Target,
     busy_cpu_pct,
     carnet,
@@ -474,6 +475,9 @@ def main() -> None:
         help="consult: also measure what-if floors (lock-last, no-chain; bench/floor_documents.py)",
     )
     parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes (Carnet and floor)"
+    )
+    parser.add_argument(
         "--max-wait",
         type=float,
         default=900,
@@ -487,6 +491,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     MAX_WAIT[0] = args.max_wait
+    WORKERS[0] = args.workers
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: `make bench` installs it (apt-get install wrk)")
     scenarios = [s for s in args.scenarios.split(",") if s and not (s == "scale" and args.no_scale)]
@@ -512,6 +517,7 @@ def main() -> None:
             "machine": machine(),
             "git": git_state(),
             "duration_s": args.duration,
+            "workers": args.workers,
         }
     )
     report.setdefault("databases", {})

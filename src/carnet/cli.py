@@ -36,6 +36,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(account_app, name="account")
 app.add_typer(system_app, name="system")
 app.add_typer(apps_app, name="app")
+app.add_typer(apps_app, name="apps", hidden=True)  # the same commands, plural
 app.add_typer(directory_app, name="directory")
 app.add_typer(record_app, name="record")
 app.add_typer(audit_app, name="audit")
@@ -80,6 +81,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address")] = None,
     port: Annotated[int | None, typer.Option(help="Port")] = None,
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development)")] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (about one per core; not with --reload)")
+    ] = 1,
 ) -> None:
     """Run the web service (FHIR API and portal)."""
     import uvicorn
@@ -91,6 +95,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         reload=reload,
+        workers=None if reload else workers,
         proxy_headers=True,
         log_level="info",
         access_log=False,
@@ -223,6 +228,14 @@ def app_register(
         bool,
         typer.Option(help="Carnet's own patient client: acts as the patient (manages the record)"),
     ] = False,
+    publisher: Annotated[str | None, typer.Option(help="The app's publisher")] = None,
+    category: Annotated[
+        str | None, typer.Option(help="Catalogue category (see `carnet app label --help`)")
+    ] = None,
+    client_id: Annotated[str | None, typer.Option(help="Client id (default: generated)")] = None,
+    launch_url: Annotated[
+        str | None, typer.Option(help="Page where patients start connecting the app")
+    ] = None,
 ) -> None:
     """Register a connected app (public client, PKCE); prints its client id."""
     from carnet.apps import service as apps
@@ -239,11 +252,81 @@ def app_register(
                 description=description,
                 listed=listed,
                 first_party=first_party,
+                publisher=publisher,
+                category=category,
+                client_id=client_id,
+                launch_url=launch_url,
             )
     except CarnetError as error:
         _fail(error)
         return
     typer.echo(f"client_id: {registered.client_id}")
+
+
+@apps_app.command("list")
+def app_list() -> None:
+    """List the registered apps with their catalogue status."""
+    from carnet.apps import service as apps
+
+    settings = _settings()
+    with _factory(settings)() as session:
+        rows = apps.list_apps(session, OPERATOR)
+        for a in rows:
+            if not a.active:
+                status = "withdrawn"
+            elif a.listed and a.label and a.labelled_at:
+                status = f"{a.label} since {a.labelled_at:%Y-%m-%d}"
+            else:
+                status = "not in the catalogue"
+            kind = " (first party)" if a.first_party else ""
+            typer.echo(
+                f"{a.client_id}\t{a.name}{kind}\t{status}\t{a.category or '-'}\t{a.allowed_scopes}"
+            )
+    if not rows:
+        typer.echo("no app registered")
+
+
+@apps_app.command("label")
+def app_label(
+    client_id: Annotated[str, typer.Argument(help="The app's client id")],
+    label: Annotated[str, typer.Option(help="Label: referenced")] = "referenced",
+    category: Annotated[
+        str | None,
+        typer.Option(
+            help="physical_activity | chronic_conditions | nutrition | medication | "
+            "mental_health | prevention | other"
+        ),
+    ] = None,
+) -> None:
+    """Label an app after review: it appears in the patients' catalogue."""
+    from carnet.apps import service as apps
+
+    settings = _settings()
+    try:
+        with audited_transaction(_factory(settings)) as session:
+            labelled = apps.label_app(
+                session, OPERATOR, client_id=client_id, label=label, category=category
+            )
+            name = labelled.name
+    except CarnetError as error:
+        _fail(error)
+        return
+    typer.echo(f"{name} ({client_id}) labelled {label}: listed in the catalogue")
+
+
+@apps_app.command("unlist")
+def app_unlist(client_id: Annotated[str, typer.Argument(help="The app's client id")]) -> None:
+    """Take an app out of the catalogue (connected patients keep it until they disconnect)."""
+    from carnet.apps import service as apps
+
+    settings = _settings()
+    try:
+        with audited_transaction(_factory(settings)) as session:
+            name = apps.unlist_app(session, OPERATOR, client_id=client_id).name
+    except CarnetError as error:
+        _fail(error)
+        return
+    typer.echo(f"{name} ({client_id}) is no longer in the catalogue")
 
 
 @directory_app.command("import")
@@ -406,8 +489,8 @@ def terminology_import(
 
 @documents_app.command("verify")
 def documents_verify() -> None:
-    """Check that every stored document is there, decrypts and matches its hash; exit 1 and
-    list the problems otherwise."""
+    """Check that every stored document (and message attachment) is there, decrypts and matches
+    its hash; exit 1 and list the problems otherwise."""
     from carnet.documents.service import verify_contents
 
     settings = _settings()
@@ -418,7 +501,7 @@ def documents_verify() -> None:
         ).scalar_one()
     if problems:
         for p in problems:
-            typer.secho(f"document {p.entry_id}: {p.problem}", fg="red")
+            typer.secho(f"{p.kind} {p.entry_id}: {p.problem}", fg="red")
         raise typer.Exit(1)
     typer.echo(f"{total} document(s) verified")
 
@@ -427,8 +510,8 @@ def documents_verify() -> None:
 def documents_gc(
     older_than_hours: Annotated[float, typer.Option(help="Only blobs older than this")] = 24,
 ) -> None:
-    """Remove contents that no document refers to (left by an upload interrupted before its
-    metadata was committed) and temporary files of interrupted writes."""
+    """Remove contents that no document or message attachment refers to (left by an upload
+    interrupted before its metadata was committed) and temporary files of interrupted writes."""
     from carnet.documents.service import collect_orphans
 
     settings = _settings()
