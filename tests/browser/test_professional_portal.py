@@ -2,7 +2,8 @@
 real server with a fresh demo. Dr Durand finds Sylvie by her NIR, reads a document, adds one and
 sees the safety warning before prescribing amoxicillin to a patient allergic to penicillin;
 Dr Benali breaks the glass and the red banner stays across pages until she ends it; the dentist
-does not see the advance directives; Dr Noir, blocked, is refused. Screenshots go to
+does not see the advance directives, the podiatrist the childbirth report; Dr Noir, blocked, is
+refused; Dr Blanc, an excluded actor, finds no record at all. Screenshots go to
 docs/screenshots/pro-*.png when CARNET_SCREENSHOTS is set."""
 
 from __future__ import annotations
@@ -235,6 +236,27 @@ def test_a_blocked_doctor_is_refused(page: Page, live: Live) -> None:
     expect(page.get_by_role("button", name="Ouvrir le dossier en mode urgence")).to_have_count(0)
     accessible(page, "refusal")
     shot(page, "pro-blocked")
+
+
+def test_an_excluded_actor_finds_no_record_whatever_he_tries(page: Page, live: Live) -> None:
+    # Dr Blanc (occupational medicine) signs in, but no record exists for him: not even Sylvie's.
+    sign_in(page, live, "blanc")
+    page.get_by_label("INS ou NIR du patient").fill(SYLVIE_NIR_TYPED)
+    page.get_by_role("button", name="Trouver le dossier").click()
+    expect(page.locator("main")).to_contain_text("Aucun dossier")
+    expect(page.locator("main")).not_to_contain_text("Sylvie")
+    expect(page.get_by_role("button", name="Ouvrir le dossier en mode urgence")).to_have_count(0)
+    accessible(page, "excluded actor")
+
+
+def test_the_podiatrist_reads_sylvies_record_without_her_childbirth_report(
+    page: Page, live: Live
+) -> None:
+    sign_in(page, live, "petit")
+    find_sylvie(page)
+    expect(page.get_by_role("heading", name="Résumé d'urgence")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Bilan thyroïdien")
+    expect(page.locator("main")).not_to_contain_text("Compte rendu d'accouchement")
 
 
 def test_sylvie_adds_her_advance_directives_and_a_wrong_file_is_explained(
