@@ -111,9 +111,12 @@ def main() -> None:
     parser.add_argument("--bound", action="store_true", help="a token bound to Sylvie's INS")
     parser.add_argument("--reset", action="store_true", help="start from a fresh demo database")
     parser.add_argument("--sql", action="store_true", help="print the statements of one request")
+    parser.add_argument(
+        "--target", default="bench", help="the database: bench (small) or scale (bench.generate)"
+    )
     args = parser.parse_args()
 
-    target = Target(args.database)
+    target = Target(args.database, name=args.target)
     keys = target.data_dir / "demo-keys" / f"{CARMES}.pem"
     if args.reset or not target.exists() or not keys.exists():
         target.reset()
