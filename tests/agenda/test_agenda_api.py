@@ -14,8 +14,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from carnet.access import Actor
+from carnet.agenda import service
 from carnet.agenda.models import Appointment
+from carnet.errors import AccessDenied, NotFound
 from carnet.notifications.models import OutboxMessage, OutboxStatus
+from carnet.terminology.documents import TRE_A07
 from tests.agenda.conftest import trail
 from tests.conftest import Cast
 from tests.documents.conftest import HOME, RPPS
@@ -264,3 +268,30 @@ def test_the_capability_statement_declares_appointment(client: TestClient) -> No
     rest = client.get("/fhir/metadata").json()["rest"][0]
     resource = next(r for r in rest["resource"] if r["type"] == "Appointment")
     assert {i["code"] for i in resource["interaction"]} >= {"read", "create", "update"}
+
+
+SECRET = {"system": TRE_A07, "code": "INVISIBLE_REPRESENTANTS_LEGAUX"}
+
+
+def test_a_minors_secret_appointment_stays_hidden_from_her_parent(
+    api: Api, cast: Cast, session: Session, sylvie: Actor
+) -> None:
+    lea = cast.patients["lea"]
+    body = appointment(cast, soon(), who="lea", meta={"security": [SECRET]})
+    created = api("durand", "post", "/fhir/Appointment", who="lea", json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["meta"]["security"] == [SECRET]
+    secret_id = uuid.UUID(created.json()["id"])
+    visible = {item.appointment.id for item in [*service.agenda_of(session, sylvie, lea).upcoming]}
+    assert secret_id not in visible  # Sylvie, Léa's representative, does not see it
+    with pytest.raises(AccessDenied) as refused:
+        service.read_appointment(session, sylvie, appointment_id=secret_id)
+    assert isinstance(refused.value.public, NotFound)  # as if it did not exist
+    assert api("durand", "get", f"/fhir/Appointment/{secret_id}", who="lea").status_code == 200
+
+
+def test_an_appointment_takes_no_other_visibility_label(api: Api, cast: Cast) -> None:
+    body = appointment(cast, soon(), meta={"security": [{"system": TRE_A07, "code": "MASQUE_PS"}]})
+    answer = api("durand", "post", "/fhir/Appointment", json=body)
+    assert answer.status_code == 400
+    assert answer.json()["issue"][0]["expression"] == ["Appointment.meta.security[0]"]

@@ -1,9 +1,11 @@
 """Which appointments an actor may see and change, once the record itself is open to them.
 
 The patient's agenda is theirs: the holder (and a legal representative of a minor, and the apps
-they connected) sees every appointment of the record. A professional — already allowed on the
-record by ``policy`` — sees only the appointments they booked or that are with them: an
-authorized dentist does not learn that the patient sees a psychiatrist.
+they connected) sees every appointment of the record — except, for the legal representatives,
+an appointment marked INVISIBLE_REPRESENTANTS_LEGAUX (a minor's secret care, as for documents).
+A professional — already allowed on the record by ``policy`` — sees only the appointments they
+booked or that are with them: an authorized dentist does not learn that the patient sees a
+psychiatrist.
 
 Changing (rescheduling, cancelling) belongs to whoever's side added the appointment: the
 patient side changes what the patient side added, a professional what they booked or what is
@@ -36,6 +38,7 @@ class AppointmentFacts:
     source_kind: str
     source_ref: str
     practitioner_ref: str | None
+    hidden_from_representatives: bool = False
 
 
 def facts_of(appointment: Appointment) -> AppointmentFacts:
@@ -43,6 +46,7 @@ def facts_of(appointment: Appointment) -> AppointmentFacts:
         source_kind=appointment.source_kind,
         source_ref=appointment.source_ref,
         practitioner_ref=appointment.practitioner_ref,
+        hidden_from_representatives=appointment.hidden_from_representatives,
     )
 
 
@@ -59,7 +63,9 @@ def _professionals_own(actor: Actor, appointment: AppointmentFacts) -> bool:
 
 def appointment_visible(actor: Actor, record: RecordFacts, appointment: AppointmentFacts) -> bool:
     """May ``actor`` — already allowed on the record — see this appointment?"""
-    return _holder_side(actor, record) or _professionals_own(actor, appointment)
+    if _holder_side(actor, record):
+        return not (record.is_representative and appointment.hidden_from_representatives)
+    return _professionals_own(actor, appointment)
 
 
 def may_change(actor: Actor, record: RecordFacts, appointment: AppointmentFacts) -> bool:
@@ -67,6 +73,8 @@ def may_change(actor: Actor, record: RecordFacts, appointment: AppointmentFacts)
     if record.closed:  # read-only until reopened (policy refuses the write anyway)
         return False
     if _holder_side(actor, record):
+        if record.is_representative and appointment.hidden_from_representatives:
+            return False
         return appointment.source_kind in PATIENT_SIDE
     return _professionals_own(actor, appointment)
 
@@ -80,6 +88,8 @@ def visibility_clauses(actor: Actor, record: RecordFacts) -> list[ColumnElement[
     """The rule of ``appointment_visible`` as SQL conditions on ``Appointment``."""
     a = Appointment
     if _holder_side(actor, record):
+        if record.is_representative:
+            return [a.hidden_from_representatives.is_(False)]
         return [true()]
     if actor.kind is ActorKind.PROFESSIONAL:
         return [or_(a.source_ref == actor.ref, a.practitioner_ref == actor.ref)]

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from carnet.agenda.models import LOCAL_TZ, STATUSES, Appointment
 from carnet.errors import Invalid
+from carnet.terminology.documents import TRE_A07
 
 PS_IDNAT_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"
 SOURCE_URL = "https://carnet.invalid/fhir/StructureDefinition/entry-source"
@@ -33,6 +34,7 @@ class AppointmentDraft:
     practitioner_ref: str | None = None  # PS_IdNat
     practitioner_name: str | None = None
     patient_id: uuid.UUID | None = None  # from the FHIR participant; the portal knows it
+    hidden_from_representatives: bool = False  # meta.security INVISIBLE_REPRESENTANTS_LEGAUX
 
 
 _MODEL: list[Any] = []
@@ -109,6 +111,7 @@ def parse_appointment(body: Any) -> AppointmentDraft:
     """Check an incoming Appointment; errors name the field (FHIRPath-like)."""
     if not isinstance(body, dict) or body.get("resourceType") != "Appointment":
         raise Invalid("The body must be a FHIR Appointment.", field="resourceType")
+    hidden = _hidden_from_representatives(body.get("meta"))
     body = {k: v for k, v in body.items() if k not in ("id", "meta", "text")}
     try:
         _model().model_validate(body)
@@ -143,7 +146,32 @@ def parse_appointment(body: Any) -> AppointmentDraft:
         practitioner_ref=pract_ref,
         practitioner_name=pract_name,
         patient_id=patient_id,
+        hidden_from_representatives=hidden,
     )
+
+
+def _hidden_from_representatives(meta: Any) -> bool:
+    """The one TRE_A07 visibility label an appointment takes: hidden from a minor's legal
+    representatives (a secret consultation, as for documents). Other TRE_A07 codes are refused;
+    labels of other systems are left alone."""
+    if meta is None:
+        return False
+    if not isinstance(meta, dict) or not isinstance(meta.get("security", []), list):
+        raise Invalid(
+            "Appointment.meta.security must be a list of codings.", field="Appointment.meta"
+        )
+    hidden = False
+    for i, coding in enumerate(meta.get("security") or []):
+        if not isinstance(coding, dict) or coding.get("system") != TRE_A07:
+            continue
+        if coding.get("code") != "INVISIBLE_REPRESENTANTS_LEGAUX":
+            raise Invalid(
+                "An appointment takes only INVISIBLE_REPRESENTANTS_LEGAUX from TRE_A07 "
+                f"(not {coding.get('code')!r}).",
+                field=f"Appointment.meta.security[{i}]",
+            )
+        hidden = True
+    return hidden
 
 
 def draft_from_form(form: dict[str, str], *, today: date) -> AppointmentDraft:
@@ -213,7 +241,15 @@ def to_fhir(row: Appointment) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Appointment",
         "id": str(row.id),
-        "meta": {"versionId": str(row.version), "lastUpdated": _utc(row.updated_at)},
+        "meta": {
+            "versionId": str(row.version),
+            "lastUpdated": _utc(row.updated_at),
+            **(
+                {"security": [{"system": TRE_A07, "code": "INVISIBLE_REPRESENTANTS_LEGAUX"}]}
+                if row.hidden_from_representatives
+                else {}
+            ),
+        },
         "extension": [
             {
                 "url": SOURCE_URL,

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carnet.db import Base, IdMixin
@@ -75,6 +75,8 @@ class Appointment(IdMixin, Base):
     source_kind: Mapped[str] = mapped_column(String(16))
     source_ref: Mapped[str] = mapped_column(String(64))  # PS_IdNat, account or client id
     source_name: Mapped[str | None] = mapped_column(String(200))
+    # TRE_A07 INVISIBLE_REPRESENTANTS_LEGAUX: a minor's secret care stays secret from the parents
+    hidden_from_representatives: Mapped[bool] = mapped_column(default=False, server_default=false())
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

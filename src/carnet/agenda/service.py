@@ -188,6 +188,7 @@ def create_appointment(
         source_kind=kind.value,
         source_ref=ref,
         source_name=name,
+        hidden_from_representatives=draft.hidden_from_representatives,
         version=1,
         created_at=now,
         updated_at=now,
