@@ -20,21 +20,20 @@ from typing import Any
 import pyotp
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from carnet.accounts import service as accounts
-from carnet.app import create_app
 from carnet.documents.models import DocumentEntry
 from carnet.notifications.worker import dispatch_due
 from carnet.patients.models import Patient
 from carnet.settings import Settings
+from tests.browser.conftest import served_demo
 from tests.conftest import NIRS, FakeSender
-from tests.documents.fresh_demo import FreshDemo, free_socket, fresh_demo, serving
+from tests.documents.fresh_demo import FreshDemo
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("CARNET_SCREENSHOTS") or tempfile.mkdtemp(prefix="carnet-shots-"))
 SYLVIE = "sylvie.martin@example.org"
 DURAND = "paul.durand@example.org"
@@ -117,26 +116,8 @@ PAGES = [
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[Live]:
-    sock = free_socket()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    sender = FakeSender()
-    with fresh_demo(tmp_path_factory.mktemp("a11y"), settings, base_url=url) as demo:
-        app = create_app(
-            demo.settings, engine=demo.engine, session_factory=demo.factory, sender=sender
-        )
-        with serving(app, sock):
-            yield Live(demo, url, sender)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        yield chromium
-        chromium.close()
+    with served_demo(tmp_path_factory, settings, "a11y") as (demo, url, sender):
+        yield Live(demo, url, sender)
 
 
 def sign_in(page: Page, live: Live, who: str) -> None:

@@ -13,20 +13,19 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from carnet import clock
 from carnet.agenda.models import LOCAL_TZ, Appointment
-from carnet.app import create_app
 from carnet.notifications.worker import dispatch_due
 from carnet.settings import Settings
+from tests.browser.conftest import served_demo
 from tests.conftest import FakeSender
-from tests.documents.fresh_demo import FreshDemo, free_socket, fresh_demo, serving
+from tests.documents.fresh_demo import FreshDemo
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's package; never a downloaded browser
 SHOTS = Path(os.environ.get("CARNET_SCREENSHOTS") or tempfile.mkdtemp(prefix="carnet-shots-"))
 SYLVIE = "sylvie.martin@example.org"
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -43,26 +42,8 @@ class Live:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[Live]:
-    sock = free_socket()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    sender = FakeSender()
-    with fresh_demo(tmp_path_factory.mktemp("agenda"), settings, base_url=url) as demo:
-        app = create_app(
-            demo.settings, engine=demo.engine, session_factory=demo.factory, sender=sender
-        )
-        with serving(app, sock):
-            yield Live(demo, url, sender)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        yield chromium
-        chromium.close()
+    with served_demo(tmp_path_factory, settings, "agenda") as (demo, url, sender):
+        yield Live(demo, url, sender)
 
 
 def new_page(browser: Browser, width: int, height: int) -> Iterator[Page]:

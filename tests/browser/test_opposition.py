@@ -20,7 +20,7 @@ from tests.conftest import NIRS
 
 pytestmark = pytest.mark.browser
 # The same fixtures as the other patient journeys (a fresh demo of this module's own).
-browser, live, page = journeys.browser, journeys.live, journeys.page
+live, page = journeys.live, journeys.page
 
 
 def window(live: Live, key: str, *, days_left: int) -> None:
