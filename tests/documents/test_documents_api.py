@@ -384,6 +384,21 @@ def test_search_filters_by_type_category_date_and_pages(api: Api) -> None:
     assert bad.json()["issue"][0]["expression"] == ["date"]
 
 
+def test_a_writer_who_may_not_read_is_not_told_of_another_authors_exam(api: Api) -> None:
+    from datetime import UTC, datetime
+
+    def biology(day: int) -> Doc:
+        return Doc(
+            "11502-2", sample_pdf(f"Bilan {day}"), created=datetime(2026, 11, day, 8, tzinfo=UTC)
+        )
+
+    # Dr Durand (authorized) fed one; the lab (feeding without consent) must not learn of it.
+    assert api("durand", "post", "/fhir", json=bundle("durand", "sylvie", biology(18))).is_success
+    lab = api("haddad", "post", "/fhir", json=bundle("haddad", "sylvie", biology(20)))
+    assert lab.is_success
+    assert "outcome" not in lab.json()["entry"][1]["response"]
+
+
 def test_the_same_exam_within_the_window_is_reported_in_the_response(api: Api) -> None:
     from datetime import UTC, datetime
 

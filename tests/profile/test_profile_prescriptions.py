@@ -76,6 +76,20 @@ def test_amoxicillin_for_a_penicillin_allergic_patient_comes_back_with_an_allerg
 
 
 @pytest.mark.usefixtures("sylvies_profile")
+def test_a_professional_who_may_feed_but_not_read_learns_nothing_from_the_warnings(
+    api: Api, cast: Cast
+) -> None:
+    # Dr Benali is not authorized on Sylvie's record: feeding it needs no consent, but the
+    # allergy behind the warning is the record's content.
+    response = api(
+        "benali", "post", "/fhir/MedicationRequest", json=prescription(cast, "amoxicilline")
+    )
+    assert response.status_code == 201
+    assert int(response.headers.get("x-carnet-warnings", "0")) == 0
+    assert issues(response.json()) == []
+
+
+@pytest.mark.usefixtures("sylvies_profile")
 def test_calcium_with_levothyroxine_is_flagged_with_the_thesaurus_rule_and_edition(
     api: Api, cast: Cast
 ) -> None:

@@ -34,7 +34,7 @@ from carnet.documents import envelope
 from carnet.documents.fhir import DocumentInput, ProvideRequest, document_resource
 from carnet.documents.models import DocumentEntry, PatientKey, Submission
 from carnet.documents.storage import BlobMissing, BlobStore
-from carnet.errors import Conflict, Forbidden, Invalid, NotFound
+from carnet.errors import AccessDenied, Conflict, Forbidden, Invalid, NotFound
 from carnet.identity import parse_ins_identifier
 from carnet.messaging.models import Attachment
 from carnet.patients.models import Patient
@@ -174,37 +174,54 @@ def provide_checked(
     session: Session, actor: Actor, request: ProvideRequest
 ) -> tuple[list[DocumentEntry], dict[uuid.UUID, list[str]]]:
     """``provide``, and for exam results the earlier same exams within the configured window
-    ("the same exam was done on …, by …")."""
+    ("the same exam was done on …, by …") — found by the gated search, so only what this
+    actor may see. Feeding needs no consent: a writer who may not read the record is told only
+    of the exams they submitted themselves."""
     entries = provide(session, actor, request)
     window = timedelta(days=settings_of(session).duplicate_exam_window_days)
     notes: dict[uuid.UUID, list[str]] = {}
     for entry in entries:
         if entry.category not in EXAM_CATEGORIES:
             continue
-        earlier = (
-            session.execute(
-                select(DocumentEntry)
-                .where(
-                    DocumentEntry.patient_id == entry.patient_id,
-                    DocumentEntry.type_code == entry.type_code,
-                    DocumentEntry.current.is_(True),
-                    DocumentEntry.status == "current",
-                    DocumentEntry.id != entry.id,
-                    DocumentEntry.created >= entry.created - window,
-                    DocumentEntry.created <= entry.created,
-                )
-                .order_by(DocumentEntry.created.desc())
-                .limit(3)
-            )
-            .scalars()
-            .all()
+        query = DocumentQuery(
+            types=[(entry.type_system, entry.type_code)],
+            date=[("ge", entry.created - window), ("le", entry.created)],
+            count=4,
         )
+        try:
+            found = list_documents(session, actor, entry.patient_id, query)
+        except AccessDenied:  # decided before anything was written; the submission stands
+            found = _own_submissions(session, actor, entry, window)
+        earlier = [e for e in found if e.id != entry.id][:3]
         notes[entry.id] = [
             f"Le même examen a été fait le {e.created.strftime('%d/%m/%Y')}, par "
             f"{e.author_name or e.author_ref}."
             for e in earlier
         ]
     return entries, {k: v for k, v in notes.items() if v}
+
+
+def _own_submissions(
+    session: Session, actor: Actor, entry: DocumentEntry, window: timedelta
+) -> list[DocumentEntry]:
+    """The same exam, submitted earlier by this very author (what they know already)."""
+    d = DocumentEntry
+    return list(
+        session.execute(
+            select(d)
+            .where(
+                d.patient_id == entry.patient_id,
+                d.author_ref == actor.ref,
+                d.type_code == entry.type_code,
+                d.current.is_(True),
+                d.status == "current",
+                d.created >= entry.created - window,
+                d.created <= entry.created,
+            )
+            .order_by(d.created.desc())
+            .limit(4)
+        ).scalars()
+    )
 
 
 def _check_authors(actor: Actor, documents: list[DocumentInput]) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.access import Action, Actor
-from carnet.access.gate import authorize
+from carnet.access.gate import authorize, check
 from carnet.db import settings_of
 from carnet.errors import AccessDenied
 from carnet.patients.models import Patient
@@ -35,14 +35,37 @@ ISSUE_CODES = {
 def create_checked(
     session: Session, actor: Actor, patient_id: uuid.UUID, parsed: ProfileInput
 ) -> tuple[ProfileEntry, list[dict[str, Any]]]:
-    """Create the entry; prescriptions and exam results come back with their warnings."""
+    """Create the entry; prescriptions and exam results come back with their warnings — when
+    the writer may also read the record: feeding needs no consent, seeing the allergies,
+    treatments and earlier exams the warnings rest on does (the check is an audited read)."""
     warnings: list[dict[str, Any]] = []
-    if parsed.resource_type == "MedicationRequest":
-        warnings = prescription_warnings(session, patient_id, parsed.substances, parsed.display)
-    elif parsed.resource_type == "Observation" and parsed.effective is not None:
-        warnings = duplicate_warnings(session, patient_id, parsed)
+    prescription = parsed.resource_type == "MedicationRequest"
+    exam = parsed.resource_type == "Observation" and parsed.effective is not None
+    if (prescription or exam) and _may_read(session, actor, patient_id, parsed.resource_type):
+        warnings = (
+            prescription_warnings(session, patient_id, parsed.substances, parsed.display)
+            if prescription
+            else duplicate_warnings(session, patient_id, parsed)
+        )
     entry = service.create(session, actor, patient_id, parsed)
     return entry, warnings
+
+
+def _may_read(session: Session, actor: Actor, patient_id: uuid.UUID, resource_type: str) -> bool:
+    try:
+        access = check(
+            session,
+            actor,
+            patient_id,
+            Action.READ,
+            resource_type=resource_type,
+            audit_action="read",
+            detail="safety check",
+        )
+    except AccessDenied:
+        return False  # decided before anything was written: the write goes on, without warnings
+    access.record(session)
+    return True
 
 
 def prescription_warnings(
