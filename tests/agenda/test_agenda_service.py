@@ -24,6 +24,13 @@ from tests.agenda.conftest import MONDAY, app_actor, draft, reminder_of, trail
 from tests.conftest import Cast, FakeSender
 
 
+def book(session: Session, actor: Actor, cast: Cast, start: datetime, **texts: str) -> Appointment:
+    """Sylvie's appointment at ``start`` (with ``texts``: location…), added by ``actor``."""
+    return service.create_appointment(
+        session, actor, patient_id=cast.patients["sylvie"], draft=draft(start, **texts)
+    )
+
+
 @pytest.fixture
 def at_monday(frozen: Callable[[datetime], None]) -> datetime:
     frozen(MONDAY)
@@ -34,11 +41,8 @@ def test_a_patient_adds_an_appointment_with_its_reminder_the_day_before(
     session: Session, cast: Cast, sylvie: Actor, at_monday: datetime
 ) -> None:
     start = at_monday + timedelta(days=3)
-    row = service.create_appointment(
-        session,
-        sylvie,
-        patient_id=cast.patients["sylvie"],
-        draft=draft(start, practitioner_name="Dr Vidal", location="Clinique Pasteur"),
+    row = book(
+        session, sylvie, cast, start, practitioner_name="Dr Vidal", location="Clinique Pasteur"
     )
     assert (row.source_kind, row.source_ref, row.status, row.version) == (
         "patient",
@@ -61,18 +65,8 @@ def test_a_patient_adds_an_appointment_with_its_reminder_the_day_before(
 def test_an_appointment_starting_within_a_day_is_reminded_at_once_and_a_past_one_never(
     session: Session, cast: Cast, sylvie: Actor, at_monday: datetime
 ) -> None:
-    soon = service.create_appointment(
-        session,
-        sylvie,
-        patient_id=cast.patients["sylvie"],
-        draft=draft(at_monday + timedelta(hours=3)),
-    )
-    past = service.create_appointment(
-        session,
-        sylvie,
-        patient_id=cast.patients["sylvie"],
-        draft=draft(at_monday - timedelta(days=3)),
-    )
+    soon = book(session, sylvie, cast, at_monday + timedelta(hours=3))
+    past = book(session, sylvie, cast, at_monday - timedelta(days=3))
     reminder = reminder_of(session, soon)
     assert reminder is not None
     assert reminder.next_attempt_at == at_monday
@@ -121,12 +115,7 @@ def test_the_reminder_sent_says_when_and_nothing_medical(
 def test_rescheduling_moves_the_pending_reminder_and_cancelling_withdraws_it(
     session: Session, cast: Cast, sylvie: Actor, at_monday: datetime
 ) -> None:
-    row = service.create_appointment(
-        session,
-        sylvie,
-        patient_id=cast.patients["sylvie"],
-        draft=draft(at_monday + timedelta(days=3)),
-    )
+    row = book(session, sylvie, cast, at_monday + timedelta(days=3))
     first = reminder_of(session, row)
     assert first is not None
     later = at_monday + timedelta(days=10)
@@ -148,12 +137,7 @@ def test_rescheduling_moves_the_pending_reminder_and_cancelling_withdraws_it(
 def test_rescheduling_after_the_reminder_went_queues_a_new_one(
     session: Session, cast: Cast, sylvie: Actor, at_monday: datetime
 ) -> None:
-    row = service.create_appointment(
-        session,
-        sylvie,
-        patient_id=cast.patients["sylvie"],
-        draft=draft(at_monday + timedelta(days=3)),
-    )
+    row = book(session, sylvie, cast, at_monday + timedelta(days=3))
     first = reminder_of(session, row)
     assert first is not None
     first.status = OutboxStatus.SENT.value  # as the worker leaves it
@@ -170,12 +154,7 @@ def test_rescheduling_after_the_reminder_went_queues_a_new_one(
 def test_a_cancelled_appointment_cannot_be_changed_again(
     session: Session, cast: Cast, sylvie: Actor, at_monday: datetime
 ) -> None:
-    row = service.create_appointment(
-        session,
-        sylvie,
-        patient_id=cast.patients["sylvie"],
-        draft=draft(at_monday + timedelta(days=3)),
-    )
+    row = book(session, sylvie, cast, at_monday + timedelta(days=3))
     service.cancel_appointment(session, sylvie, appointment_id=row.id)
     with pytest.raises(Conflict):
         service.update_appointment(

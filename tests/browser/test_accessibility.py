@@ -10,11 +10,8 @@ find about a third of the problems an RGAA audit finds (docs/accessibility.md)."
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -25,17 +22,14 @@ from sqlalchemy import select
 
 from carnet.accounts import service as accounts
 from carnet.documents.models import DocumentEntry
-from carnet.notifications.worker import dispatch_due
 from carnet.patients.models import Patient
 from carnet.settings import Settings
-from tests.browser.conftest import served_demo
-from tests.conftest import NIRS, FakeSender
-from tests.documents.fresh_demo import FreshDemo
+from tests.browser.conftest import SYLVIE, served_demo
+from tests.browser.conftest import Live as BaseLive
+from tests.conftest import NIRS
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(os.environ.get("CARNET_SCREENSHOTS") or tempfile.mkdtemp(prefix="carnet-shots-"))
-SYLVIE = "sylvie.martin@example.org"
 DURAND = "paul.durand@example.org"
 BLOCKING = ("serious", "critical")
 VIEWPORTS = {"desktop": {"width": 1100, "height": 900}, "phone": {"width": 375, "height": 740}}
@@ -53,15 +47,7 @@ class Screen:
 
 
 @dataclass
-class Live:
-    demo: FreshDemo
-    url: str
-    sender: FakeSender
-
-    def code_for(self, address: str) -> str:
-        dispatch_due(self.demo.factory, self.sender, self.demo.settings)
-        return self.sender.last_code(address)
-
+class Live(BaseLive):
     def totp_for(self, login: str) -> str:
         with self.demo.factory() as session:
             account = accounts.find_account(session, login)

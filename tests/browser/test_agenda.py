@@ -5,11 +5,8 @@ and fits a phone's screen. Screenshots go to docs/screenshots/agenda-*.png on re
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -18,26 +15,12 @@ from sqlalchemy import select
 
 from carnet import clock
 from carnet.agenda.models import LOCAL_TZ, Appointment
-from carnet.notifications.worker import dispatch_due
 from carnet.settings import Settings
-from tests.browser.conftest import served_demo
-from tests.conftest import FakeSender
-from tests.documents.fresh_demo import FreshDemo
+from tests.browser.conftest import SHOTS, SYLVIE, Live, served_demo
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(os.environ.get("CARNET_SCREENSHOTS") or tempfile.mkdtemp(prefix="carnet-shots-"))
-SYLVIE = "sylvie.martin@example.org"
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-
-
-class Live:
-    def __init__(self, demo: FreshDemo, url: str, sender: FakeSender) -> None:
-        self.demo, self.url, self.sender = demo, url, sender
-
-    def code_for(self, address: str) -> str:
-        dispatch_due(self.demo.factory, self.sender, self.demo.settings)
-        return self.sender.last_code(address)
 
 
 @pytest.fixture(scope="module")

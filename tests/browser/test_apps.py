@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import secrets
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -23,17 +20,14 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, Route, expect
 from sqlalchemy import select
 
-from carnet.notifications.worker import dispatch_due
 from carnet.patients.models import Patient
 from carnet.settings import Settings
-from tests.browser.conftest import served_demo
-from tests.conftest import NIRS, FakeSender
-from tests.documents.fresh_demo import FreshDemo
+from tests.browser.conftest import SYLVIE, served_demo, shot
+from tests.browser.conftest import Live as BaseLive
+from tests.conftest import NIRS
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(os.environ.get("CARNET_SCREENSHOTS") or tempfile.mkdtemp(prefix="carnet-shots-"))
-SYLVIE = "sylvie.martin@example.org"
 TENSIO = "tensiocarnet"  # labelled in the demo catalogue, not connected yet
 START = "https://tensio.example.org/connect"  # the app's "connect to Carnet" page
 CALLBACK = "https://tensio.example.org/carnet/callback"
@@ -41,15 +35,7 @@ SCOPES = "launch/patient openid patient/Observation.cruds patient/MedicationStat
 
 
 @dataclass
-class Live:
-    demo: FreshDemo
-    url: str
-    sender: FakeSender
-
-    def code_for(self, address: str) -> str:
-        dispatch_due(self.demo.factory, self.sender, self.demo.settings)
-        return self.sender.last_code(address)
-
+class Live(BaseLive):
     def sylvie(self) -> str:
         with self.demo.factory() as session:
             return str(
@@ -63,18 +49,6 @@ class Live:
 def live(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[Live]:
     with served_demo(tmp_path_factory, settings, "apps") as (demo, url, sender):
         yield Live(demo, url, sender)
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="fr-FR", viewport={"width": 1100, "height": 900})
-    yield context.new_page()
-    context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def sign_in(page: Page, live: Live) -> None:

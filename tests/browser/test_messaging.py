@@ -7,8 +7,6 @@ when CARNET_SCREENSHOTS is set."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,33 +19,22 @@ from sqlalchemy import select
 
 from carnet.accounts import service as accounts
 from carnet.accounts.models import Account
-from carnet.notifications.worker import dispatch_due
 from carnet.patients.models import Patient
 from carnet.settings import Settings
-from tests.browser.conftest import served_demo
-from tests.conftest import NIRS, FakeSender
-from tests.documents.fresh_demo import FreshDemo
+from tests.browser.conftest import SHOTS, SYLVIE, served_demo
+from tests.browser.conftest import Live as BaseLive
+from tests.conftest import NIRS
 from tests.messaging.conftest import PDF
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(os.environ.get("CARNET_SCREENSHOTS") or tempfile.mkdtemp(prefix="carnet-shots-"))
-SYLVIE = "sylvie.martin@example.org"
 DURAND = "paul.durand@example.org"
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SUBJECT = "Votre ordonnance de bilan"
 
 
 @dataclass
-class Live:
-    demo: FreshDemo
-    url: str
-    sender: FakeSender
-
-    def code_for(self, address: str) -> str:
-        dispatch_due(self.demo.factory, self.sender, self.demo.settings)
-        return self.sender.last_code(address)
-
+class Live(BaseLive):
     def totp_for(self, login: str) -> str:
         with self.demo.factory() as session:
             account = session.execute(select(Account).where(Account.login == login)).scalar_one()

@@ -19,8 +19,8 @@ from tests.browser.test_profile_and_settings import Live, shot
 from tests.conftest import NIRS
 
 pytestmark = pytest.mark.browser
-# The same fixtures as the other patient journeys (a fresh demo of this module's own).
-live, page = journeys.live, journeys.page
+# The same fresh demo as the other patient journeys (one of this module's own).
+live = journeys.live
 
 
 def window(live: Live, key: str, *, days_left: int) -> None:

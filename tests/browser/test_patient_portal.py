@@ -5,46 +5,30 @@ her history, then blocks and unblocks Dr Noir. Screenshots go to docs/screenshot
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from carnet.access import Action, Mode
 from carnet.access.gate import authorize
 from carnet.accounts.service import professional_actor
-from carnet.notifications.worker import dispatch_due
 from carnet.patients.models import Patient
 from carnet.professionals.models import Professional, Structure
 from carnet.settings import Settings
-from tests.browser.conftest import served_demo
-from tests.conftest import NIRS, FakeSender
-from tests.documents.fresh_demo import FreshDemo
+from tests.browser.conftest import SYLVIE, served_demo, shot
+from tests.browser.conftest import Live as BaseLive
+from tests.conftest import NIRS
 
 pytestmark = pytest.mark.browser
 
-# The docs' screenshots are refreshed on request (CARNET_SCREENSHOTS=docs/screenshots); an
-# ordinary run writes them to a temporary folder, leaving the checkout clean.
-SHOTS = Path(os.environ.get("CARNET_SCREENSHOTS") or tempfile.mkdtemp(prefix="carnet-shots-"))
-SYLVIE = "sylvie.martin@example.org"
 REASON = "Patiente inconsciente aux urgences"
 
 
 @dataclass
-class Live:
-    demo: FreshDemo
-    url: str
-    sender: FakeSender
-
-    def code_for(self, address: str) -> str:
-        dispatch_due(self.demo.factory, self.sender, self.demo.settings)
-        return self.sender.last_code(address)
-
+class Live(BaseLive):
     def emergency_access_by_benali(self) -> None:
         with self.demo.factory() as session:
             benali = session.execute(
@@ -64,18 +48,6 @@ class Live:
 def live(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[Live]:
     with served_demo(tmp_path_factory, settings, "browser") as (demo, url, sender):
         yield Live(demo, url, sender)
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="fr-FR", viewport={"width": 1100, "height": 900})
-    yield context.new_page()
-    context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def sign_in(page: Page, live: Live) -> None:

@@ -8,8 +8,6 @@ docs/screenshots/pro-*.png when CARNET_SCREENSHOTS is set."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,30 +21,19 @@ from sqlalchemy import select
 from carnet import clock
 from carnet.accounts import service as accounts
 from carnet.accounts.models import Account
-from carnet.notifications.worker import dispatch_due
 from carnet.settings import Settings
-from tests.browser.conftest import served_demo
-from tests.conftest import FakeSender
-from tests.documents.fresh_demo import FreshDemo
+from tests.browser.conftest import SHOTS, served_demo, shot
+from tests.browser.conftest import Live as BaseLive
 from tests.portal.pro_driver import LOGINS, SYLVIE_NIR_TYPED, TINY_PDF
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(os.environ.get("CARNET_SCREENSHOTS") or tempfile.mkdtemp(prefix="carnet-shots-"))
 REASON = "Patiente inconsciente aux urgences"
 PHONE = {"width": 390, "height": 844}
 
 
 @dataclass
-class Live:
-    demo: FreshDemo
-    url: str
-    sender: FakeSender
-
-    def code_for(self, address: str) -> str:
-        dispatch_due(self.demo.factory, self.sender, self.demo.settings)
-        return self.sender.last_code(address)
-
+class Live(BaseLive):
     def totp(self, login: str) -> str:
         with self.demo.factory() as session:
             account = session.execute(select(Account).where(Account.login == login)).scalar_one()
@@ -59,13 +46,6 @@ class Live:
 def live(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[Live]:
     with served_demo(tmp_path_factory, settings, "browser-pro") as (demo, url, sender):
         yield Live(demo, url, sender)
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="fr-FR", viewport={"width": 1100, "height": 900})
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture
@@ -89,11 +69,6 @@ def accessible(page: Page, name: str) -> None:
         if v["impact"] in BLOCKING
     }
     assert not found, f"{name}: {found}"
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def sign_in(page: Page, live: Live, who: str) -> None:

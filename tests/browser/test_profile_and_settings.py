@@ -6,44 +6,30 @@ reopens his closed record and closes it again. Screenshots go to docs/screenshot
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from carnet.notifications.worker import dispatch_due
 from carnet.patients.models import Patient
 from carnet.records import service as records
 from carnet.records.models import Record
 from carnet.settings import Settings
-from tests.browser.conftest import served_demo
-from tests.conftest import NIRS, OPERATOR, FakeSender
-from tests.documents.fresh_demo import FreshDemo
+from tests.browser.conftest import SYLVIE, served_demo, shot
+from tests.browser.conftest import Live as BaseLive
+from tests.conftest import NIRS, OPERATOR
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(os.environ.get("CARNET_SCREENSHOTS") or tempfile.mkdtemp(prefix="carnet-shots-"))
-SYLVIE = "sylvie.martin@example.org"
 HENRI = "henri.lambert@example.org"
 JEAN = "jean.dupont@example.org"
 PHONE = {"width": 390, "height": 844}
 
 
 @dataclass
-class Live:
-    demo: FreshDemo
-    url: str
-    sender: FakeSender
-
-    def code_for(self, address: str) -> str:
-        dispatch_due(self.demo.factory, self.sender, self.demo.settings)
-        return self.sender.last_code(address)
-
+class Live(BaseLive):
     def letter_for(self, key: str) -> tuple[str, str]:
         """A new code on the insurer's letter, and the person's birth date (YYYY-MM-DD)."""
         with self.demo.factory() as session:
@@ -69,24 +55,12 @@ def live(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterat
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="fr-FR", viewport={"width": 1100, "height": 900})
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
 def phone(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(
         locale="fr-FR", viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2
     )
     yield context.new_page()
     context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def sign_in(page: Page, live: Live, login: str, password: str | None = None) -> None:

@@ -4,8 +4,7 @@ the audit row in the same transaction, notify the patient when the access calls 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Uuid, and_, bindparam, select
@@ -214,24 +213,19 @@ def load_subject(
 
 def represents(session: Session, representative_id: uuid.UUID, patient_id: uuid.UUID) -> bool:
     """True when ``representative_id`` is a current legal representative of a minor patient."""
-    row = session.execute(
-        select(Patient.birth_date)
+    minor = session.execute(
+        select(Patient)
         .join(LegalRepresentative, LegalRepresentative.patient_id == Patient.id)
         .where(
             LegalRepresentative.patient_id == patient_id,
             LegalRepresentative.representative_id == representative_id,
             LegalRepresentative.ended_at.is_(None),
         )
-    ).first()
-    if row is None:
+    ).scalar_one_or_none()
+    if minor is None:
         return False
     majority: int = settings_of(session).majority_age
-    return _age(row[0], clock.today()) < majority
-
-
-def _age(born: date, day: date) -> int:
-    years = day.year - born.year
-    return years - 1 if (day.month, day.day) < (born.month, born.day) else years
+    return minor.age_on(clock.today()) < majority
 
 
 def actor_fields(actor: Actor) -> dict[str, Any]:
@@ -256,7 +250,6 @@ class Pending:
     actor: Actor
     action: Action
     first_access_notified: bool | None = None
-    extra: list[dict[str, Any]] = field(default_factory=list)
 
     def record(self, session: Session, also: list[dict[str, Any]] | None = None) -> Decision:
         """Write the audit row (and ``also``, rows of the same access on the same chain, in

@@ -478,8 +478,13 @@ def live_emergency(web: WebSession) -> EmergencyAccess | None:
         patient_id=web.emergency_patient_id,
         reason=web.emergency_reason,
         until=web.emergency_until,
-        session_id=f"web:{web.token_hash[:24]}:{web.emergency_until.timestamp():.0f}",
+        session_id=_emergency_session_id(web, web.emergency_until),
     )
+
+
+def _emergency_session_id(web: WebSession, until: datetime) -> str:
+    """Groups one emergency access's rows (and its one notice to the patient)."""
+    return f"web:{web.token_hash[:24]}:{until.timestamp():.0f}"
 
 
 def emergency_actor(actor: Actor, emergency: EmergencyAccess) -> Actor:
@@ -509,9 +514,7 @@ def start_emergency_access(
         web.created_at + timedelta(seconds=settings.session_absolute_ttl_seconds),
     )
     web.emergency_patient_id, web.emergency_reason, web.emergency_until = patient_id, reason, until
-    emergency = EmergencyAccess(
-        patient_id, reason, until, f"web:{web.token_hash[:24]}:{until.timestamp():.0f}"
-    )
+    emergency = EmergencyAccess(patient_id, reason, until, _emergency_session_id(web, until))
     authorize(
         session,
         emergency_actor(actor, emergency),

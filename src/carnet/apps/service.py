@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.access import Action, Actor, ActorKind
-from carnet.access.gate import actor_fields, authorize, represents
+from carnet.access.gate import actor_fields, authorize
 from carnet.access.scopes import narrow, parse_scope
 from carnet.apps.models import App, AppGrant, AuthorizationCode
 from carnet.audit import service as audit
@@ -408,11 +408,18 @@ def active_grant(session: Session, patient_id: uuid.UUID, client_id: str) -> App
 
 
 def disconnect(session: Session, actor: Actor, *, patient_id: uuid.UUID, client_id: str) -> None:
-    if actor.kind is not ActorKind.PATIENT or actor.patient_id is None:
-        raise NotFound("No such connected app.")
-    # The holder, or a legal representative of a minor (who may have connected it for them).
-    if actor.patient_id != patient_id and not represents(session, actor.patient_id, patient_id):
-        raise NotFound("No such connected app.")
+    """The holder, or a minor's legal representative, withdraws an app's consent: ``access``
+    decides and traces it. LIFECYCLE rather than MANAGE: like closing the record, withdrawing
+    a consent stays possible on a closed record (which apps may still read)."""
+    authorize(
+        session,
+        actor,
+        patient_id,
+        Action.LIFECYCLE,
+        resource_type="Consent",
+        resource_id=client_id,
+        audit_action="app.disconnect",
+    )
     result = session.execute(
         update(AppGrant)
         .where(
@@ -423,15 +430,7 @@ def disconnect(session: Session, actor: Actor, *, patient_id: uuid.UUID, client_
         .values(revoked_at=clock.now())
     )
     if not result.rowcount:  # type: ignore[attr-defined]
-        raise NotFound("No such connected app.")
-    audit.append(
-        session,
-        patient_id=patient_id,
-        action="app.disconnect",
-        resource_type="Consent",
-        resource_id=client_id,
-        **actor_fields(actor),
-    )
+        raise NotFound("No such connected app.")  # rolls back the access row with the rest
 
 
 # --- the patient's connected apps ------------------------------------------------------------

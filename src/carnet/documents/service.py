@@ -37,7 +37,6 @@ from carnet.documents.storage import BlobMissing, BlobStore
 from carnet.errors import AccessDenied, Conflict, Forbidden, Invalid, NotFound
 from carnet.identity import parse_ins_identifier
 from carnet.messaging.models import Attachment
-from carnet.patients.models import Patient
 from carnet.terminology import documents as vocab
 from carnet.terminology.habilitations import Matrix, load_matrix
 
@@ -434,16 +433,6 @@ def _open(
     return facts, decision.mode
 
 
-def patient_by_ins(session: Session, actor: Actor, ins: Any) -> uuid.UUID:
-    """The patient named by an INS, or an audited "not found"."""
-    found = session.execute(
-        select(Patient.id).where(Patient.nir == ins.matricule, Patient.ins_oid == ins.oid)
-    ).scalar_one_or_none()
-    if found is None:
-        raise deny_unknown(actor, action=Action.SEARCH, resource_type="DocumentReference")
-    return found
-
-
 SEARCH_RESOURCES = select(DocumentEntry.resource)  # the ITI-67 answer: the stored JSON
 
 
@@ -609,14 +598,11 @@ def retrieve(session: Session, actor: Actor, blob_id: str) -> tuple[DocumentEntr
 def content_of(session: Session, actor: Actor, entry_id: uuid.UUID) -> tuple[DocumentEntry, bytes]:
     """The decrypted content of the current version of a document, by its id (the portal's
     download link); the same checks and trail as ITI-68."""
-    key = session.execute(
-        select(DocumentEntry.blob_key).where(
-            DocumentEntry.id == entry_id, DocumentEntry.current.is_(True)
-        )
-    ).scalar_one_or_none()
-    if key is None:
+    entry = session.get(DocumentEntry, entry_id)
+    if entry is None or not entry.current:
         raise NotFound(NOT_FOUND)
-    return retrieve(session, actor, key.rsplit("/", 1)[-1])
+    entry = _visible_entry(session, actor, entry, Action.READ, "read")
+    return entry, _decrypt(session, entry)
 
 
 _EXTENSIONS = {

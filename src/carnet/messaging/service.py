@@ -546,10 +546,6 @@ def attachment_content(
     return _attachment_facts(attachment), content
 
 
-def unread_count(session: Session, actor: Actor, patient_id: uuid.UUID) -> int:
-    return sum(t.unread for t in list_threads(session, actor, patient_id))
-
-
 def unread_for_home(
     session: Session, actor: Actor, patient_id: uuid.UUID, *, since: datetime | None = None
 ) -> HomeMessages:
