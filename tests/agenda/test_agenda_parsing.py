@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from hypothesis import given, settings
@@ -100,3 +100,52 @@ def test_the_fhir_reader_gives_a_sound_draft_or_names_a_field(body: dict[str, An
     assert draft.patient_id is not None
     assert draft.start < draft.end <= draft.start + timedelta(hours=24)
     assert draft.start.tzinfo is not None
+
+
+# The readers above mostly meet broken input; these always give a well-formed one, so the
+# "sound draft" branch is exercised too (and a refusal of valid input fails the test).
+valid_forms = st.fixed_dictionaries(
+    {
+        "date": st.dates(
+            min_value=TODAY - timedelta(days=365), max_value=TODAY + timedelta(days=5 * 365)
+        ).map(date.isoformat),
+        "time": st.times().map(lambda t: t.strftime("%H:%M")),
+        "duration": st.sampled_from([str(d) for d in DURATIONS]),
+    },
+    optional={
+        "description": st.text(min_size=1, max_size=MAX_TEXT).filter(str.strip),
+        "location": st.text(min_size=1, max_size=MAX_TEXT).filter(str.strip),
+    },
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(valid_forms)
+def test_the_form_reader_accepts_every_well_formed_form(form: dict[str, str]) -> None:
+    draft = draft_from_form(form, today=TODAY)
+    assert draft.start.tzinfo is not None
+    assert draft.end - draft.start == timedelta(minutes=int(form["duration"]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+    st.timedeltas(min_value=timedelta(minutes=1), max_value=timedelta(hours=24)),
+)
+def test_the_fhir_reader_accepts_every_well_formed_appointment(
+    start: datetime, length: timedelta
+) -> None:
+    start = start.replace(microsecond=0)
+    end = start + timedelta(seconds=max(60, int(length.total_seconds())))
+    body = {
+        "resourceType": "Appointment",
+        "status": "booked",
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "participant": [PATIENT],
+    }
+    draft = parse_appointment(body)
+    assert (draft.start, draft.end) == (start, end)
+    assert draft.patient_id is not None

@@ -240,6 +240,7 @@ def test_a_representative_connects_and_disconnects_an_app_for_her_child(
     body = podo_app.connect(patient=str(lea))
     assert body["patient"] == str(lea)
     token = body["access_token"]
+    assert podo_app.api("GET", f"/fhir/Observation?patient={lea}", token).status_code == 200
     text = html.unescape(signed_in.client.get(f"/applications?record={lea}").text)
     assert f'id="connected-{PODO_ID}"' in text
     assert f'action="/applications/deconnecter?record={lea}"' in text

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyotp
 import pytest
@@ -163,6 +164,8 @@ def test_no_serious_accessibility_violation(
     response = page.goto(f"{live.url}{path}")
     assert response is not None
     assert response.status == 200, f"{screen.name}: {path} answered {response.status}"
+    # the page itself, not the sign-in page a lost session would have redirected to
+    assert urlsplit(page.url).path == urlsplit(path).path, f"{screen.name}: ended on {page.url}"
     results = AXE.run(page).response
     assert results["testEngine"]["version"].startswith("4.")  # axe-core really ran
     assert len(results["passes"]) > 10, "axe-core checked the page's content"

@@ -159,6 +159,7 @@ def test_another_professional_reads_nothing_of_the_thread(api: Api, cast: Cast) 
     created = api("durand", "post", "/fhir/Communication", json=new_thread(cast)).json()
     assert api("petit", "get", f"/fhir/Communication/{created['id']}").status_code == 404
     listed = api("petit", "get", f"/fhir/Communication?patient={cast.patients['sylvie']}")
+    assert listed.status_code == 200
     assert created["id"] not in [e["resource"]["id"] for e in listed.json().get("entry", [])]
 
 

@@ -57,7 +57,7 @@ def test_a_gp_finds_sylvie_by_her_nir_and_reads_her_summary_and_documents(
     page = portal.client.get(found.headers["location"])
     assert page.status_code == 200
     body = text(page)
-    assert "<h1>MARTIN Sylvie</h1>" in body or "Sylvie" in body
+    assert "<h1>Sylvie Martin</h1>" in page.text
     assert "Résumé d'urgence" in body
     assert re.search(r"(?i)p[ée]nicilline", body)  # her allergy
     assert "Consultation de psychiatrie" in body  # hidden from others, not from her GP
@@ -107,17 +107,32 @@ def test_an_unknown_person_is_not_found(portal: Portal, session: Session) -> Non
 def test_the_search_and_every_form_need_the_csrf_token(
     portal: Portal, session: Session, cast: Cast
 ) -> None:
-    sign_in_professional(portal, session, "benali")
     sylvie = cast.patients["sylvie"]
-    for url, data in (
-        ("/pro/recherche", {"ins": SYLVIE_NIR_TYPED}),
-        (f"/pro/patients/{sylvie}/urgence", {"reason": REASON}),
-        (f"/pro/patients/{sylvie}/consentement", {"patient_consented": "on"}),
-        (f"/pro/patients/{sylvie}/prescription", {"drug": "amoxicilline"}),
-        ("/pro/urgence/fin", {}),
+    # Dr Benali (not authorized) for the forms she may use; Dr Durand, her authorized GP, for
+    # the prescription and the document forms — so that only the missing token can refuse them.
+    for who, forms in (
+        (
+            "benali",
+            (
+                ("/pro/recherche", {"ins": SYLVIE_NIR_TYPED}),
+                (f"/pro/patients/{sylvie}/urgence", {"reason": REASON}),
+                (f"/pro/patients/{sylvie}/consentement", {"patient_consented": "on"}),
+                ("/pro/urgence/fin", {}),
+            ),
+        ),
+        (
+            "durand",
+            (
+                (f"/pro/patients/{sylvie}/prescription", {"drug": "amoxicilline"}),
+                (f"/pro/patients/{sylvie}/ajouter", {"title": "Compte rendu"}),
+            ),
+        ),
     ):
-        refused = portal.client.post(url, data=data, follow_redirects=False)
-        assert refused.status_code == 403, url
+        sign_in_professional(portal, session, who)
+        for url, data in forms:
+            refused = portal.client.post(url, data=data, follow_redirects=False)
+            assert refused.status_code == 403, url
+            assert "Le formulaire a expiré" in text(refused), url
     assert not trail(session, sylvie, actor_name="Dr Amina Benali", mode="emergency")
 
 
@@ -240,6 +255,7 @@ def test_emergency_access_expires(portal: Portal, session: Session, cast: Cast, 
         assert 'id="emergency-banner"' in portal.client.get("/pro").text
     frozen(start + timedelta(seconds=ttl + 1))
     page = portal.client.get(f"/pro/patients/{sylvie}")
+    assert page.status_code == 200  # still signed in: the emergency alone has ended
     assert 'id="emergency-banner"' not in page.text
     assert "Résumé d'urgence" not in text(page)
 
