@@ -8,14 +8,19 @@ from __future__ import annotations
 import html
 import re
 import uuid
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
+from carnet.access import Actor, ActorKind
 from carnet.accounts.models import Account
 from carnet.audit.models import AuditEntry
+from carnet.errors import AccessDenied, NotFound
+from carnet.patients.models import LegalRepresentative
 from carnet.records import service as records
 from carnet.records.models import ActivationCode, Record
 from tests.conftest import NIRS, OPERATOR, Cast
@@ -344,3 +349,76 @@ def test_settings_pages_need_a_signed_in_patient(portal: Portal) -> None:
         response = portal.client.get(url, follow_redirects=False)
         assert response.status_code == 303
         assert response.headers["location"].startswith("/login")
+
+
+def record_reads(session: Session, patient_id: uuid.UUID) -> list[AuditEntry]:
+    session.expire_all()
+    return list(
+        session.execute(
+            select(AuditEntry)
+            .where(
+                AuditEntry.patient_id == patient_id,
+                AuditEntry.action == "read",
+                AuditEntry.resource_type == "Record",
+            )
+            .order_by(AuditEntry.seq)
+        ).scalars()
+    )
+
+
+def test_the_settings_read_the_record_state_through_the_gate_and_on_the_trail(
+    signed_in: Portal, session: Session, cast: Cast
+) -> None:
+    sylvie, lea = cast.patients["sylvie"], cast.patients["lea"]
+    assert "Le dossier est ouvert." in plain(signed_in.client.get("/parametres").text)
+    assert [(r.actor_kind, r.outcome) for r in record_reads(session, sylvie)] == [
+        ("patient", "allowed")
+    ]
+
+    page = signed_in.client.get(f"/parametres?record={lea}")
+    assert "Le dossier est ouvert." in plain(page.text)
+    assert [(r.actor_kind, r.outcome) for r in record_reads(session, lea)] == [
+        ("representative", "allowed")
+    ]
+
+
+def end_representation(session: Session, cast: Cast) -> None:
+    link = session.execute(
+        select(LegalRepresentative).where(
+            LegalRepresentative.patient_id == cast.patients["lea"],
+            LegalRepresentative.representative_id == cast.patients["sylvie"],
+        )
+    ).scalar_one()
+    link.ended_at = clock.now()
+    session.commit()
+
+
+def test_a_representative_who_no_longer_represents_gets_nothing_of_the_record(
+    signed_in: Portal, session: Session, cast: Cast
+) -> None:
+    sylvie, lea = cast.patients["sylvie"], cast.patients["lea"]
+    end_representation(session, cast)
+
+    page = plain(signed_in.client.get(f"/parametres?record={lea}").text)
+
+    assert "Vous agissez pour" not in page  # her own settings and record, not Léa's
+    assert "Léa" not in page
+    assert record_reads(session, lea) == []
+    actor = Actor(kind=ActorKind.PATIENT, ref="account:sylvie", patient_id=sylvie)
+    with pytest.raises(AccessDenied) as refused:
+        records.record_state(session, actor, lea)
+    assert isinstance(refused.value.public, NotFound)
+    assert refused.value.entry["detail"] == "not_holder"
+
+
+def test_the_record_state_is_refused_to_whoever_has_no_right_on_it(
+    session: Session, cast: Cast, pro: Callable[..., Actor], frozen: Callable[[datetime], None]
+) -> None:
+    henri = Actor(kind=ActorKind.PATIENT, ref="account:henri", patient_id=cast.patients["henri"])
+    sylvie = Actor(kind=ActorKind.PATIENT, ref="account:sylvie", patient_id=cast.patients["sylvie"])
+    frozen(datetime(2029, 8, 21, 9, 0, tzinfo=UTC))  # Léa is 18: her mother no longer acts for her
+    cases = ((henri, "sylvie"), (sylvie, "lea"), (pro("benali"), "sylvie"), (pro("blanc"), "lea"))
+    for actor, whose in cases:
+        with pytest.raises(AccessDenied) as refused:
+            records.record_state(session, actor, cast.patients[whose])
+        assert refused.value.entry["outcome"] == "denied"

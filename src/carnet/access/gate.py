@@ -23,11 +23,11 @@ from carnet.access.policy import (
     decide_creation,
     scope_allows,
 )
+from carnet.access.representation import represents
 from carnet.apps.models import App, AppGrant
 from carnet.audit import service as audit
 from carnet.audit.models import NotifiedAccess
 from carnet.authorizations.models import Authorization
-from carnet.db import settings_of
 from carnet.errors import (
     AccessDenied,
     CarnetError,
@@ -38,7 +38,7 @@ from carnet.errors import (
     Unauthenticated,
 )
 from carnet.notifications.models import enqueue
-from carnet.patients.models import LegalRepresentative, Patient
+from carnet.patients.models import Patient
 from carnet.records.models import Record, RecordStatus
 
 NOT_FOUND_MESSAGE = "No record was found for this patient."
@@ -117,16 +117,18 @@ def load_facts(
             AUTHORIZATION_OF, {"p": patient_id, "r": actor.professional_id}
         ).scalar_one_or_none()
         authorization = (row.status, row.treating_doctor) if row is not None else None
-    return _facts(session, actor, patient_id, record, authorization)
+    return facts_from(session, actor, patient_id, record, authorization)
 
 
-def _facts(
+def facts_from(
     session: Session,
     actor: Actor,
     patient_id: uuid.UUID,
     record: Record | None,
     authorization: tuple[str, bool] | None,
 ) -> RecordFacts:
+    """The facts of a record and of this actor's ``(status, treating doctor)`` authorization
+    on it, when the caller loaded them itself (several records in one query, for a list)."""
     if record is None:
         return RecordFacts(exists=False)
     status = record.effective_status(clock.now())
@@ -207,25 +209,8 @@ def load_subject(
         return Subject(None, RecordFacts(exists=False))
     patient, record, status, treating, notified = row
     authorization = (status, bool(treating)) if status is not None else None
-    facts = _facts(session, actor, patient.id, record, authorization)
+    facts = facts_from(session, actor, patient.id, record, authorization)
     return Subject(patient, facts, first_access_notified=notified is not None)
-
-
-def represents(session: Session, representative_id: uuid.UUID, patient_id: uuid.UUID) -> bool:
-    """True when ``representative_id`` is a current legal representative of a minor patient."""
-    minor = session.execute(
-        select(Patient)
-        .join(LegalRepresentative, LegalRepresentative.patient_id == Patient.id)
-        .where(
-            LegalRepresentative.patient_id == patient_id,
-            LegalRepresentative.representative_id == representative_id,
-            LegalRepresentative.ended_at.is_(None),
-        )
-    ).scalar_one_or_none()
-    if minor is None:
-        return False
-    majority: int = settings_of(session).majority_age
-    return minor.age_on(clock.today()) < majority
 
 
 def actor_fields(actor: Actor) -> dict[str, Any]:

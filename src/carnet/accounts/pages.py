@@ -248,6 +248,8 @@ def _settings_page(
     values: dict[str, str] | None = None,
 ) -> Response:
     account, patient = self_service.preferences_of(session, viewing.actor)
+    # the state of the record in view, read through the gate (holder or current representative)
+    record = records.record_state(session, viewing.actor, viewing.patient_id)
     if values is None:
         values = {
             "notify_email": "on" if account.notify_email else "",
@@ -258,6 +260,7 @@ def _settings_page(
     context = {
         **viewing.context(),
         "holder": patient,
+        "record": record,
         "values": values,
         "error": error,
         "saved": request.query_params.get("enregistre") == "1",

@@ -140,33 +140,74 @@ def append_many(session: Session, entries: list[dict[str, Any]]) -> list[dict[st
     rows: list[dict[str, Any]] = []
     for entry in entries:
         seq += 1
-        values: dict[str, Any] = {
-            "id": new_id(),
-            "chain": chain,
-            "seq": seq,
-            "patient_id": entry["patient_id"],
-            "recorded_at": now,
-            "action": entry["action"],
-            "outcome": entry.get("outcome", "allowed"),
-            "mode": entry.get("mode", "normal"),
-            "reason": _clip(entry.get("reason"), 500),
-            "actor_kind": entry["actor_kind"],
-            "actor_ref": entry.get("actor_ref"),
-            "actor_name": _clip(entry.get("actor_name"), 200),
-            "actor_profession": entry.get("actor_profession"),
-            "actor_structure": _clip(entry.get("actor_structure"), 200),
-            "client_id": entry.get("client_id"),
-            "resource_type": entry.get("resource_type"),
-            "resource_id": entry.get("resource_id"),
-            "detail": _clip(entry.get("detail"), 500),
-            "prev_hash": prev_hash,
-        }
-        values["hash"] = prev_hash = values_hash(key, prev_hash, values)
+        values = _row(entry, chain, seq, now, prev_hash, key)
+        prev_hash = values["hash"]
         rows.append(values)
     # Constant statements with bound parameters: compiled once, cached, no per-call coercion.
     session.execute(INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
     session.execute(MOVE_HEAD, {"c": chain, "s": seq, "h": prev_hash})
     return rows
+
+
+def append_each(session: Session, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Append one row to each entry's own chain (a list that names several patients): the
+    heads are locked in one statement, in the chains' order (two such lists never wait for
+    each other in a cycle), the rows inserted in one batch and the heads moved in another, so
+    that the cost does not grow in round trips with the number of patients."""
+    if not entries:
+        return []
+    by_chain: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        by_chain.setdefault(chain_of(entry["patient_id"]), []).append(entry)
+    heads = {
+        row.chain: (int(row.seq), str(row.hash))
+        for row in session.execute(LOCK_HEADS, {"c": sorted(by_chain)})
+    }
+    for chain in sorted(set(by_chain) - set(heads)):
+        heads[chain] = _lock_head(session, chain)  # a chain's first row: rare in a list
+    key = chain_key(session)
+    now = clock.now()
+    rows: list[dict[str, Any]] = []
+    moves: list[dict[str, Any]] = []
+    for chain in sorted(by_chain):
+        seq, prev_hash = heads[chain]
+        for entry in by_chain[chain]:
+            seq += 1
+            values = _row(entry, chain, seq, now, prev_hash, key)
+            prev_hash = values["hash"]
+            rows.append(values)
+        moves.append({"c": chain, "s": seq, "h": prev_hash})
+    session.execute(INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
+    session.execute(MOVE_HEAD, moves if len(moves) > 1 else moves[0])
+    return rows
+
+
+def _row(
+    entry: dict[str, Any], chain: str, seq: int, now: datetime, prev_hash: str, key: bytes
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "id": new_id(),
+        "chain": chain,
+        "seq": seq,
+        "patient_id": entry["patient_id"],
+        "recorded_at": now,
+        "action": entry["action"],
+        "outcome": entry.get("outcome", "allowed"),
+        "mode": entry.get("mode", "normal"),
+        "reason": _clip(entry.get("reason"), 500),
+        "actor_kind": entry["actor_kind"],
+        "actor_ref": entry.get("actor_ref"),
+        "actor_name": _clip(entry.get("actor_name"), 200),
+        "actor_profession": entry.get("actor_profession"),
+        "actor_structure": _clip(entry.get("actor_structure"), 200),
+        "client_id": entry.get("client_id"),
+        "resource_type": entry.get("resource_type"),
+        "resource_id": entry.get("resource_id"),
+        "detail": _clip(entry.get("detail"), 500),
+        "prev_hash": prev_hash,
+    }
+    values["hash"] = values_hash(key, prev_hash, values)
+    return values
 
 
 ENTRIES: Table = AuditEntry.__table__  # type: ignore[assignment]
@@ -179,6 +220,12 @@ MOVE_HEAD = (
 )
 LOCK_HEAD = (
     select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.chain == bindparam("c")).with_for_update()
+)
+LOCK_HEADS = (
+    select(HEADS.c.chain, HEADS.c.seq, HEADS.c.hash)
+    .where(HEADS.c.chain.in_(bindparam("c", expanding=True)))
+    .order_by(HEADS.c.chain)
+    .with_for_update()
 )
 
 

@@ -65,6 +65,15 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "communication.reply": ("a répondu à un message", "replied to a message"),
     "communication.read": ("a lu une conversation", "read a conversation"),
     "communication.list": ("a consulté la liste des messages", "listed the messages"),
+    # a professional's portal naming the patient in a list (access.listing)
+    "patient_list.recent": (
+        "a vu votre nom dans la liste de ses patients récents",
+        "saw your name in their list of recent patients",
+    ),
+    "patient_list.messaging": (
+        "a vu votre nom dans la liste des patients à qui écrire",
+        "saw your name in their list of patients to write to",
+    ),
 }
 
 # Reads, searches and writes say what was looked at or changed, when the row knows it.
@@ -83,6 +92,7 @@ ON_RESOURCE: dict[tuple[str, str], tuple[str, str]] = {
         "listed your documents",
     ),
     ("read", "DocumentReference"): ("a consulté un document", "read a document"),
+    ("read", "Record"): ("a consulté l'état de votre dossier", "read the status of your record"),
     ("search", "Appointment"): ("a consulté votre agenda", "read your agenda"),
     ("read", "Appointment"): ("a consulté un rendez-vous", "read an appointment"),
     ("write", "Appointment"): ("a modifié votre agenda", "changed your agenda"),

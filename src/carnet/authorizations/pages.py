@@ -15,7 +15,7 @@ from carnet.authorizations import service
 from carnet.errors import CarnetError, Invalid
 from carnet.professionals.service import search_professionals
 from carnet.records.pages import form_failed, patient_page
-from carnet.records.service import set_access_choices
+from carnet.records.service import record_state, set_access_choices
 from carnet.web.deps import DbSession
 from carnet.web.portal import CsrfForm, SignedIn, ViewingRecord, render, with_record
 
@@ -36,11 +36,12 @@ def authorizations_page(
     request: Request, session: DbSession, viewing: ViewingRecord, nom: str = ""
 ) -> Response:
     rows = service.list_authorizations(session, viewing.actor, viewing.patient_id)
+    record = record_state(session, viewing.actor, viewing.patient_id)  # the emergency choices
     found = search_professionals(session, nom.strip(), limit=20) if nom.strip() else None
     return render(
         request,
         "authorizations.html",
-        {**viewing.context(), "rows": rows, "query": nom, "found": found},
+        {**viewing.context(), "rows": rows, "record": record, "query": nom, "found": found},
     )
 
 

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
-from carnet.access import Action, Actor, ActorKind, RecordFacts
-from carnet.access.gate import deny_unknown, load_facts, represents
+from carnet.access import Action, Actor, ActorKind, RecordFacts, listing
+from carnet.access.gate import deny_unknown, load_facts
 from carnet.access.messaging import (
     ThreadFacts,
     Verb,
@@ -27,8 +27,8 @@ from carnet.access.messaging import (
     decide_messaging,
     thread_clauses,
 )
+from carnet.access.representation import representatives_of
 from carnet.accounts.models import Account
-from carnet.authorizations.models import Authorization
 from carnet.db import new_id, settings_of
 from carnet.documents import envelope
 from carnet.documents.service import blobs_of, patient_data_key
@@ -42,7 +42,7 @@ from carnet.messaging.fhir import (
 )
 from carnet.messaging.models import Attachment, Message, MessageRead, Participant, Thread
 from carnet.notifications.models import enqueue
-from carnet.patients.models import LegalRepresentative, Patient
+from carnet.patients.models import Patient
 
 NO_THREAD = "No such message thread."
 MAX_SUBJECT = 200
@@ -557,19 +557,12 @@ def unread_for_home(
 
 
 def my_patients(session: Session, actor: Actor) -> list[PatientChoice]:
-    """The patients who authorized this professional: whom they may write to."""
-    if actor.kind is not ActorKind.PROFESSIONAL or actor.professional_id is None:
-        return []
-    rows = session.execute(
-        select(Patient)
-        .join(Authorization, Authorization.patient_id == Patient.id)
-        .where(
-            Authorization.professional_id == actor.professional_id,
-            Authorization.status == "active",
-        )
-        .order_by(Patient.birth_name, Patient.birth_given_names)
-    ).scalars()
-    return [PatientChoice(p.id, p.display_name, p.birth_date) for p in rows]
+    """The patients this professional may write to (``access.listing``: authorized, not
+    blocked, record open, normal care); each patient named is traced on their trail."""
+    return [
+        PatientChoice(p.id, p.display_name, p.birth_date)
+        for p in listing.patients_to_message(session, actor)
+    ]
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -769,14 +762,7 @@ def _notify(session: Session, thread: Thread, message: Message) -> None:
 def _patient_side(session: Session, thread: Thread) -> list[uuid.UUID]:
     people = [thread.patient_id]
     if not thread.hidden_from_representatives:
-        for (representative_id,) in session.execute(
-            select(LegalRepresentative.representative_id).where(
-                LegalRepresentative.patient_id == thread.patient_id,
-                LegalRepresentative.ended_at.is_(None),
-            )
-        ):
-            if represents(session, representative_id, thread.patient_id):
-                people.append(representative_id)
+        people.extend(representatives_of(session, thread.patient_id))
     return people
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from carnet import clock
-from carnet.access.gate import represents
+from carnet.access.representation import representatives_of
 from carnet.accounts.models import Account
 from carnet.notifications.models import SEALED_CODE, OutboxMessage, OutboxStatus, open_code
 from carnet.notifications.senders import (
@@ -31,7 +31,7 @@ from carnet.notifications.senders import (
     SmtpSender,
 )
 from carnet.notifications.templates import render
-from carnet.patients.models import LegalRepresentative, Patient
+from carnet.patients.models import Patient
 from carnet.settings import Settings
 
 log = logging.getLogger("carnet.notifications")
@@ -64,17 +64,10 @@ ACCESS_TEMPLATES = ("first_access", "emergency_access")
 def _recipient(session: Session, row: OutboxMessage) -> tuple[str, str] | None:
     """(channel, address) from the account's preferences, or the patient's contacts; a minor
     who cannot be reached is represented by their legal representative for access notices
-    (only while a minor: ``access.gate.represents`` checks the age, as for any access)."""
+    (only while a minor: ``access.representation`` checks the age, as for any access)."""
     target = _own_recipient(session, row)
     if target is None and row.template in ACCESS_TEMPLATES and row.patient_id is not None:
-        for (representative_id,) in session.execute(
-            select(LegalRepresentative.representative_id).where(
-                LegalRepresentative.patient_id == row.patient_id,
-                LegalRepresentative.ended_at.is_(None),
-            )
-        ):
-            if not represents(session, representative_id, row.patient_id):
-                continue
+        for representative_id in representatives_of(session, row.patient_id):
             proxy = OutboxMessage(template=row.template, patient_id=representative_id)
             target = _own_recipient(session, proxy)
             if target is not None:

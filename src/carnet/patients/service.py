@@ -13,7 +13,6 @@ from carnet import clock
 from carnet.access import Action, Actor, ActorKind
 from carnet.access.gate import actor_fields, deny_unknown
 from carnet.audit import service as audit
-from carnet.db import settings_of
 from carnet.errors import Conflict, Forbidden, Invalid, NotFound
 from carnet.identity import (
     OID_INS_NIR,
@@ -202,21 +201,3 @@ def add_representative(
         **actor_fields(actor),
     )
     return link
-
-
-def represented_patients(session: Session, representative_id: uuid.UUID) -> list[Patient]:
-    """The minors this person currently represents (for the portal's record switcher and the
-    app consent page). A child who has come of age is their own person: no longer listed,
-    whether or not the link was ended (``access.gate.represents`` decides the same way)."""
-    today = clock.today()
-    majority: int = settings_of(session).majority_age
-    rows = session.execute(
-        select(Patient)
-        .join(LegalRepresentative, LegalRepresentative.patient_id == Patient.id)
-        .where(
-            LegalRepresentative.representative_id == representative_id,
-            LegalRepresentative.ended_at.is_(None),
-        )
-        .order_by(Patient.birth_date)
-    ).scalars()
-    return [patient for patient in rows if patient.age_on(today) < majority]

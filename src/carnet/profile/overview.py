@@ -13,7 +13,7 @@ import orjson
 from sqlalchemy.orm import Session
 
 from carnet.access import Action, Actor
-from carnet.access.gate import authorize
+from carnet.access.gate import authorize, load_facts
 from carnet.access.profile import check_may_change_entry, may_change_entry
 from carnet.errors import NotFound
 from carnet.profile import forms, service
@@ -41,6 +41,7 @@ class ProfileSheet:
 
     sections: dict[str, list[Line]] = field(default_factory=dict)
     advance_directives: list[Any] = field(default_factory=list)  # DocumentEntry rows
+    closed: bool = False  # the record is closed: read-only (from the facts the gate decided on)
 
     @property
     def measure_groups(self) -> list[list[Line]]:
@@ -79,6 +80,7 @@ def read_profile(session: Session, actor: Actor, patient_id: uuid.UUID) -> Profi
     from carnet.documents import service as documents
     from carnet.terminology.documents import ADVANCE_DIRECTIVES
 
+    facts = load_facts(session, actor, patient_id)
     authorize(
         session,
         actor,
@@ -87,8 +89,9 @@ def read_profile(session: Session, actor: Actor, patient_id: uuid.UUID) -> Profi
         resource_type="Patient",
         audit_action="read",  # « a consulté votre dossier » in the history
         detail="profile",
+        facts=facts,
     )
-    sheet = ProfileSheet(sections={s.slug: [] for s in forms.SECTIONS})
+    sheet = ProfileSheet(sections={s.slug: [] for s in forms.SECTIONS}, closed=facts.closed)
     found: dict[uuid.UUID, ProfileEntry] = {}
     for resource_type in dict.fromkeys(s.resource_type for s in forms.SECTIONS):
         rows = service.entries_of(

@@ -10,22 +10,22 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
-from carnet.access import Action, Actor, ActorKind, Mode, decide
+from carnet.access import Action, Actor, ActorKind, Mode, decide, listing
 from carnet.access.gate import load_facts
 from carnet.audit.models import AuditEntry
 from carnet.documents import service as documents
 from carnet.documents.models import DocumentEntry
 from carnet.errors import Forbidden, Invalid
 from carnet.identity import OID_INS_NIR, InvalidIdentifier
-from carnet.patients.models import Patient
 from carnet.profile import fhir as profile_fhir
 from carnet.profile import summary
 from carnet.profile.models import ProfileEntry
@@ -82,40 +82,60 @@ class RecentPatient:
 
 
 RECENT_DAYS = 30
+URGENT_MODES = (Mode.EMERGENCY, Mode.REGULATOR)
 
 
 def recent_patients(session: Session, actor: Actor, *, limit: int = 10) -> list[RecentPatient]:
     """The records this professional opened in the last 30 days (from their own allowed
-    accesses on the trail, through the index on actor and time), newest first. Only names:
-    opening one is a new, audited lookup."""
+    accesses on the trail, through the index on actor and time), newest first, that they may
+    still read now (``access.listing``: not a patient who blocked them or withdrew their
+    authorization, nor a closed record); each name shown is traced on the patient's trail.
+    Only names: opening one is a new, audited lookup."""
     _professional(actor)
+    last: dict[uuid.UUID, Any] = {}
+
+    def opened() -> Iterator[tuple[uuid.UUID, frozenset[Mode]]]:
+        for patient_id, at, modes in _opened_lately(session, actor, batch=max(limit, 10) * 3):
+            last[patient_id] = at
+            yield patient_id, modes
+
+    shown = listing.recent_patients(session, actor, opened(), limit=limit)
+    return [
+        RecentPatient(p.id, p.display_name, p.birth_date.strftime("%d/%m/%Y"), last[p.id])
+        for p in shown
+    ]
+
+
+def _opened_lately(
+    session: Session, actor: Actor, *, batch: int
+) -> Iterator[tuple[uuid.UUID, Any, frozenset[Mode]]]:
+    """(patient id, last access, the modes used), newest first, a page at a time. Showing a
+    name in a list is not opening the record: those rows do not count (or a list would keep
+    itself alive)."""
     last = func.max(AuditEntry.recorded_at).label("last")
-    rows = session.execute(
-        select(AuditEntry.patient_id, last)
+    used = [func.max(case((AuditEntry.mode == m.value, 1), else_=0)) for m in URGENT_MODES]
+    query = (
+        select(AuditEntry.patient_id, last, *used)
         .where(
             AuditEntry.actor_ref == actor.ref,
             AuditEntry.recorded_at >= clock.now() - timedelta(days=RECENT_DAYS),
             AuditEntry.actor_kind == ActorKind.PROFESSIONAL.value,
             AuditEntry.outcome == "allowed",
             AuditEntry.patient_id.is_not(None),
+            AuditEntry.action.not_in(listing.LIST_ACTIONS),
         )
         .group_by(AuditEntry.patient_id)
-        .order_by(last.desc())
-        .limit(limit)
-    ).all()
-    patients = {
-        p.id: p
-        for p in session.execute(
-            select(Patient).where(Patient.id.in_([r[0] for r in rows]))
-        ).scalars()
-    }
-    recent = []
-    for patient_id, at in rows:
-        patient = patients.get(patient_id) if patient_id is not None else None
-        if patient is not None:  # purged since
-            born = patient.birth_date.strftime("%d/%m/%Y")
-            recent.append(RecentPatient(patient.id, patient.display_name, born, at))
-    return recent
+        .order_by(last.desc(), AuditEntry.patient_id)
+    )
+    offset = 0
+    while True:
+        rows = session.execute(query.offset(offset).limit(batch)).all()
+        for patient_id, at, *flags in rows:
+            modes = {Mode.NORMAL, *(m for m, flag in zip(URGENT_MODES, flags, strict=True) if flag)}
+            yield patient_id, at, frozenset(modes)
+        if len(rows) < batch:
+            return
+        offset += batch
 
 
 @dataclass

@@ -12,7 +12,15 @@ from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.access import Action, Actor, ActorKind
-from carnet.access.gate import actor_fields, authorize, authorize_creation, deny_unknown
+from carnet.access.gate import (
+    actor_fields,
+    authorize,
+    authorize_creation,
+    deny_unknown,
+    load_facts,
+)
+from carnet.access.listing import LIST_ACTIONS
+from carnet.access.representation import represented_minors
 from carnet.audit import service as audit
 from carnet.audit.models import AuditEntry, AuditHead
 from carnet.crypto import activation_code, keyed_hash, normalise_code, same
@@ -449,8 +457,6 @@ def lookup_by_id(session: Session, actor: Actor, patient_id: uuid.UUID | str) ->
 def lookup_record(
     session: Session, actor: Actor, patient: Patient, *, record: Record | None = None
 ) -> RecordView:
-    from carnet.access.gate import load_facts
-
     action = Action.LOOKUP if actor.kind is ActorKind.PROFESSIONAL else Action.READ
     record = record or session.get(Record, patient.id)  # held here: the identity map is weak
     facts = load_facts(session, actor, patient.id, record=record)
@@ -502,31 +508,44 @@ def read_trail(
 
 @dataclass(frozen=True)
 class RecordInView:
-    """Whose record a signed-in patient is looking at, and which others they may switch to."""
+    """Whose record a signed-in patient is looking at, and which others they may switch to.
+    Nothing of the record itself: each page reads what it shows through the gate."""
 
     patient: Patient
     choices: list[Patient]  # their own record first, then the minors they represent
     own: bool
-    record: Record | None  # its state and the patient's choices on emergency access
 
 
 def record_in_view(session: Session, actor: Actor, requested: str | None) -> RecordInView:
     """The record a patient asked for (``?record=<id>``): their own, or that of a minor they
-    currently represent; anything else falls back to their own. Access to what is inside is
-    still decided by each service call."""
-    from carnet.patients.service import represented_patients
-
+    currently represent (``access.representation``, the rule the gate applies); anything else
+    falls back to their own. Access to what is inside is decided by each service call."""
     if actor.kind is not ActorKind.PATIENT or actor.patient_id is None:
         raise Forbidden("This page is for patients.")
     own = get_patient(session, actor.patient_id)
-    choices = [own, *represented_patients(session, actor.patient_id)]
+    choices = [own, *represented_minors(session, actor.patient_id)]
     chosen = next((p for p in choices if requested and str(p.id) == requested), own)
-    return RecordInView(
-        patient=chosen,
-        choices=choices,
-        own=chosen.id == own.id,
-        record=session.get(Record, chosen.id),
+    return RecordInView(patient=chosen, choices=choices, own=chosen.id == own.id)
+
+
+def record_state(session: Session, actor: Actor, patient_id: uuid.UUID) -> Record:
+    """The record's state and the holder's choices on emergency access, for the patient portal
+    (settings, authorizations): read by the holder or a current legal representative of the
+    minor, through the gate and on the trail; refused (and audited) to whoever the policy does
+    not let read the record — "not found" for whoever may not know that it exists."""
+    record = session.get(Record, patient_id)
+    authorize(
+        session,
+        actor,
+        patient_id,
+        Action.READ,
+        resource_type="Record",
+        resource_id=str(patient_id),
+        audit_action="read",
+        facts=load_facts(session, actor, patient_id, record=record),
     )
+    assert record is not None  # the gate refuses a record that does not exist
+    return record
 
 
 @dataclass(frozen=True)
@@ -555,6 +574,7 @@ def what_is_new(
         for e in trail
         if (since is None or e.recorded_at > since)
         and e.actor_kind not in ("patient", "representative")
+        and e.action not in LIST_ACTIONS  # a name in a professional's list: in the history only
         and e.patient_id == patient_id
     ][:shown]
     waiting = documents.waiting_for_patient(session, actor, patient_id)

@@ -9,11 +9,11 @@ from authlib.oauth2 import OAuth2Error
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from carnet.access.representation import represented_minors
 from carnet.accounts.models import AccountKind
 from carnet.apps import service as apps
 from carnet.apps.models import App
 from carnet.errors import Forbidden, Invalid, Unauthenticated
-from carnet.patients import service as patients
 from carnet.web.deps import DbSession, SettingsDep
 from carnet.web.oauth import CarnetAuthorizationServer, CarnetOAuth2Request, GrantUser
 from carnet.web.portal import CsrfForm, Signed, render, signed_in
@@ -62,7 +62,7 @@ def _consent_page(
     """The consent page: each scope in plain words, the data scopes as ticked checkboxes the
     patient may untick (granular consent), and the records the patient may connect."""
     assert signed.account.patient_id is not None
-    minors = patients.represented_patients(session, signed.account.patient_id)
+    minors = represented_minors(session, signed.account.patient_id)
     words = apps.describe_scopes(scope)
     return render(
         request,
@@ -133,7 +133,7 @@ def authorize(
     patient_id = signed.account.patient_id
     chosen = form.get("patient")
     if chosen and chosen != str(patient_id):
-        allowed = {str(p.id): p.id for p in patients.represented_patients(session, patient_id)}
+        allowed = {str(p.id): p.id for p in represented_minors(session, patient_id)}
         if chosen not in allowed:
             raise Forbidden("You cannot connect an app to this record.")
         patient_id = allowed[chosen]

@@ -319,7 +319,6 @@ FR.update(
         "Language of the portal": "Langue du portail",
         "Save my settings": "Enregistrer mes paramètres",
         "The record of": "Le dossier de",
-        "There is no record.": "Il n'y a pas de dossier.",
         "This record is closed since": "Ce dossier est fermé depuis le",
         "You asked for its definitive deletion: it will be deleted and can no longer be "
         "reopened.": (

@@ -1,0 +1,174 @@
+"""Which patients a professional's portal may name in a list, and the trail of that showing.
+
+A list of patients is patient data: a name and a birth date next to a professional's name tell
+who is cared for by whom. So a list names only the patients the policy lets this professional
+reach *now* — never from what was once true (an authorization since revoked, a record since
+closed) — and each patient named gets one row on their own trail, in the caller's transaction,
+before the list is returned (written in one batch: a list is not a round trip per patient).
+A patient left out was not shown: nothing is written for them.
+
+- **Whom a professional may write to** (``patients_to_message``): the rule that lets them start
+  a conversation (``access.messaging``): an active authorization, in normal care, not blocked,
+  the record open, the actor not excluded. Audited as ``patient_list.messaging``.
+- **The patients they opened lately** (``recent_patients``, from their own trail): those they
+  may still read — in normal care with an active authorization; or, for a patient they reached
+  in emergency or regulator mode, in that mode if it is still open to them (the patient has not
+  opposed it since) and the patient has not withdrawn nor blocked them. A closed record, a
+  blocking patient or an excluded actor: never. Audited as ``patient_list.recent``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from carnet.access.gate import actor_fields, bound_to, facts_from
+from carnet.access.messaging import Verb, decide_messaging
+from carnet.access.policy import Action, Actor, ActorKind, Mode, RecordFacts, decide, scope_allows
+from carnet.audit import service as audit
+from carnet.authorizations.models import Authorization, AuthorizationStatus
+from carnet.patients.models import Patient
+from carnet.records.models import Record
+
+MESSAGING_LIST = "patient_list.messaging"
+RECENT_LIST = "patient_list.recent"
+LIST_ACTIONS = (MESSAGING_LIST, RECENT_LIST)  # showing a name is not opening the record
+WITHDRAWN = frozenset({AuthorizationStatus.REVOKED.value, AuthorizationStatus.BLOCKED.value})
+URGENT_MODES = (Mode.EMERGENCY, Mode.REGULATOR)
+
+
+def _professional(actor: Actor) -> bool:
+    return actor.kind is ActorKind.PROFESSIONAL and actor.professional_id is not None
+
+
+def _with_facts(
+    session: Session, actor: Actor, query: Any
+) -> Iterator[tuple[Patient, RecordFacts]]:
+    """(patient, facts of their record for this actor) for each row of ``query``, a select of
+    ``Patient, Record, Authorization.status, Authorization.treating_doctor``: one round trip."""
+    for patient, record, status, treating in session.execute(query).all():
+        authorization = (status, bool(treating)) if status is not None else None
+        facts = facts_from(session, actor, patient.id, record, authorization)
+        if not bound_to(session, actor, patient.id):
+            facts = RecordFacts(exists=False)  # a token for one patient names no other
+        yield patient, facts
+
+
+def _facts_query() -> Any:
+    return select(Patient, Record, Authorization.status, Authorization.treating_doctor).join(
+        Record, Record.patient_id == Patient.id
+    )
+
+
+def _show(session: Session, actor: Actor, patients: list[Patient], action: str) -> None:
+    """One allowed row on each shown patient's trail, in one batch."""
+    audit.append_each(
+        session,
+        [
+            {
+                "patient_id": patient.id,
+                "action": action,
+                "outcome": "allowed",
+                "mode": actor.mode.value,
+                "reason": actor.reason if actor.mode is not Mode.NORMAL else None,
+                "resource_type": "Patient",
+                "resource_id": str(patient.id),
+                **actor_fields(actor),
+            }
+            for patient in patients
+        ],
+    )
+
+
+def patients_to_message(session: Session, actor: Actor) -> list[Patient]:
+    """The patients this professional may start a conversation with, by name; each is traced."""
+    if not _professional(actor) or not scope_allows(actor, Action.READ, "Patient"):
+        return []
+    query = (
+        _facts_query()
+        .join(
+            Authorization,
+            and_(
+                Authorization.patient_id == Patient.id,
+                Authorization.professional_id == actor.professional_id,
+            ),
+        )
+        # narrows the query to the candidates; the messaging rule below decides
+        .where(Authorization.status == AuthorizationStatus.ACTIVE.value)
+        .order_by(Patient.birth_name, Patient.birth_given_names, Patient.id)
+    )
+    shown = [
+        patient
+        for patient, facts in _with_facts(session, actor, query)
+        if decide_messaging(actor, Verb.START, facts).allowed
+    ]
+    if shown:
+        _show(session, actor, shown, MESSAGING_LIST)
+    return shown
+
+
+def may_still_read(actor: Actor, facts: RecordFacts, modes: Iterable[Mode]) -> bool:
+    """May a professional who reached this record in ``modes`` still read it (see above)?"""
+    if decide(replace(actor, mode=Mode.NORMAL, reason=None), Action.READ, facts).allowed:
+        return True
+    if facts.authorization in WITHDRAWN:
+        return False
+    for mode in set(modes) & set(URGENT_MODES):
+        urgent = replace(actor, mode=mode, reason=actor.reason or "(recent patient)")
+        if decide(urgent, Action.READ, facts).allowed:
+            return True
+    return False
+
+
+def recent_patients(
+    session: Session,
+    actor: Actor,
+    opened: Iterable[tuple[uuid.UUID, frozenset[Mode]]],
+    *,
+    limit: int,
+) -> list[Patient]:
+    """The first ``limit`` of the records this professional ``opened`` (newest first, with the
+    modes they used) that they may still read, by name; each shown patient is traced."""
+    if not _professional(actor) or not scope_allows(actor, Action.READ, "Patient"):
+        return []
+    candidates = iter(opened)
+    shown: list[Patient] = []
+    while len(shown) < limit:
+        chunk = dict(islice(candidates, max(limit, 10)))
+        if not chunk:
+            break
+        query = _facts_query().outerjoin(
+            Authorization,
+            and_(
+                Authorization.patient_id == Patient.id,
+                Authorization.professional_id == actor.professional_id,
+            ),
+        )
+        allowed = {
+            patient.id: patient
+            for patient, facts in _with_facts(
+                session, actor, query.where(Patient.id.in_(list(chunk)))
+            )
+            if may_still_read(actor, facts, chunk[patient.id])
+        }
+        shown.extend(allowed[pid] for pid in chunk if pid in allowed)  # the caller's order
+    shown = shown[:limit]
+    if shown:
+        _show(session, actor, shown, RECENT_LIST)
+    return shown
+
+
+__all__ = [
+    "LIST_ACTIONS",
+    "MESSAGING_LIST",
+    "RECENT_LIST",
+    "may_still_read",
+    "patients_to_message",
+    "recent_patients",
+]

@@ -1,0 +1,72 @@
+"""Who acts for whom: the one definition of "a current legal representative of a minor".
+
+A representative acts for a patient while the link the insurer recorded is not ended and the
+patient is under ``CARNET_MAJORITY_AGE`` (docs/decisions/0002): a child who comes of age is their
+own person, whether or not the link was ended. The gate decides every access with ``represents``;
+the portal's record switcher, the app consent page and the notices ask the same rule for their
+lists, so that what they offer is what the gate will allow.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carnet import clock
+from carnet.db import settings_of
+from carnet.patients.models import LegalRepresentative, Patient
+
+CURRENT_LINK = LegalRepresentative.ended_at.is_(None)
+
+
+def is_minor(session: Session, patient: Patient, *, today: date | None = None) -> bool:
+    """Is ``patient`` under the age of majority today?"""
+    majority: int = settings_of(session).majority_age
+    return patient.age_on(today or clock.today()) < majority
+
+
+def represents(session: Session, representative_id: uuid.UUID, patient_id: uuid.UUID) -> bool:
+    """True when ``representative_id`` is a current legal representative of a minor patient."""
+    minor = session.execute(
+        select(Patient)
+        .join(LegalRepresentative, LegalRepresentative.patient_id == Patient.id)
+        .where(
+            LegalRepresentative.patient_id == patient_id,
+            LegalRepresentative.representative_id == representative_id,
+            CURRENT_LINK,
+        )
+    ).scalar_one_or_none()
+    return minor is not None and is_minor(session, minor)
+
+
+def represented_minors(session: Session, representative_id: uuid.UUID) -> list[Patient]:
+    """The minors this person currently represents, the eldest first (the portal's record
+    switcher, the app consent page)."""
+    rows = session.execute(
+        select(Patient)
+        .join(LegalRepresentative, LegalRepresentative.patient_id == Patient.id)
+        .where(LegalRepresentative.representative_id == representative_id, CURRENT_LINK)
+        .order_by(Patient.birth_date)
+    ).scalars()
+    today = clock.today()
+    return [patient for patient in rows if is_minor(session, patient, today=today)]
+
+
+def representatives_of(session: Session, patient_id: uuid.UUID) -> list[uuid.UUID]:
+    """Who currently acts for this patient: nobody once the patient is of age."""
+    patient = session.get(Patient, patient_id)
+    if patient is None or not is_minor(session, patient):
+        return []
+    return list(
+        session.execute(
+            select(LegalRepresentative.representative_id)
+            .where(LegalRepresentative.patient_id == patient_id, CURRENT_LINK)
+            .order_by(LegalRepresentative.created_at)
+        ).scalars()
+    )
+
+
+__all__ = ["is_minor", "representatives_of", "represented_minors", "represents"]

@@ -1,0 +1,156 @@
+"""The professional's list of patients to write to: decided by the messaging rule in
+``access`` (authorized, not blocked, record open, normal care, not excluded), each name shown
+traced on the patient's trail, and as cheap for many patients as for one."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from carnet.access import Actor, ActorKind, Mode
+from carnet.audit import service as audit
+from carnet.audit.models import AuditEntry
+from carnet.audit.words import describe
+from carnet.authorizations import service as authorizations
+from carnet.messaging import service
+from carnet.patients.service import register_patient
+from carnet.records import service as records
+from carnet.records.models import Channel
+from tests.conftest import Cast
+
+Make = Callable[..., Actor]
+_orders = itertools.count(700)
+
+
+def names(session: Session, actor: Actor) -> set[str]:
+    return {p.display_name for p in service.my_patients(session, actor)}
+
+
+def list_rows(session: Session, patient_id: object, actor: Actor) -> list[AuditEntry]:
+    return list(
+        session.execute(
+            select(AuditEntry)
+            .where(
+                AuditEntry.patient_id == patient_id,
+                AuditEntry.action == "patient_list.messaging",
+                AuditEntry.actor_ref == actor.ref,
+            )
+            .order_by(AuditEntry.seq)
+        ).scalars()
+    )
+
+
+def test_each_patient_named_in_the_list_is_traced_on_their_trail(
+    session: Session, cast: Cast, pro: Make
+) -> None:
+    durand = pro("durand")
+
+    listed = service.my_patients(session, durand)
+
+    assert {p.id for p in listed} == {cast.patients["sylvie"], cast.patients["lea"]}
+    for who in ("sylvie", "lea"):
+        rows = list_rows(session, cast.patients[who], durand)
+        assert [(r.outcome, r.resource_type, r.resource_id) for r in rows] == [
+            ("allowed", "Patient", str(cast.patients[who]))
+        ]
+        assert list(audit.verify(session, audit.chain_of(cast.patients[who]))) == []
+    row = list_rows(session, cast.patients["sylvie"], durand)[0]
+    assert describe(row, "fr").startswith("Dr Paul Durand")
+    assert describe(row, "fr").endswith("a vu votre nom dans la liste des patients à qui écrire.")
+    assert describe(row, "en").endswith("saw your name in their list of patients to write to.")
+
+
+def test_a_closed_record_leaves_the_list(
+    session: Session, cast: Cast, pro: Make, holder: Callable[[str], Actor]
+) -> None:
+    records.close_record(session, holder("sylvie"), cast.patients["sylvie"])
+
+    assert names(session, pro("durand")) == {"Léa Martin"}
+    assert list_rows(session, cast.patients["sylvie"], pro("durand")) == []
+
+
+def test_an_excluded_actor_lists_nobody_even_with_an_authorization(
+    session: Session, cast: Cast, pro: Make, holder: Callable[[str], Actor]
+) -> None:
+    blanc = pro("blanc")  # occupational medicine
+    authorizations.grant(session, holder("sylvie"), cast.patients["sylvie"], blanc.professional_id)
+
+    assert service.my_patients(session, blanc) == []
+    assert list_rows(session, cast.patients["sylvie"], blanc) == []
+
+
+def test_nobody_is_listed_in_emergency_or_regulator_mode(session: Session, pro: Make) -> None:
+    assert service.my_patients(session, pro("durand", mode=Mode.EMERGENCY, reason="malaise")) == []
+    assert service.my_patients(session, pro("lefevre", mode=Mode.REGULATOR)) == []
+
+
+def test_blocked_or_revoked_patients_are_not_listed(
+    session: Session, cast: Cast, pro: Make, holder: Callable[[str], Actor]
+) -> None:
+    petit, roux = pro("petit"), pro("roux")
+    assert names(session, petit) == {"Sylvie Martin"}
+    authorizations.block(session, holder("sylvie"), cast.patients["sylvie"], petit.professional_id)
+    authorizations.revoke(session, holder("sylvie"), cast.patients["sylvie"], roux.professional_id)
+
+    assert service.my_patients(session, petit) == []
+    assert service.my_patients(session, roux) == []
+    assert service.my_patients(session, pro("noir")) == []  # blocked by Sylvie from the start
+
+
+def _authorizing_patients(
+    session: Session, operator: Actor, professional_id: Any, count: int
+) -> None:
+    for _ in range(count):
+        born = date(1980, 5, 17)
+        body = f"1{born.year % 100:02d}{born.month:02d}31555{next(_orders):03d}"
+        patient = register_patient(
+            session,
+            operator,
+            nir=f"{body}{97 - int(body) % 97:02d}",
+            birth_name="PATIENT",
+            birth_given_names=["CAMILLE"],
+            birth_date=born,
+            sex="M",
+            birth_place_code="31555",
+        )
+        records.create_record(session, operator, patient.id, channel=Channel.INSURER_COUNTER)
+        himself = Actor(kind=ActorKind.PATIENT, ref=f"patient:{patient.id}", patient_id=patient.id)
+        authorizations.grant(session, himself, patient.id, professional_id)
+    session.flush()
+
+
+@contextmanager
+def statements(session: Session) -> Iterator[list[str]]:
+    seen: list[str] = []
+    connection = session.connection()
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(connection, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(connection, "before_cursor_execute", count)
+
+
+def test_the_list_costs_the_same_few_statements_for_many_patients(
+    session: Session, pro: Make, operator: Actor
+) -> None:
+    durand = pro("durand")
+    service.my_patients(session, durand)  # the chains' heads exist from here on
+    with statements(session) as few:
+        assert len(service.my_patients(session, durand)) == 2
+
+    _authorizing_patients(session, operator, durand.professional_id, 8)
+    service.my_patients(session, durand)
+    with statements(session) as many:
+        assert len(service.my_patients(session, durand)) == 10
+
+    assert len(many) == len(few) <= 5
