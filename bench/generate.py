@@ -52,6 +52,7 @@ from carnet.documents import envelope
 from carnet.documents.fhir import document_resource
 from carnet.documents.models import DocumentEntry
 from carnet.documents.samples import pdf_report
+from carnet.documents.service import blob_id_of
 from carnet.documents.storage import LocalBlobStore
 from carnet.terminology import documents as vocab
 
@@ -97,6 +98,7 @@ DOC_COLUMNS = [
     "sha1",
     "sha256",
     "blob_key",
+    "blob_id",
     "replaces_id",
     "recorded_at",
     "recorded_by",
@@ -306,6 +308,7 @@ def make_templates(authors: list[dict[str, Any]], blobs: list[Blob]) -> list[Tem
             "sha1": blob.sha1,
             "sha256": blob.sha256,
             "blob_key": blob.key,
+            "blob_id": blob_id_of(blob.key),
             "replaces_id": None,
             "recorded_by": GENERATOR,
         }
@@ -478,6 +481,7 @@ def document_rows(
                 s["sha1"],
                 s["sha256"],
                 s["blob_key"],
+                s["blob_id"],
                 None,
                 moment_value,
                 GENERATOR,

@@ -81,7 +81,7 @@ async def provide(request: Request, actor: ApiActor, tx: Tx, settings: SettingsD
                 for d, e in zip(parsed.documents, entries, strict=True)
                 if d.binary_url == item.get("fullUrl")
             )
-            location = f"Binary/{owner.blob_key.rsplit('/', 1)[-1]}"
+            location = f"Binary/{owner.blob_id}"
         else:
             results.append({"response": {"status": "200 OK"}})
             continue

@@ -575,7 +575,7 @@ def document_resource(
                 "attachment": {
                     "contentType": entry.content_type,
                     "language": "fr-FR",
-                    "url": f"{FHIR_BASE}/Binary/{entry.blob_key.rsplit('/', 1)[-1]}",
+                    "url": f"{FHIR_BASE}/Binary/{entry.blob_id}",
                     "size": entry.size,
                     "hash": base64.b64encode(bytes.fromhex(entry.sha1)).decode(),
                     "title": entry.title,

@@ -22,6 +22,7 @@ class DocumentEntry(IdMixin, Base):
         Index("ix_document_entries_patient_recorded", "patient_id", "recorded_at"),
         Index("ix_document_entries_logical", "logical_id", "current"),
         Index("ix_document_entries_blob", "blob_key"),
+        Index("ix_document_entries_blob_id", "blob_id", "current"),
         Index("ix_document_entries_patient_unique", "patient_id", "unique_id"),
     )
 
@@ -57,6 +58,7 @@ class DocumentEntry(IdMixin, Base):
     sha1: Mapped[str] = mapped_column(String(40))
     sha256: Mapped[str] = mapped_column(String(64))
     blob_key: Mapped[str] = mapped_column(String(120))
+    blob_id: Mapped[str] = mapped_column(String(64))  # ITI-68's Binary id: the key's last part
     replaces_id: Mapped[uuid.UUID | None]  # the entry this document replaced
     recorded_at: Mapped[datetime]  # meta.lastUpdated of this version
     recorded_by: Mapped[str] = mapped_column(String(64))  # who made this version

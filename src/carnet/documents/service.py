@@ -329,6 +329,7 @@ def _new_entry(
         sha1=hashlib.sha1(doc.content, usedforsecurity=False).hexdigest(),
         sha256=hashlib.sha256(doc.content).hexdigest(),
         blob_key=blob_key,
+        blob_id=blob_id_of(blob_key),
         replaces_id=replaces_id,
         recorded_at=now,
         recorded_by=actor.ref,
@@ -575,6 +576,11 @@ def _visible_entry(
     return entry
 
 
+def blob_id_of(blob_key: str) -> str:
+    """The Binary id that ITI-68 serves a content under: the blob key without its folder."""
+    return blob_key.rsplit("/", 1)[-1]
+
+
 def read(session: Session, actor: Actor, entry_id: uuid.UUID) -> DocumentEntry:
     """A DocumentReference by id (any version, if visible)."""
     return _visible_entry(session, actor, session.get(DocumentEntry, entry_id), Action.READ, "read")
@@ -585,7 +591,7 @@ def retrieve(session: Session, actor: Actor, blob_id: str) -> tuple[DocumentEntr
     entry = (
         session.execute(
             select(DocumentEntry)
-            .where(DocumentEntry.blob_key.endswith("/" + blob_id), DocumentEntry.current.is_(True))
+            .where(DocumentEntry.blob_id == blob_id, DocumentEntry.current.is_(True))
             .limit(1)
         ).scalar_one_or_none()
         if blob_id.isalnum()
