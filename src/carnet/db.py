@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 import time
@@ -92,15 +93,25 @@ def make_engine(url: str, *, single_writer: bool = False, **kwargs: Any) -> Engi
     that take the lock up front (every request writes an audit row, so reads write too).
 
     ``single_writer`` (the server's choice on SQLite): one pooled connection, so that threads
-    queue in the pool (woken at once) instead of in SQLite's busy handler (which sleeps)."""
+    queue in the pool (woken at once) instead of in SQLite's busy handler (which sleeps); and
+    across worker processes, a write transaction first takes an exclusive ``flock`` on a file
+    beside the database (``<db>-writer.lock``), held until the connection goes back to the
+    pool: the kernel wakes the next process as soon as the lock is free, where SQLite's busy
+    handler would sleep up to 100 ms between tries (seconds of p99 with two workers)."""
     if url.startswith("sqlite"):
         _make_parent_dir(url)
         connect_args = {"check_same_thread": False, "timeout": 30}
+        queue_file: Path | None = None
         if single_writer and ":memory:" not in url and url != "sqlite://":
             kwargs.setdefault("pool_size", 1)
             kwargs.setdefault("max_overflow", 0)
             kwargs.setdefault("pool_timeout", 60)
+            database = make_url(url).database
+            if database and not database.startswith("file:"):
+                queue_file = Path(f"{database}-writer.lock")
         engine = create_engine(url, connect_args=connect_args, **kwargs)
+        if queue_file is not None:
+            _queue_writers(engine, queue_file)
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -122,6 +133,38 @@ def make_engine(url: str, *, single_writer: bool = False, **kwargs: Any) -> Engi
         kwargs.setdefault("max_overflow", 20)
         kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+_WRITER_LOCK = "carnet.writer_lock"
+
+
+def _queue_writers(engine: Engine, path: Path) -> None:
+    """Writers of several processes queue on an ``flock`` (see ``make_engine``). Registered
+    before the ``BEGIN IMMEDIATE`` listener, so the lock is taken first."""
+
+    @event.listens_for(engine, "connect")
+    def _open(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_WRITER_LOCK] = [os.open(path, os.O_RDWR | os.O_CREAT, 0o600), False]
+
+    @event.listens_for(engine, "close")
+    def _close(_dbapi_connection: Any, record: Any) -> None:
+        lock = record.info.pop(_WRITER_LOCK, None)
+        if lock is not None:
+            os.close(lock[0])  # closing the descriptor releases the lock
+
+    @event.listens_for(engine, "begin")
+    def _take(conn: Any) -> None:
+        lock = conn.connection.info[_WRITER_LOCK]
+        if not lock[1]:
+            fcntl.flock(lock[0], fcntl.LOCK_EX)  # blocks without the GIL
+            lock[1] = True
+
+    @event.listens_for(engine, "checkin")
+    def _release(_dbapi_connection: Any, record: Any) -> None:
+        lock = record.info.get(_WRITER_LOCK)
+        if lock is not None and lock[1]:
+            fcntl.flock(lock[0], fcntl.LOCK_UN)
+            lock[1] = False
 
 
 def _make_parent_dir(url: str) -> None:

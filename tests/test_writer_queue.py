@@ -1,0 +1,87 @@
+"""On SQLite, the server's writers (one per worker process) queue on an ``flock`` beside the
+database instead of sleeping in SQLite's busy handler."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from carnet.db import make_engine
+
+
+def _locked_elsewhere(path: Path) -> bool:
+    """Whether another open file description holds the lock (as another worker would see)."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # also releases it when this probe got it
+    return False
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'queue.db'}"
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    engine.dispose()
+    return url
+
+
+def test_a_write_transaction_holds_the_queue_until_its_connection_is_returned(
+    database: str, tmp_path: Path
+) -> None:
+    engine = make_engine(database, single_writer=True)
+    lock_file = tmp_path / "queue.db-writer.lock"
+    with engine.connect() as conn:
+        assert lock_file.exists()
+        assert not _locked_elsewhere(lock_file)
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+        assert _locked_elsewhere(lock_file)
+        conn.commit()
+    assert not _locked_elsewhere(lock_file)
+    with engine.connect() as conn:  # a failed transaction releases it too
+        conn.execute(text("INSERT INTO t VALUES (2)"))
+        conn.rollback()
+    assert not _locked_elsewhere(lock_file)
+    engine.dispose()
+
+
+def test_a_second_worker_waits_its_turn_then_writes(database: str) -> None:
+    first = make_engine(database, single_writer=True)
+    second = make_engine(database, single_writer=True)  # as another process would
+    started, done = threading.Event(), threading.Event()
+
+    def other_worker() -> None:
+        started.set()
+        with second.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (20)"))
+        done.set()
+
+    with first.connect() as conn:
+        conn.execute(text("INSERT INTO t VALUES (10)"))
+        thread = threading.Thread(target=other_worker)
+        thread.start()
+        assert started.wait(5)
+        assert not done.wait(0.3)  # queued behind the open transaction
+        conn.commit()
+    thread.join(10)
+    assert done.is_set()
+    with first.connect() as conn:
+        assert conn.execute(text("SELECT n FROM t ORDER BY rowid")).scalars().all() == [10, 20]
+    first.dispose()
+    second.dispose()
+
+
+def test_plain_engines_and_memory_databases_do_not_queue(tmp_path: Path) -> None:
+    make_engine(f"sqlite:///{tmp_path / 'plain.db'}").dispose()
+    make_engine("sqlite://", single_writer=True).dispose()
+    assert not list(tmp_path.glob("*-writer.lock"))
