@@ -46,7 +46,7 @@ import sys
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -302,7 +302,38 @@ def run_ingest(
             # one document per accepted submission (non-2xx responses store nothing)
             measured["documents_per_s"] = round(measured["rps"] - measured["non_2xx"] / seconds, 1)
             result["points"].append(measured)
+    result["floor"] = {"points": ingest_floor_points(target, clients, seconds, templates, runs)}
+    result["ratio"] = [
+        round(c["documents_per_s"] / f["documents_per_s"], 2) if f["documents_per_s"] else None
+        for c, f in zip(result["points"], result["floor"]["points"], strict=True)
+    ]
     return result
+
+
+def ingest_floor_points(
+    target: Target, clients: list[int], seconds: int, templates: list[Path], runs: Iterator[int]
+) -> list[dict[str, Any]]:
+    """The same load against ``bench/floor_ingest.py`` (what no implementation can skip)."""
+    blobs = target.data_dir / "floor-blobs"
+    with floor_server("bench.floor_ingest:app", target, {"FLOOR_BLOBS": str(blobs)}) as floor:
+
+        def point(c: int, duration: int) -> dict[str, Any]:
+            measured = wrk(
+                f"{FLOOR}/fhir",
+                c,
+                duration,
+                None,
+                script=LUA,
+                script_args=[str(next(runs)), *map(str, templates)],
+                watch_pid=floor.pid,
+            )
+            measured["documents_per_s"] = round(measured["rps"] - measured["non_2xx"] / duration, 1)
+            return measured
+
+        point(8, 2)  # warm-up
+        points = [measure(partial(point, c, seconds)) for c in clients]
+    shutil.rmtree(blobs, ignore_errors=True)
+    return points
 
 
 def run_scale(
@@ -367,15 +398,26 @@ def tables(report: dict[str, Any]) -> str:
         out += [
             "Ingest (ITI-65, one ~100 KB PDF per submission, Sylvie/Léa/Jean in turn):",
             "",
-            "| database | clients | documents/s | p50 ms | p99 ms | non-2xx | Carnet CPU |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| database | clients | documents/s | p50 ms | p99 ms | non-2xx | Carnet CPU "
+            "| floor documents/s | floor p50 ms | floor p99 ms | Carnet / floor |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for kind, res in rows:
-            for p in res["points"]:
-                out.append(
+            floors = (res.get("floor") or {}).get("points") or [None] * len(res["points"])
+            for p, f in zip(res["points"], floors, strict=True):
+                line = (
                     f"| {kind} | {p['clients']} | {p['documents_per_s']:.0f} | {p['p50_ms']} | "
                     f"{p['p99_ms']} | {p['non_2xx']} | {p.get('server_cpu_pct', 0):.0f} % |"
                 )
+                if f is not None and f["documents_per_s"]:
+                    ratio = p["documents_per_s"] / f["documents_per_s"]
+                    line += (
+                        f" {f['documents_per_s']:.0f} | {f['p50_ms']} | {f['p99_ms']} |"
+                        f" {ratio:.0%} |"
+                    )
+                else:
+                    line += " – | – | – | – |"
+                out.append(line)
         out.append("")
     for name, title in (
         ("consult", "Consult (ITI-67, a patient with 50 documents, authorized and audited)"),
