@@ -4,6 +4,7 @@ codes, random codes and tokens, and field encryption for secrets kept in the dat
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -14,8 +15,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 
+@functools.lru_cache(maxsize=64)
 def derive_key(secret: str, purpose: str, length: int = 32) -> bytes:
-    """A sub-key per purpose, so that one secret never signs two kinds of things."""
+    """A sub-key per purpose, so that one secret never signs two kinds of things (derived once
+    per secret and purpose: the audit chain's MAC key is asked for on every access)."""
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=purpose.encode()).derive(
         secret.encode()
     )

@@ -73,6 +73,14 @@ class DocumentInput:
     content: bytes
     replaces: uuid.UUID | None
     binary_url: str | None = None  # the Binary entry that carried the content, if any
+    sha1: str = ""  # hex digests of the content, computed once (on the way in)
+    sha256: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.sha1:
+            self.sha1 = hashlib.sha1(self.content, usedforsecurity=False).hexdigest()
+        if not self.sha256:
+            self.sha256 = hashlib.sha256(self.content).hexdigest()
 
 
 @dataclass
@@ -363,8 +371,8 @@ def _document(
     declared_hash = str(attachment.get("hash") or "")
     if not declared_hash:
         raise _fail("The SHA-1 hash of the content is required (base64).", f"{at}.hash")
-    actual = base64.b64encode(hashlib.sha1(content, usedforsecurity=False).digest()).decode()
-    if declared_hash != actual:
+    sha1 = hashlib.sha1(content, usedforsecurity=False).digest()
+    if declared_hash != base64.b64encode(sha1).decode():
         raise _fail("The declared SHA-1 hash does not match the content.", f"{at}.hash")
     format_code = None
     if contents[0].get("format"):
@@ -438,6 +446,7 @@ def _document(
         content=content,
         replaces=replaces,
         binary_url=None if attachment.get("data") else str(attachment.get("url") or ""),
+        sha1=sha1.hex(),
     )
 
 

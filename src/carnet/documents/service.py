@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, event, func, select
+from sqlalchemy import ColumnElement, Uuid, bindparam, delete, event, func, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -23,6 +23,7 @@ from carnet.access import Action, Actor, ActorKind, Mode, RecordFacts
 from carnet.access.documents import document_visible, facts_of, visibility_clauses
 from carnet.access.gate import (
     Pending,
+    Subject,
     authorize,
     check,
     deny_unknown,
@@ -71,9 +72,9 @@ def patient_data_key(session: Session, patient_id: uuid.UUID, *, create: bool) -
     """The patient's AES-256-GCM data key, unwrapped with the master key (created on first use
     when ``create``). Every encrypted blob of the patient (documents, message attachments) uses
     it, so that the retention purge shreds them all by deleting one row."""
-    row = session.get(PatientKey, patient_id)
+    wrapped = session.execute(KEY_OF, {"p": patient_id}).scalar_one_or_none()
     master = _master(session)
-    if row is None:
+    if wrapped is None:
         if not create:
             raise envelope.KeyUnavailable("no data key for this patient")
         key = envelope.new_data_key()
@@ -86,7 +87,10 @@ def patient_data_key(session: Session, patient_id: uuid.UUID, *, create: bool) -
         )
         session.flush()
         return key
-    return envelope.unwrap_key(master, row.wrapped, patient_id)
+    return envelope.unwrap_key(master, wrapped, patient_id)
+
+
+KEY_OF = select(PatientKey.wrapped).where(PatientKey.patient_id == bindparam("p", type_=Uuid()))
 
 
 # --- provide (ITI-65) ------------------------------------------------------------------
@@ -94,6 +98,12 @@ def patient_data_key(session: Session, patient_id: uuid.UUID, *, create: bool) -
 
 def provide(session: Session, actor: Actor, request: ProvideRequest) -> list[DocumentEntry]:
     """Store a checked submission: all of it or nothing."""
+    return _provide(session, actor, request)[0]
+
+
+def _provide(
+    session: Session, actor: Actor, request: ProvideRequest
+) -> tuple[list[DocumentEntry], Subject]:
     ins = parse_ins_identifier(request.patient_identifier)
     subject = load_subject(session, actor, ins=(ins.matricule, ins.oid))
     patient = subject.patient
@@ -163,7 +173,7 @@ def provide(session: Session, actor: Actor, request: ProvideRequest) -> list[Doc
         for blob_key in written:  # nothing half-written: no content without its metadata
             store.delete(blob_key)
         raise
-    return entries
+    return entries, subject
 
 
 EXAM_CATEGORIES = ("biologie", "imagerie")  # results of exams (not reports of visits)
@@ -176,7 +186,7 @@ def provide_checked(
     ("the same exam was done on …, by …") — found by the gated search, so only what this
     actor may see. Feeding needs no consent: a writer who may not read the record is told only
     of the exams they submitted themselves."""
-    entries = provide(session, actor, request)
+    entries, subject = _provide(session, actor, request)
     window = timedelta(days=settings_of(session).duplicate_exam_window_days)
     notes: dict[uuid.UUID, list[str]] = {}
     for entry in entries:
@@ -188,7 +198,7 @@ def provide_checked(
             count=4,
         )
         try:
-            found = list_documents(session, actor, entry.patient_id, query)
+            found = list_documents(session, actor, entry.patient_id, query, subject=subject)
         except AccessDenied:  # decided before anything was written; the submission stands
             found = _own_submissions(session, actor, entry, window)
         earlier = [e for e in found if e.id != entry.id][:3]
@@ -254,11 +264,7 @@ def _check_duplicates(
         raise Invalid(
             "Two documents of the submission share a masterIdentifier.", field="Bundle.entry"
         )
-    taken = session.execute(
-        select(DocumentEntry.unique_id)
-        .where(DocumentEntry.patient_id == patient_id, DocumentEntry.unique_id.in_(ids))
-        .limit(1)
-    ).scalar_one_or_none()
+    taken = session.execute(TAKEN, {"p": patient_id, "ids": ids}).scalar_one_or_none()
     if taken is not None:
         where = next(d.where for d in documents if d.unique_id == taken)
         raise Conflict(
@@ -266,6 +272,16 @@ def _check_duplicates(
             "replace it with relatesTo instead.",
             field=f"{where}.masterIdentifier",
         )
+
+
+TAKEN = (  # built once: every submission asks
+    select(DocumentEntry.unique_id)
+    .where(
+        DocumentEntry.patient_id == bindparam("p", type_=Uuid()),
+        DocumentEntry.unique_id.in_(bindparam("ids", expanding=True)),
+    )
+    .limit(1)
+)
 
 
 def _replaced(session: Session, patient_id: uuid.UUID, doc: DocumentInput) -> DocumentEntry:
@@ -326,8 +342,8 @@ def _new_entry(
         title=doc.title,
         content_type=doc.content_type,
         size=len(doc.content),
-        sha1=hashlib.sha1(doc.content, usedforsecurity=False).hexdigest(),
-        sha256=hashlib.sha256(doc.content).hexdigest(),
+        sha1=doc.sha1,
+        sha256=doc.sha256,
         blob_key=blob_key,
         blob_id=blob_id_of(blob_key),
         replaces_id=replaces_id,
@@ -463,10 +479,17 @@ def search(
 
 
 def list_documents(
-    session: Session, actor: Actor, patient_id: uuid.UUID, query: DocumentQuery
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    query: DocumentQuery,
+    *,
+    subject: Subject | None = None,
 ) -> list[DocumentEntry]:
-    """The same search as ``search``, as rows (for the portal's lists), newest first."""
-    conditions, access = _search_conditions(session, actor, patient_id, query)
+    """The same search as ``search``, as rows (for the portal's lists), newest first.
+    ``subject``: the patient and the facts of their record, when this transaction loaded them
+    already (a submission's duplicate-exam check)."""
+    conditions, access = _search_conditions(session, actor, patient_id, query, subject)
     d = DocumentEntry
     found = list(
         session.execute(
@@ -482,9 +505,15 @@ def list_documents(
 
 
 def _search_conditions(
-    session: Session, actor: Actor, patient: uuid.UUID | Any, query: DocumentQuery
+    session: Session,
+    actor: Actor,
+    patient: uuid.UUID | Any,
+    query: DocumentQuery,
+    subject: Subject | None = None,
 ) -> tuple[list[ColumnElement[bool]], Pending]:
-    if isinstance(patient, uuid.UUID):
+    if subject is not None and subject.patient is not None and subject.patient.id == patient:
+        pass  # loaded in this transaction already
+    elif isinstance(patient, uuid.UUID):
         subject = load_subject(session, actor, patient_id=patient)
     else:
         subject = load_subject(session, actor, ins=(patient.matricule, patient.oid))
