@@ -39,7 +39,7 @@ PG_SCHEMA = "carnet_bench"
 INS_OID = "1.2.250.1.213.1.4.8"
 NIR = "275033155500425"  # Sylvie Martin
 IDENTIFIER = f"urn:oid:{INS_OID}|{NIR}"
-CARNET_PORT, FLOOR_PORT = 8077, 8078
+CARNET_PORT, FLOOR_PORT, SMALL_PORT = 8077, 8078, 8079  # SMALL: scale's small DB
 DURAND_PS = "810000000017"  # Dr Paul Durand, general practitioner, Cabinet médical des Carmes
 CARMES = "310000013"  # FINESS of his practice, whose software holds the demo key
 CARNET_EXE = str(Path(sys.executable).parent / "carnet")
@@ -114,7 +114,7 @@ def reset(kind: str) -> None:
     Target(kind).reset()
 
 
-def env_for(target: Target | str) -> dict[str, str]:
+def env_for(target: Target | str, port: int = CARNET_PORT) -> dict[str, str]:
     target = Target(target) if isinstance(target, str) else target
     return {
         **os.environ,
@@ -123,8 +123,8 @@ def env_for(target: Target | str) -> dict[str, str]:
         "CARNET_RUN_WORKER": "false",
         "CARNET_ENV": "development",
         "CARNET_ACCESS_TOKEN_TTL_SECONDS": "3600",
-        "CARNET_PORT": str(CARNET_PORT),
-        "CARNET_BASE_URL": f"http://127.0.0.1:{CARNET_PORT}",
+        "CARNET_PORT": str(port),
+        "CARNET_BASE_URL": f"http://127.0.0.1:{port}",
     }
 
 
@@ -187,12 +187,14 @@ def running(
 WORKERS = [1]  # uvicorn worker processes, for Carnet and the floor alike (--workers)
 
 
-def carnet_server(target: Target) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+def carnet_server(
+    target: Target, port: int = CARNET_PORT
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
     """``carnet serve`` on the target, with ``WORKERS[0]`` uvicorn workers (1 by default)."""
     return running(
-        [CARNET_EXE, "serve", "--port", str(CARNET_PORT), "--workers", str(WORKERS[0])],
-        env_for(target),
-        CARNET_PORT,
+        [CARNET_EXE, "serve", "--port", str(port), "--workers", str(WORKERS[0])],
+        env_for(target, port),
+        port,
         "/fhir/metadata",
     )
 
@@ -243,7 +245,9 @@ def system_client_id(target: Target, finess: str = CARMES) -> str:
     return str(client_id)
 
 
-def get_token(target: Target | str, patient: str | None = IDENTIFIER) -> str:
+def get_token(
+    target: Target | str, patient: str | None = IDENTIFIER, port: int = CARNET_PORT
+) -> str:
     """A real access token for Dr Durand through his practice's software (RFC 7523 assertion
     signed with the demo key), bound to ``patient`` (an INS token) or to no patient."""
     target = Target(target) if isinstance(target, str) else target
@@ -252,7 +256,7 @@ def get_token(target: Target | str, patient: str | None = IDENTIFIER) -> str:
     claims: dict[str, Any] = {
         "iss": system_client_id(target),
         "sub": DURAND_PS,
-        "aud": f"http://127.0.0.1:{CARNET_PORT}/oauth/token",
+        "aud": f"http://127.0.0.1:{port}/oauth/token",
         "iat": now,
         "exp": now + 120,
         "jti": str(uuid.uuid4()),
@@ -261,7 +265,7 @@ def get_token(target: Target | str, patient: str | None = IDENTIFIER) -> str:
         claims["patient"] = patient
     assertion = jwt.encode({"alg": "ES256"}, claims, key)
     response = httpx.post(
-        f"http://127.0.0.1:{CARNET_PORT}/oauth/token",
+        f"http://127.0.0.1:{port}/oauth/token",
         data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
     )
     response.raise_for_status()

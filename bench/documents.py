@@ -47,6 +47,7 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ from bench.common import (
     NIR,
     RESULTS,
     ROOT,
+    SMALL_PORT,
     WORK,
     WORKERS,
     Target,
@@ -123,9 +125,9 @@ def bundle_for(key: str, content: bytes, type_code: str, unique_id: str) -> byte
     return orjson.dumps(bundle)
 
 
-def provide(client: httpx.Client, token: str, body: bytes) -> None:
+def provide(client: httpx.Client, token: str, body: bytes, base: str = CARNET) -> None:
     response = client.post(
-        f"{CARNET}/fhir",
+        f"{base}/fhir",
         content=body,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"},
     )
@@ -141,17 +143,20 @@ def consult_once(base: str, token: str | None) -> tuple[int, int]:
     return len(response.json().get("entry") or []), len(response.content)
 
 
-def top_up_measured(token: str) -> int:
+def top_up_measured(token: str, base: str = CARNET) -> int:
     """Provide documents for Sylvie through ITI-65 until Dr Durand's search shows 50."""
-    seen, _ = consult_once(CARNET, token)
+    seen, _ = consult_once(base, token)
     content = _pdf("sylvie", 0, size=None)
     with httpx.Client(timeout=30) as client:
         for n in range(CONSULT_DOCUMENTS - seen):
             type_code = TYPES[n % len(TYPES)]
             provide(
-                client, token, bundle_for("sylvie", content, type_code, f"urn:uuid:{uuid.uuid4()}")
+                client,
+                token,
+                bundle_for("sylvie", content, type_code, f"urn:uuid:{uuid.uuid4()}"),
+                base,
             )
-    seen, _ = consult_once(CARNET, token)
+    seen, _ = consult_once(base, token)
     if seen != CONSULT_DOCUMENTS:
         raise RuntimeError(f"the measured patient shows {seen} documents, not 50")
     return seen
@@ -207,37 +212,47 @@ def measure(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return best
 
 
-def consult_points(
-    target: Target, clients: list[int], seconds: int, *, token: str, server_pid: int
-) -> dict[str, Any]:
-    entries, size = consult_once(CARNET, token)
-    wrk(CARNET + CONSULT_PATH, 8, 2, token)  # warm-up
+@dataclass
+class Endpoint:
+    """A running server to load: its base URL, the bearer token if any, its pid (CPU)."""
+
+    base: str
+    token: str | None
+    pid: int
+
+
+def interleaved(
+    endpoints: list[Endpoint], clients: list[int], seconds: int
+) -> list[dict[str, Any]]:
+    """The consult against each endpoint, point by point in turn (Carnet, then its floor, …, at
+    1 client; then at 8; …): this machine's speed drifts over minutes (shared host), so figures
+    to be compared are measured next to each other, not one series after the other."""
+    results: list[dict[str, Any]] = []
+    for e in endpoints:
+        entries, size = consult_once(e.base, e.token)
+        wrk(e.base + CONSULT_PATH, 8, 2, e.token)  # warm-up
+        results.append({"entries": entries, "response_bytes": size, "points": []})
+    for c in clients:
+        for e, result in zip(endpoints, results, strict=True):
+            result["points"].append(
+                measure(partial(wrk, e.base + CONSULT_PATH, c, seconds, e.token, watch_pid=e.pid))
+            )
+    return results
+
+
+def floor_env(target: Target, variant: str = "carnet") -> dict[str, str]:
     return {
-        "entries": entries,
-        "response_bytes": size,
-        "points": [
-            measure(partial(wrk, CARNET + CONSULT_PATH, c, seconds, token, watch_pid=server_pid))
-            for c in clients
-        ],
+        "FLOOR_NIR": NIR,
+        "FLOOR_PROFESSIONAL_ID": professional_id(target),
+        "FLOOR_VARIANT": variant,
     }
 
 
 def floor_points(
     target: Target, clients: list[int], seconds: int, variant: str = "carnet"
 ) -> dict[str, Any]:
-    env = {
-        "FLOOR_NIR": NIR,
-        "FLOOR_PROFESSIONAL_ID": professional_id(target),
-        "FLOOR_VARIANT": variant,
-    }
-    with floor_server("bench.floor_documents:app", target, env) as floor:
-        entries, size = consult_once(FLOOR, None)
-        wrk(FLOOR + CONSULT_PATH, 8, 2, None)
-        points = [
-            measure(partial(wrk, FLOOR + CONSULT_PATH, c, seconds, None, watch_pid=floor.pid))
-            for c in clients
-        ]
-    return {"entries": entries, "response_bytes": size, "points": points}
+    with floor_server("bench.floor_documents:app", target, floor_env(target, variant)) as floor:
+        return interleaved([Endpoint(FLOOR, None, floor.pid)], clients, seconds)[0]
 
 
 def with_ratio(result: dict[str, Any]) -> dict[str, Any]:
@@ -255,10 +270,12 @@ def run_consult(
     with carnet_server(target) as server:
         token = get_token(target, patient=None)
         top_up_measured(token)
-        result["carnet"] = consult_points(
-            target, clients, seconds, token=token, server_pid=server.pid
-        )
-    result["floor"] = floor_points(target, clients, seconds)
+        with floor_server("bench.floor_documents:app", target, floor_env(target)) as floor:
+            result["carnet"], result["floor"] = interleaved(
+                [Endpoint(CARNET, token, server.pid), Endpoint(FLOOR, None, floor.pid)],
+                clients,
+                seconds,
+            )
     if variants:
         result["floor_variants"] = {
             v: floor_points(target, clients, seconds, variant=v) for v in variants
@@ -336,6 +353,14 @@ def ingest_floor_points(
     return points
 
 
+def small_target(kind: str) -> Target:
+    """The small database of the consult scenario, fresh (the ingest adds to it)."""
+    target = Target(kind)
+    target.reset()
+    carnet("demo", "--reset", env=env_for(target))
+    return target
+
+
 def run_scale(
     kind: str,
     clients: list[int],
@@ -344,6 +369,8 @@ def run_scale(
     *,
     regenerate: bool,
 ) -> dict[str, Any]:
+    """The consult on the big database, with the small database's consult and the big one's
+    floor measured in turn at each load (``interleaved``): small / scale compares neighbours."""
     target = Target(kind, "scale")
     if regenerate or not target.exists():
         target.reset()
@@ -362,12 +389,27 @@ def run_scale(
         "database": _sizes(target),
         "busy_cpu_pct_before": busy_cpu_pct(),
     }
-    with carnet_server(target) as server:
-        token = get_token(target, patient=None)
-        result["carnet"] = consult_points(
-            target, clients, seconds, token=token, server_pid=server.pid
+    small = small_target(kind)
+    with (
+        carnet_server(small, SMALL_PORT) as small_server,
+        carnet_server(target) as server,
+        floor_server("bench.floor_documents:app", target, floor_env(target)) as floor,
+    ):
+        small_token = get_token(small, patient=None, port=SMALL_PORT)
+        top_up_measured(small_token, base=f"http://127.0.0.1:{SMALL_PORT}")
+        result["small"], result["carnet"], result["floor"] = interleaved(
+            [
+                Endpoint(f"http://127.0.0.1:{SMALL_PORT}", small_token, small_server.pid),
+                Endpoint(CARNET, get_token(target, patient=None), server.pid),
+                Endpoint(FLOOR, None, floor.pid),
+            ],
+            clients,
+            seconds,
         )
-    result["floor"] = floor_points(target, clients, seconds)
+    result["scale_over_small"] = [
+        round(s["rps"] / c["rps"], 2)
+        for s, c in zip(result["small"]["points"], result["carnet"]["points"], strict=True)
+    ]
     return with_ratio(result)
 
 
@@ -441,7 +483,8 @@ def tables(report: dict[str, Any]) -> str:
             + ("---:|---:|" if extra != " |" else ""),
         ]
         for kind, res in rows:
-            small = dbs[kind].get("consult") if name == "scale" else None
+            small = (res.get("small") and {"carnet": res["small"]}) or dbs[kind].get("consult")
+            small = small if name == "scale" else None
             for c, f, r in zip(
                 res["carnet"]["points"], res["floor"]["points"], res["ratio"], strict=True
             ):
