@@ -46,7 +46,7 @@ import sys
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -286,6 +286,8 @@ def run_consult(
 def run_ingest(
     target: Target, clients: list[int], seconds: int, patients: list[str]
 ) -> dict[str, Any]:
+    """ITI-65 against Carnet and against ``bench/floor_ingest.py`` (what no implementation can
+    skip), in turn at each load."""
     templates, pdf_bytes, body_bytes = ingest_templates(patients)
     result: dict[str, Any] = {
         "date": now_iso(),
@@ -294,63 +296,45 @@ def run_ingest(
         "pdf_bytes": pdf_bytes,
         "request_bytes": body_bytes,
         "points": [],
+        "floor": {"points": []},
     }
-    with carnet_server(target) as server:
+    blobs = target.data_dir / "floor-blobs"
+    runs = iter(range(int(time.time()) % 1_000_000 * 100, 10**9))  # unique per point
+    with (
+        carnet_server(target) as server,
+        floor_server("bench.floor_ingest:app", target, {"FLOOR_BLOBS": str(blobs)}) as floor,
+    ):
         token = get_token(target, patient=None)
-        runs = iter(range(int(time.time()) % 1_000_000 * 100, 10**9))  # unique per point
 
-        def point(c: int, duration: int) -> dict[str, Any]:
+        def point(base: str, token: str | None, pid: int, c: int, duration: int) -> dict[str, Any]:
             before = count_documents(target)
             measured = wrk(
-                f"{CARNET}/fhir",
+                f"{base}/fhir",
                 c,
                 duration,
                 token,
                 script=LUA,
                 script_args=[str(next(runs)), *map(str, templates)],
-                watch_pid=server.pid,
+                watch_pid=pid,
             )
             measured["stored"] = count_documents(target) - before
+            # one document per accepted submission (non-2xx responses store nothing)
+            measured["documents_per_s"] = round(measured["rps"] - measured["non_2xx"] / duration, 1)
             return measured
 
-        point(8, 2)  # warm-up
+        point(CARNET, token, server.pid, 8, 2)  # warm-up
+        point(FLOOR, None, floor.pid, 8, 2)
         for c in clients:
-            measured = measure(partial(point, c, seconds))
-            # one document per accepted submission (non-2xx responses store nothing)
-            measured["documents_per_s"] = round(measured["rps"] - measured["non_2xx"] / seconds, 1)
-            result["points"].append(measured)
-    result["floor"] = {"points": ingest_floor_points(target, clients, seconds, templates, runs)}
+            result["points"].append(measure(partial(point, CARNET, token, server.pid, c, seconds)))
+            result["floor"]["points"].append(
+                measure(partial(point, FLOOR, None, floor.pid, c, seconds))
+            )
+    shutil.rmtree(blobs, ignore_errors=True)
     result["ratio"] = [
         round(c["documents_per_s"] / f["documents_per_s"], 2) if f["documents_per_s"] else None
         for c, f in zip(result["points"], result["floor"]["points"], strict=True)
     ]
     return result
-
-
-def ingest_floor_points(
-    target: Target, clients: list[int], seconds: int, templates: list[Path], runs: Iterator[int]
-) -> list[dict[str, Any]]:
-    """The same load against ``bench/floor_ingest.py`` (what no implementation can skip)."""
-    blobs = target.data_dir / "floor-blobs"
-    with floor_server("bench.floor_ingest:app", target, {"FLOOR_BLOBS": str(blobs)}) as floor:
-
-        def point(c: int, duration: int) -> dict[str, Any]:
-            measured = wrk(
-                f"{FLOOR}/fhir",
-                c,
-                duration,
-                None,
-                script=LUA,
-                script_args=[str(next(runs)), *map(str, templates)],
-                watch_pid=floor.pid,
-            )
-            measured["documents_per_s"] = round(measured["rps"] - measured["non_2xx"] / duration, 1)
-            return measured
-
-        point(8, 2)  # warm-up
-        points = [measure(partial(point, c, seconds)) for c in clients]
-    shutil.rmtree(blobs, ignore_errors=True)
-    return points
 
 
 def small_target(kind: str) -> Target:
