@@ -307,6 +307,30 @@ def _verify_chain(session: Session, chain: str, head: Any | None) -> Iterator[Ch
         yield ChainProblem(chain, head.seq, "rows were removed at the end of the chain")
 
 
+def others_since(
+    session: Session,
+    patient_id: uuid.UUID,
+    *,
+    since: datetime | None,
+    leave_out_kinds: tuple[str, ...],
+    leave_out_actions: tuple[str, ...],
+    limit: int,
+) -> list[AuditEntry]:
+    """The newest rows of the patient's trail recorded after ``since``, leaving out the given
+    actor kinds and actions in the query itself (however many rows those are, they cannot push
+    the others out of the page)."""
+    e = AuditEntry
+    query = select(e).where(
+        e.chain == chain_of(patient_id),
+        e.patient_id == patient_id,
+        e.actor_kind.not_in(leave_out_kinds),
+        e.action.not_in(leave_out_actions),
+    )
+    if since is not None:
+        query = query.where(e.recorded_at > since)
+    return list(session.execute(query.order_by(e.seq.desc()).limit(limit)).scalars())
+
+
 def trail(
     session: Session, patient_id: uuid.UUID, *, limit: int = 100, before_seq: int | None = None
 ) -> list[AuditEntry]:

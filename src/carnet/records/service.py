@@ -568,14 +568,21 @@ def what_is_new(
     if since is not None:
         query.last_updated = [("gt", since)]
     entries = documents.list_documents(session, actor, patient_id, query)
-    trail = read_trail(session, actor, patient_id, limit=200)
-    accesses = [
-        e
-        for e in trail
-        if (since is None or e.recorded_at > since)
-        and e.actor_kind not in ("patient", "representative")
-        and e.action not in LIST_ACTIONS  # a name in a professional's list: in the history only
-        and e.patient_id == patient_id
-    ][:shown]
+    authorize(
+        session,
+        actor,
+        patient_id,
+        Action.READ_TRAIL,
+        resource_type="AuditEvent",
+        audit_action="read_trail",
+    )
+    accesses = audit.others_since(  # what others did: not the patient's nor the parents' own
+        session,
+        patient_id,
+        since=since,
+        leave_out_kinds=("patient", "representative"),
+        leave_out_actions=LIST_ACTIONS,  # a name in a professional's list: in the history only
+        limit=shown,
+    )
     waiting = documents.waiting_for_patient(session, actor, patient_id)
     return WhatIsNew(since, entries, accesses, waiting)
