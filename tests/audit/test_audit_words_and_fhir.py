@@ -18,7 +18,7 @@ from carnet.audit import service as audit
 from carnet.audit.fhir import audit_event
 from carnet.audit.models import AuditEntry
 from carnet.audit.transaction import audited_transaction
-from carnet.audit.words import ACTIONS, describe
+from carnet.audit.words import ACTIONS, Reader, describe
 from carnet.errors import CarnetError
 from carnet.terminology.registry import terminology
 from tests.conftest import Cast
@@ -274,3 +274,70 @@ def test_reads_and_writes_say_what_was_looked_at(
     )
     assert describe(entry) == f"Dr Paul Durand {french}."
     assert describe(entry, "en") == f"Dr Paul Durand {english}."
+
+
+def _row(kind: str, ref: str, name: str | None, action: str = "read", **extra: Any) -> AuditEntry:
+    return AuditEntry(
+        actor_kind=kind,
+        actor_ref=ref,
+        actor_name=name,
+        action=action,
+        outcome="allowed",
+        mode="normal",
+        resource_type=extra.get("resource_type"),
+        actor_structure=extra.get("actor_structure"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("row", "french", "english"),
+    [
+        (
+            _row("professional", "810000000017", "Dr Paul Durand"),
+            "Dr Paul Durand a consulté le dossier de Léa.",
+            "Dr Paul Durand read Léa's record.",
+        ),
+        (
+            _row("representative", "patient:sylvie", "Sylvie Martin"),
+            "Vous avez consulté le dossier de Léa.",
+            "You read Léa's record.",
+        ),
+        (
+            _row("representative", "patient:marc", "Marc Martin"),
+            "Un représentant légal (Marc Martin) a consulté le dossier de Léa.",
+            "A legal representative (Marc Martin) read Léa's record.",
+        ),
+        (
+            _row(
+                "patient", "patient:lea", "Léa Martin", resource_type="Appointment", action="search"
+            ),
+            "Léa a consulté son agenda.",
+            "Léa read their agenda.",
+        ),
+        (
+            _row("app", "pasfit", "PasFit", action="patient_list.messaging"),
+            "Une application connectée « PasFit » a vu le nom de Léa dans la liste des patients "
+            "à qui écrire.",
+            "A connected app « PasFit » saw Léa's name in their list of patients to write to.",
+        ),
+    ],
+)
+def test_a_parent_reading_a_minors_trail_reads_whose_record_it_is(
+    row: AuditEntry, french: str, english: str
+) -> None:
+    parent = Reader(minor_name="Léa", ref="patient:sylvie")
+
+    assert describe(row, "fr", reader=parent) == french
+    assert describe(row, "en", reader=parent) == english
+
+
+def test_the_holder_reads_their_own_trail_in_the_second_person() -> None:
+    assert describe(_row("patient", "patient:sylvie", None)) == "Vous avez consulté votre dossier."
+    assert describe(_row("representative", "patient:sylvie", "Sylvie Martin")) == (
+        "Votre représentant légal (Sylvie Martin) a consulté votre dossier."
+    )
+
+
+def test_a_minor_whose_name_starts_with_a_vowel_takes_an_elision() -> None:
+    row = _row("professional", "810000000017", "Dr Paul Durand")
+    assert describe(row, reader=Reader(minor_name="Emma", ref="x")).endswith("le dossier d'Emma.")

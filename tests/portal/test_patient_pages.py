@@ -283,6 +283,23 @@ def test_a_representative_switches_to_the_minors_record_only(signed_in: Portal, 
     assert signed_in.client.get(f"/autorisations?record={lea}").status_code == 200
 
 
+def test_a_parent_reads_the_minors_history_as_the_minors_not_as_their_own(
+    signed_in: Portal, session: Session, cast: Cast, pro
+) -> None:
+    lea = cast.patients["lea"]
+    authorize(session, pro("durand"), lea, Action.READ)
+    session.commit()
+    signed_in.client.get(f"/documents?record={lea}")  # a row of her own for this parent
+
+    page = signed_in.client.get(f"/historique?record={lea}").text
+    english = signed_in.client.get(f"/historique?record={lea}&lang=en").text
+
+    assert "a consulté le dossier de Léa" in page
+    assert "Vous avez consulté la liste des documents de Léa" in page
+    assert "votre dossier" not in page
+    assert "read Léa's record" in html.unescape(english)
+
+
 def test_a_professional_keeps_their_own_home_and_not_the_patient_pages(
     portal: Portal, session: Session
 ) -> None:

@@ -155,7 +155,7 @@ def home(request: Request, session: DbSession, signed: SignedIn) -> Response:
             "upcoming": upcoming,
             "messages": messages,
             "when": when,
-            "describe": lambda entry: describe(entry, lang),
+            "describe": lambda entry: describe(entry, lang, reader=viewing.reader),
         },
     )
 

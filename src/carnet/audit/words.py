@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from carnet.audit.models import AuditEntry
 
 ACTIONS: dict[str, tuple[str, str]] = {
@@ -145,9 +148,68 @@ KINDS = {
 }
 
 
-def describe(entry: AuditEntry, lang: str = "fr", profession_label: str | None = None) -> str:
+@dataclass(frozen=True)
+class Reader:
+    """Who reads a trail that is not their own: a legal representative reading a minor's
+    record. The sentences then name the minor ("le dossier de Léa", "Léa's record"), and
+    only the rows this representative wrote say "Vous"."""
+
+    minor_name: str  # the minor's given name
+    ref: str  # the representative's actor ref
+
+
+# The possessives of the phrases above: (yours, the minor's — followed by « de Léa » —, the
+# minor's in a row the minor wrote).
+_THEIRS_FR = (
+    ("de vos documents", "des documents", "de ses documents"),
+    ("vos documents", "les documents", "ses documents"),
+    (
+        "vos choix d'accès en urgence",
+        "les choix d'accès en urgence",
+        "ses choix d'accès en urgence",
+    ),
+    ("vos choix", "les choix", "ses choix"),
+    ("votre dossier", "le dossier", "son dossier"),
+    ("votre identité", "l'identité", "son identité"),
+    ("votre consentement", "le consentement", "son consentement"),
+    ("votre nom", "le nom", "son nom"),
+    ("votre agenda", "l'agenda", "son agenda"),
+    ("votre profil médical", "le profil médical", "son profil médical"),
+)
+
+
+def _of_minor(what: str, i: int, name: str, *, by_minor: bool) -> str:
+    """The phrase about the minor's record: « le dossier de Léa » / "Léa's record", or, in a
+    row the minor wrote, « son dossier » / "their record"."""
+    if i == 1:
+        return re.sub(r"\byour\b", "their" if by_minor else f"{name}'s", what)
+    of = "d'" if name[:1].lower() in "aâeéèêiîoôuûy" else "de "
+    for yours, theirs, own in _THEIRS_FR:
+        what = what.replace(yours, own if by_minor else f"{theirs} {of}{name}")
+    return what
+
+
+def describe(
+    entry: AuditEntry,
+    lang: str = "fr",
+    profession_label: str | None = None,
+    reader: Reader | None = None,
+) -> str:
     i = 0 if lang == "fr" else 1
-    if entry.actor_kind == "professional":
+    yours = entry.actor_kind == "patient" or (  # « Vous avez … »
+        reader is not None
+        and entry.actor_kind == "representative"
+        and entry.actor_ref == reader.ref
+    )
+    if reader is not None and entry.actor_kind == "patient":
+        yours = False
+        who = reader.minor_name
+    elif reader is not None and yours:
+        who = KINDS["patient"][i]
+    elif reader is not None and entry.actor_kind == "representative":
+        who = ("Un représentant légal", "A legal representative")[i]
+        who += f" ({entry.actor_name})" if entry.actor_name else ""
+    elif entry.actor_kind == "professional":
         who = entry.actor_name or entry.actor_ref or "?"
         extras = [x for x in (profession_label, entry.actor_structure) if x]
         if extras:
@@ -160,7 +222,9 @@ def describe(entry: AuditEntry, lang: str = "fr", profession_label: str | None =
         who = KINDS.get(entry.actor_kind, ("?", "?"))[i]
     phrases = ON_RESOURCE.get((entry.action, entry.resource_type or ""))
     what = (phrases or ACTIONS.get(entry.action, (entry.action, entry.action)))[i]
-    if i == 0 and entry.actor_kind == "patient" and what.startswith("a "):
+    if reader is not None:
+        what = _of_minor(what, i, reader.minor_name, by_minor=entry.actor_kind == "patient")
+    if i == 0 and yours and what.startswith("a "):
         what = "avez " + what[2:]  # « Vous avez … », not « Vous a … »
     sentence = f"{who} {what}"
     if entry.mode in MODES:

@@ -33,7 +33,7 @@ def history_page(
         session, viewing.actor, viewing.patient_id, limit=PAGE + 1, before_seq=avant
     )
     lang = lang_of(request)
-    lines = [(e, describe(e, lang)) for e in entries[:PAGE]]
+    lines = [(e, describe(e, lang, reader=viewing.reader)) for e in entries[:PAGE]]
     older = entries[PAGE - 1].seq if len(entries) > PAGE else None
     return render(request, "history.html", {**viewing.context(), "lines": lines, "older": older})
 

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from carnet.access import Actor, ActorKind
 from carnet.accounts import service as accounts
 from carnet.accounts.models import Account, WebSession
+from carnet.audit.words import Reader
 from carnet.errors import Forbidden, Unauthenticated
 from carnet.records.service import RecordInView, record_in_view
 from carnet.web.deps import DbSession, SettingsDep
@@ -108,6 +109,14 @@ class Viewing:
         self.patient_id = view.patient.id
         # carried by every link and form of the patient pages
         self.query = "" if view.own else f"record={view.patient.id}"
+
+    @property
+    def reader(self) -> Reader | None:
+        """For the trail in plain words: a parent reading a minor's record (None: their own)."""
+        if self.view.own:
+            return None
+        given = self.view.patient.given_name
+        return Reader(minor_name=given.title() if given.isupper() else given, ref=self.actor.ref)
 
     def context(self) -> dict[str, Any]:
         return {
