@@ -66,7 +66,8 @@ async def provide(request: Request, actor: ApiActor, tx: Tx, settings: SettingsD
                                     {
                                         "severity": "warning",
                                         "code": "business-rule",
-                                        "diagnostics": note,
+                                        "diagnostics": note.sentence("fr"),
+                                        "details": {"text": note.sentence("en")},
                                     }
                                     for note in notes[entry.id]
                                 ],

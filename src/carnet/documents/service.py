@@ -179,16 +179,29 @@ def _provide(
 EXAM_CATEGORIES = ("biologie", "imagerie")  # results of exams (not reports of visits)
 
 
+@dataclass(frozen=True)
+class EarlierExam:
+    """The same exam, done recently: when, and by whom (the surfaces put it in words)."""
+
+    done_on: datetime
+    by: str
+
+    def sentence(self, lang: str = "fr") -> str:
+        if lang == "fr":
+            return f"Le même examen a été fait le {self.done_on:%d/%m/%Y}, par {self.by}."
+        return f"The same exam was done on {self.done_on:%Y-%m-%d}, by {self.by}."
+
+
 def provide_checked(
     session: Session, actor: Actor, request: ProvideRequest
-) -> tuple[list[DocumentEntry], dict[uuid.UUID, list[str]]]:
+) -> tuple[list[DocumentEntry], dict[uuid.UUID, list[EarlierExam]]]:
     """``provide``, and for exam results the earlier same exams within the configured window
     ("the same exam was done on …, by …") — found by the gated search, so only what this
     actor may see. Feeding needs no consent: a writer who may not read the record is told only
     of the exams they submitted themselves."""
     entries, subject = _provide(session, actor, request)
     window = timedelta(days=settings_of(session).duplicate_exam_window_days)
-    notes: dict[uuid.UUID, list[str]] = {}
+    notes: dict[uuid.UUID, list[EarlierExam]] = {}
     for entry in entries:
         if entry.category not in EXAM_CATEGORIES:
             continue
@@ -202,11 +215,7 @@ def provide_checked(
         except AccessDenied:  # decided before anything was written; the submission stands
             found = _own_submissions(session, actor, entry, window)
         earlier = [e for e in found if e.id != entry.id][:3]
-        notes[entry.id] = [
-            f"Le même examen a été fait le {e.created.strftime('%d/%m/%Y')}, par "
-            f"{e.author_name or e.author_ref}."
-            for e in earlier
-        ]
+        notes[entry.id] = [EarlierExam(e.created, e.author_name or e.author_ref) for e in earlier]
     return entries, {k: v for k, v in notes.items() if v}
 
 

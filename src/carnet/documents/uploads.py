@@ -83,7 +83,7 @@ def add_document(
     type_code: str,
     title: str,
     upload: Upload,
-) -> tuple[list[DocumentEntry], dict[uuid.UUID, list[str]]]:
+) -> tuple[list[DocumentEntry], dict[uuid.UUID, list[service.EarlierExam]]]:
     """Add one document to the record through the ITI-65 path; returns the stored entry and,
     for exam results, the earlier same exams ("the same exam was done on …")."""
     patient = session.get(Patient, patient_id)
