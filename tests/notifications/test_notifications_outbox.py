@@ -16,6 +16,8 @@ from carnet.access import Action, Actor, Mode
 from carnet.access.gate import authorize
 from carnet.accounts.models import Account
 from carnet.accounts.service import begin_sign_in
+from carnet.agenda import service as agenda
+from carnet.agenda.fhir import AppointmentDraft
 from carnet.audit.models import NotifiedAccess
 from carnet.notifications.models import (
     SEALED_CODE,
@@ -427,6 +429,50 @@ def test_a_minors_access_notice_goes_to_the_legal_representative(
 
     assert dispatch_due(factory, sender, settings) == 1
     assert [m.to for m in sender.messages] == [SYLVIE_EMAIL]
+
+
+@pytest.mark.parametrize("secret", [False, True])
+def test_a_minors_appointment_reminder_goes_to_the_parent_unless_the_appointment_is_secret(
+    session: Session,
+    factory: sessionmaker[Session],
+    sender: FakeSender,
+    settings: Settings,
+    cast: Cast,
+    pro: Callable[..., Actor],
+    frozen: Callable[[datetime], None],
+    secret: bool,
+) -> None:
+    lea = cast.patients["lea"]  # a minor: no e-mail, no phone, no account of her own
+    start = datetime.now(UTC) + timedelta(days=3)
+    agenda.create_appointment(
+        session,
+        pro("durand"),
+        patient_id=lea,
+        draft=AppointmentDraft(
+            status="booked",
+            start=start,
+            end=start + timedelta(minutes=30),
+            hidden_from_representatives=secret,
+        ),
+    )
+    session.commit()
+    for message in outbox(session, lea):  # the first-access notice is another test's matter
+        if message.template != "appointment_reminder":
+            message.status = OutboxStatus.CANCELLED.value
+    session.commit()
+    frozen(start - timedelta(hours=23))
+
+    dispatch_due(factory, sender, settings)
+
+    reminder = only(outbox(session, lea, "appointment_reminder"))
+    if secret:  # even "when" would tell the parents of it
+        assert sender.messages == []
+        assert reminder.status == OutboxStatus.CANCELLED.value
+    else:
+        (message,) = sender.messages
+        assert message.to == SYLVIE_EMAIL
+        assert "votre enfant a un rendez-vous" in message.body
+        assert reminder.status == OutboxStatus.SENT.value
 
 
 def test_a_message_for_a_patient_without_any_channel_is_cancelled_not_retried(

@@ -141,11 +141,16 @@ def _sync_reminder(session: Session, row: Appointment) -> None:
             pending.last_error = "appointment cancelled or past"
         return
     start = row.start.isoformat()
+    # A minor out of reach: the reminder may go to a legal representative, unless the
+    # appointment is secret from them (then even "when" would tell too much).
+    forward = not row.hidden_from_representatives
     if pending is not None:
         pending.next_attempt_at = due
-        pending.payload = {"start": start}
+        pending.payload = {"start": start, "to_representatives": forward}
         return
-    message = enqueue(REMINDER_TEMPLATE, patient_id=row.patient_id, start=start)
+    message = enqueue(
+        REMINDER_TEMPLATE, patient_id=row.patient_id, start=start, to_representatives=forward
+    )
     message.next_attempt_at = due
     session.add(message)
     session.flush()

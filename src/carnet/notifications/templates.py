@@ -27,8 +27,13 @@ def _when(start: Any) -> str:
     return f"le {moment:%d/%m/%Y} à {moment:%Hh%M}"
 
 
-def render(template: str, payload: dict[str, Any], channel: str) -> tuple[str, str]:
+def render(
+    template: str, payload: dict[str, Any], channel: str, *, for_child: bool = False
+) -> tuple[str, str]:
+    """Subject and body; ``for_child``: sent to a legal representative about their child's
+    record (the child is not named: "votre enfant" is enough behind sign-in)."""
     subject = SUBJECTS.get(template, "Carnet")
+    record = "le dossier de votre enfant" if for_child else "votre dossier"
     if template == "sign_in_code":
         body = (
             f"Votre code de connexion : {payload.get('code')}\n"
@@ -41,16 +46,16 @@ def render(template: str, payload: dict[str, Any], channel: str) -> tuple[str, s
         )
     elif template == "first_access":
         body = (
-            f"{payload.get('professional') or 'Un professionnel de santé'} a consulté votre "
-            "dossier pour la première fois. Retrouvez le détail dans l'historique des accès."
+            f"{payload.get('professional') or 'Un professionnel de santé'} a consulté "
+            f"{record} pour la première fois. Retrouvez le détail dans l'historique des accès."
         )
     elif template == "emergency_access":
         # The declared reason describes the patient's condition: it is shown in the access
         # history, behind sign-in, never in an e-mail or an SMS.
         body = (
-            f"{payload.get('professional') or 'Un professionnel de santé'} a accédé à votre "
-            "dossier en urgence (bris de glace). Retrouvez le motif déclaré et le détail dans "
-            "l'historique des accès."
+            f"{payload.get('professional') or 'Un professionnel de santé'} a accédé "
+            f"{'au dossier de votre enfant' if for_child else 'à votre dossier'} en urgence "
+            "(bris de glace). Retrouvez le motif déclaré et le détail dans l'historique des accès."
         )
     elif template == "new_message":
         # Who wrote, never what: the message stays behind sign-in.
@@ -62,8 +67,9 @@ def render(template: str, payload: dict[str, Any], channel: str) -> tuple[str, s
         ) + " Connectez-vous pour le lire."
     elif template == "appointment_reminder":
         # When, never with whom, where or why: those stay in the agenda, behind sign-in.
+        who = "votre enfant a" if for_child else "vous avez"
         body = (
-            f"Rappel : vous avez un rendez-vous {_when(payload.get('start'))}. "
+            f"Rappel : {who} un rendez-vous {_when(payload.get('start'))}. "
             "Retrouvez le détail dans votre agenda Carnet."
         )
     else:

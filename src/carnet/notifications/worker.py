@@ -61,18 +61,32 @@ def make_sender(settings: Settings) -> Sender:
 ACCESS_TEMPLATES = ("first_access", "emergency_access")
 
 
-def _recipient(session: Session, row: OutboxMessage) -> tuple[str, str] | None:
-    """(channel, address) from the account's preferences, or the patient's contacts; a minor
-    who cannot be reached is represented by their legal representative for access notices
-    (only while a minor: ``access.representation`` checks the age, as for any access)."""
+def _forwarded(row: OutboxMessage) -> bool:
+    """Notices a legal representative receives for a minor out of reach: the access notices,
+    and appointment reminders except those of an appointment kept secret from them."""
+    if row.template in ACCESS_TEMPLATES:
+        return True
+    return (
+        row.template == "appointment_reminder"
+        and (row.payload or {}).get("to_representatives") is True
+    )
+
+
+def _recipient(session: Session, row: OutboxMessage) -> tuple[str, str, bool] | None:
+    """(channel, address, for a child) from the account's preferences, or the patient's
+    contacts; a minor who cannot be reached is represented by their legal representative for
+    access notices and reminders (only while a minor: ``access.representation`` checks the age,
+    as for any access)."""
     target = _own_recipient(session, row)
-    if target is None and row.template in ACCESS_TEMPLATES and row.patient_id is not None:
+    if target is not None:
+        return (*target, False)
+    if _forwarded(row) and row.patient_id is not None:
         for representative_id in representatives_of(session, row.patient_id):
             proxy = OutboxMessage(template=row.template, patient_id=representative_id)
             target = _own_recipient(session, proxy)
             if target is not None:
-                return target
-    return target
+                return (*target, True)
+    return None
 
 
 def _own_recipient(session: Session, row: OutboxMessage) -> tuple[str, str] | None:
@@ -175,9 +189,11 @@ def _claim(
             row.last_error = "no channel"
             row.payload = _scrub(row.payload)
             return None
-        channel, address = target
+        channel, address, for_child = target
         try:
-            subject, body = render(row.template, _opened(row.payload, settings), channel)
+            subject, body = render(
+                row.template, _opened(row.payload, settings), channel, for_child=for_child
+            )
         except Exception as error:  # e.g. a code sealed under a secret since rotated
             # Retrying cannot help, and one unreadable message must not stop the others.
             row.status = OutboxStatus.FAILED.value
