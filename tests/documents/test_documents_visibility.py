@@ -4,6 +4,7 @@ confidentiality × modes; and the pure rule and the SQL scope always agree."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -185,3 +186,27 @@ def test_the_pure_rule_and_the_sql_scope_agree_on_every_document(
             if document_visible(actor, facts, actor.mode, facts_of(e), service.matrix_of(session))
         }
         assert titles(session, actor, cast.patients[patient]) == expected
+
+
+@pytest.mark.parametrize("who", ["durand", "petit", "roux", "benali", "moreau"])
+def test_the_plain_search_and_a_filtered_one_scope_alike(
+    session: Session, cast: Cast, pro: Callable[..., Actor], who: str
+) -> None:
+    """The unfiltered search runs a statement built once per visibility shape; a filtered one
+    builds its conditions: a filter that keeps everything must find the same documents."""
+    actor = pro(who, mode=Mode.EMERGENCY if who == "benali" else Mode.NORMAL, reason=REASON)
+    keeps_all = [("ge", datetime(1900, 1, 1, tzinfo=UTC))]
+    for patient in ("sylvie", "lea", "jean"):
+        plain = service.DocumentQuery(count=200)
+        filtered = service.DocumentQuery(count=200, date=keeps_all)
+        assert plain.plain()
+        assert not filtered.plain()
+        try:
+            found = service.list_documents(session, actor, cast.patients[patient], plain)
+        except AccessDenied:
+            with pytest.raises(AccessDenied):
+                service.list_documents(session, actor, cast.patients[patient], filtered)
+            continue
+        again = service.list_documents(session, actor, cast.patients[patient], filtered)
+        assert [e.id for e in found] == [e.id for e in again]
+        assert found or patient != "sylvie"

@@ -6,10 +6,11 @@ returns nothing rather than everything."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, String, and_, bindparam, false, or_
 
 from carnet.access.policy import Actor, ActorKind, Mode, RecordFacts
 from carnet.documents.models import DocumentEntry
@@ -77,31 +78,70 @@ def document_visible(
     return False
 
 
-def visibility_clauses(
+@dataclass(frozen=True)
+class Visibility:
+    """Which of a record's documents an actor sees, as a shape: the SQL of a search is built
+    once per shape (``visibility_clauses``), the actor's own ref being a bound parameter
+    (``AUTHOR``: a professional sees the masked documents they wrote)."""
+
+    kind: str  # "professional" | "patient" (the holder, a representative, their apps) | "none"
+    denied_types: tuple[tuple[str, str], ...] = ()  # the habilitation matrix's refusals
+    hide_masked: bool = False  # MASQUE_PS hidden (but for the author)
+    representative: bool = False  # INVISIBLE_REPRESENTANTS_LEGAUX hidden
+
+
+AUTHOR = "visibility_author"  # the parameter of ``visibility_clauses``: the actor's ref
+
+
+def visibility(
     actor: Actor,
     record: RecordFacts,
     mode: Mode,
     matrix: Matrix,
     *,
     reveal_masked_in_emergency: bool = False,
-) -> list[ColumnElement[bool]]:
-    """The same rule as SQL conditions on ``DocumentEntry`` (AND them together)."""
-    d = DocumentEntry
-    clauses: list[ColumnElement[bool]] = [d.status != DELETED]
+) -> Visibility:
+    """The same rule as ``document_visible``, for every document of the record at once."""
     if actor.kind is ActorKind.PROFESSIONAL:
-        for system, code in sorted(matrix.denied_types(actor.profession)):
-            clauses.append(~and_(d.type_system == system, d.type_code == code))
-        if not _sees_masked(actor, record, mode, reveal_masked_in_emergency):
-            clauses.append(or_(d.masked_ps.is_(False), d.author_ref == actor.ref))
-        return clauses
+        return Visibility(
+            "professional",
+            denied_types=tuple(sorted(matrix.denied_types(actor.profession))),
+            hide_masked=not _sees_masked(actor, record, mode, reveal_masked_in_emergency),
+        )
     if actor.kind in (ActorKind.PATIENT, ActorKind.APP) and (
         record.is_holder or record.is_representative
     ):
-        clauses.append(d.invisible_patient.is_(False))
-        if record.is_representative:
-            clauses.append(d.invisible_representatives.is_(False))
-        return clauses
-    return [false()]
+        return Visibility("patient", representative=record.is_representative)
+    return Visibility("none")
 
 
-__all__ = ["DocumentFacts", "Matrix", "document_visible", "facts_of", "visibility_clauses"]
+@functools.lru_cache(maxsize=512)
+def visibility_clauses(shape: Visibility) -> tuple[ColumnElement[bool], ...]:
+    """``shape`` as SQL conditions on ``DocumentEntry`` (AND them together; bind ``AUTHOR``)."""
+    d = DocumentEntry
+    if shape.kind == "none":
+        return (false(),)
+    clauses: list[ColumnElement[bool]] = [d.status != DELETED]
+    if shape.kind == "professional":
+        for system, code in shape.denied_types:
+            clauses.append(~and_(d.type_system == system, d.type_code == code))
+        if shape.hide_masked:
+            author = bindparam(AUTHOR, type_=String())
+            clauses.append(or_(d.masked_ps.is_(False), d.author_ref == author))
+        return tuple(clauses)
+    clauses.append(d.invisible_patient.is_(False))
+    if shape.representative:
+        clauses.append(d.invisible_representatives.is_(False))
+    return tuple(clauses)
+
+
+__all__ = [
+    "AUTHOR",
+    "DocumentFacts",
+    "Matrix",
+    "Visibility",
+    "document_visible",
+    "facts_of",
+    "visibility",
+    "visibility_clauses",
+]

@@ -5,6 +5,7 @@ lifecycle (replace, delete, archive, masking, patient visibility). Every access 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import logging
 import uuid
@@ -20,7 +21,14 @@ from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.access import Action, Actor, ActorKind, Mode, RecordFacts
-from carnet.access.documents import document_visible, facts_of, visibility_clauses
+from carnet.access.documents import (
+    AUTHOR,
+    Visibility,
+    document_visible,
+    facts_of,
+    visibility,
+    visibility_clauses,
+)
 from carnet.access.gate import (
     Pending,
     Subject,
@@ -412,6 +420,15 @@ class DocumentQuery:
     count: int = 50
     offset: int = 0
 
+    def plain(self) -> bool:
+        """No filter but the defaults: every current document (the common search)."""
+        return (
+            not (self.types or self.categories or self.date or self.period)
+            and not (self.last_updated or self.authors)
+            and self.statuses == ["current"]
+            and self.include_archived
+        )
+
 
 @dataclass
 class SearchResult:
@@ -459,9 +476,6 @@ def _open(
     return facts, decision.mode
 
 
-SEARCH_RESOURCES = select(DocumentEntry.resource)  # the ITI-67 answer: the stored JSON
-
-
 def search(
     session: Session,
     actor: Actor,
@@ -471,19 +485,10 @@ def search(
     """ITI-67: the documents of a patient (by id, or by a parsed INS) this actor may see,
     newest first. The patient, the record's facts and the access decision cost one query; the
     audit row is written after the search, so the chain's lock is held for the least time."""
-    conditions, access = _search_conditions(session, actor, patient, query)
-    d = DocumentEntry
-    rows = (
-        session.execute(
-            SEARCH_RESOURCES.where(*conditions)
-            .order_by(d.created.desc(), d.id.desc())
-            .offset(query.offset)
-            .limit(query.count + 1)
-        )
-        .scalars()
-        .all()
-    )
-    access.record(session)
+    found = _search_conditions(session, actor, patient, query)
+    statement, params = found.statement(DocumentEntry.resource, query)
+    rows = session.execute(statement, params).scalars().all()
+    found.access.record(session)
     return SearchResult(resources=list(rows[: query.count]), has_more=len(rows) > query.count)
 
 
@@ -498,19 +503,11 @@ def list_documents(
     """The same search as ``search``, as rows (for the portal's lists), newest first.
     ``subject``: the patient and the facts of their record, when this transaction loaded them
     already (a submission's duplicate-exam check)."""
-    conditions, access = _search_conditions(session, actor, patient_id, query, subject)
-    d = DocumentEntry
-    found = list(
-        session.execute(
-            select(d)
-            .where(*conditions)
-            .order_by(d.created.desc(), d.id.desc())
-            .offset(query.offset)
-            .limit(query.count)
-        ).scalars()
-    )
-    access.record(session)
-    return found
+    found = _search_conditions(session, actor, patient_id, query, subject)
+    statement, params = found.statement(DocumentEntry, query)
+    rows = list(session.execute(statement, params).scalars())
+    found.access.record(session)
+    return rows
 
 
 def _search_conditions(
@@ -519,7 +516,7 @@ def _search_conditions(
     patient: uuid.UUID | Any,
     query: DocumentQuery,
     subject: Subject | None = None,
-) -> tuple[list[ColumnElement[bool]], Pending]:
+) -> Found:
     if subject is not None and subject.patient is not None and subject.patient.id == patient:
         pass  # loaded in this transaction already
     elif isinstance(patient, uuid.UUID):
@@ -539,17 +536,19 @@ def _search_conditions(
         facts=subject.facts,
         first_access_notified=subject.first_access_notified,
     )
-    facts, mode = subject.facts, access.decision.mode
-    settings = settings_of(session)
+    shape = visibility(
+        actor,
+        subject.facts,
+        access.decision.mode,
+        matrix_of(session),
+        reveal_masked_in_emergency=settings_of(session).emergency_reveals_masked,
+    )
+    found = Found(access, shape, patient_id, {AUTHOR: actor.ref})
+    if query.plain():
+        return found  # the statement is built once per shape (``_plain_search``)
     d = DocumentEntry
     conditions: list[ColumnElement[bool]] = [d.patient_id == patient_id, d.current.is_(True)]
-    conditions += visibility_clauses(
-        actor,
-        facts,
-        mode,
-        matrix_of(session),
-        reveal_masked_in_emergency=settings.emergency_reveals_masked,
-    )
+    conditions += visibility_clauses(shape)
     if query.statuses:
         conditions.append(d.status.in_(query.statuses))
     if not query.include_archived:
@@ -578,7 +577,57 @@ def _search_conditions(
         conditions.append(_compare(d.recorded_at, prefix, moment))
     if query.authors:
         conditions.append(d.author_ref.in_(query.authors))
-    return conditions, access
+    found.conditions = conditions
+    return found
+
+
+@dataclass
+class Found:
+    """A search decided and audited-to-be: the access, what the actor sees, and the conditions
+    of a filtered query (None: a plain one, served by a statement built once)."""
+
+    access: Pending
+    shape: Visibility
+    patient_id: uuid.UUID
+    params: dict[str, Any]
+    conditions: list[ColumnElement[bool]] | None = None
+
+    def statement(self, target: Any, query: DocumentQuery) -> tuple[Any, dict[str, Any]]:
+        d = DocumentEntry
+        if self.conditions is None:
+            params = {**self.params, "patient": self.patient_id}
+            return _plain_search(self.shape, target is d), {
+                **params,
+                "skip": query.offset,
+                "take": query.count + (1 if target is not d else 0),
+            }
+        stmt = (
+            select(target)
+            .where(*self.conditions)
+            .order_by(d.created.desc(), d.id.desc())
+            .offset(query.offset)
+            .limit(query.count + (1 if target is not d else 0))
+        )
+        return stmt, self.params
+
+
+@functools.lru_cache(maxsize=512)
+def _plain_search(shape: Visibility, rows: bool) -> Any:
+    """The current documents of a patient this shape sees, newest first, paged: built once per
+    shape (the common search: no filter), so a request only binds the values."""
+    d = DocumentEntry
+    return (
+        select(d if rows else d.resource)
+        .where(
+            d.patient_id == bindparam("patient", type_=Uuid()),
+            d.current.is_(True),
+            *visibility_clauses(shape),
+            d.status == "current",
+        )
+        .order_by(d.created.desc(), d.id.desc())
+        .offset(bindparam("skip"))
+        .limit(bindparam("take"))
+    )
 
 
 def _any(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
