@@ -39,7 +39,7 @@ from carnet.errors import (
 )
 from carnet.notifications.models import enqueue
 from carnet.patients.models import Patient
-from carnet.records.models import Record, RecordStatus
+from carnet.records.models import Record, RecordState, RecordStatus
 
 NOT_FOUND_MESSAGE = "No record was found for this patient."
 
@@ -124,7 +124,7 @@ def facts_from(
     session: Session,
     actor: Actor,
     patient_id: uuid.UUID,
-    record: Record | None,
+    record: Record | RecordState | None,
     authorization: tuple[str, bool] | None,
 ) -> RecordFacts:
     """The facts of a record and of this actor's ``(status, treating doctor)`` authorization
@@ -155,7 +155,7 @@ class Subject:
     """A patient, the facts of their record for this actor, and whether the patient was
     already told of this professional's first access — loaded in one query."""
 
-    patient: Patient | None
+    patient_id: uuid.UUID | None
     facts: RecordFacts
     first_access_notified: bool | None = None  # None: not known (ask the database)
 
@@ -163,8 +163,11 @@ class Subject:
 def _subject_query(by_ins: bool) -> Any:
     query = (
         select(
-            Patient,
-            Record,
+            Patient.id,
+            Record.status,
+            Record.opens_at,
+            Record.emergency_access_opposed,
+            Record.regulator_access_opposed,
             Authorization.status,
             Authorization.treating_doctor,
             NotifiedAccess.key,
@@ -207,10 +210,15 @@ def load_subject(
         row = session.execute(SUBJECT_BY_ID, {**params, "i": patient_id}).first()
     if row is None:
         return Subject(None, RecordFacts(exists=False))
-    patient, record, status, treating, notified = row
+    found, record_status, opens_at, no_emergency, no_regulator, status, treating, notified = row
+    record = (
+        RecordState(record_status, opens_at, bool(no_emergency), bool(no_regulator))
+        if record_status is not None
+        else None
+    )
     authorization = (status, bool(treating)) if status is not None else None
-    facts = facts_from(session, actor, patient.id, record, authorization)
-    return Subject(patient, facts, first_access_notified=notified is not None)
+    facts = facts_from(session, actor, found, record, authorization)
+    return Subject(found, facts, first_access_notified=notified is not None)
 
 
 def actor_fields(actor: Actor) -> dict[str, Any]:

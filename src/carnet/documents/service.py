@@ -114,13 +114,13 @@ def _provide(
 ) -> tuple[list[DocumentEntry], Subject]:
     ins = parse_ins_identifier(request.patient_identifier)
     subject = load_subject(session, actor, ins=(ins.matricule, ins.oid))
-    patient = subject.patient
-    if patient is None:
+    patient_id = subject.patient_id
+    if patient_id is None:
         raise deny_unknown(actor, action=Action.WRITE, resource_type="DocumentReference")
     access = check(
         session,
         actor,
-        patient.id,
+        patient_id,
         Action.WRITE,
         resource_type="DocumentReference",
         audit_action="document.submit",
@@ -128,13 +128,13 @@ def _provide(
         facts=subject.facts,
     )
     _check_authors(actor, request.documents)
-    _check_duplicates(session, patient.id, request.documents)
+    _check_duplicates(session, patient_id, request.documents)
     replaced = {
-        doc.where: _replaced(session, patient.id, doc) for doc in request.documents if doc.replaces
+        doc.where: _replaced(session, patient_id, doc) for doc in request.documents if doc.replaces
     }
     now = clock.now()
     submission = Submission(
-        patient_id=patient.id,
+        patient_id=patient_id,
         unique_id=request.submission_unique_id,
         source_id=request.source_id,
         submitted_at=now,
@@ -143,19 +143,19 @@ def _provide(
         entry_count=len(request.documents),
     )
     session.add(submission)
-    key = patient_data_key(session, patient.id, create=True)
+    key = patient_data_key(session, patient_id, create=True)
     store = blobs_of(session)
     written: list[str] = []
     writes: list[dict[str, Any]] = []  # one audit row per document, beside the submission's
     try:
         entries = []
         for doc in request.documents:
-            blob_key = f"{patient.id}/{uuid.uuid4().hex}"
+            blob_key = f"{patient_id}/{uuid.uuid4().hex}"
             store.put(blob_key, envelope.encrypt(key, doc.content, blob_key.encode()))
             written.append(blob_key)
             previous = replaced.get(doc.where)
             entry = _new_entry(
-                patient.id,
+                patient_id,
                 submission.id,
                 doc,
                 blob_key,
@@ -517,15 +517,15 @@ def _search_conditions(
     query: DocumentQuery,
     subject: Subject | None = None,
 ) -> Found:
-    if subject is not None and subject.patient is not None and subject.patient.id == patient:
+    if subject is not None and subject.patient_id is not None and subject.patient_id == patient:
         pass  # loaded in this transaction already
     elif isinstance(patient, uuid.UUID):
         subject = load_subject(session, actor, patient_id=patient)
     else:
         subject = load_subject(session, actor, ins=(patient.matricule, patient.oid))
-        if subject.patient is None:
+        if subject.patient_id is None:
             raise deny_unknown(actor, action=Action.SEARCH, resource_type="DocumentReference")
-    patient_id = subject.patient.id if subject.patient is not None else patient
+    patient_id = subject.patient_id if subject.patient_id is not None else patient
     access = check(
         session,
         actor,
