@@ -232,6 +232,11 @@ def update_appointment(
     if draft.practitioner_ref is not None or draft.practitioner_name is not None:
         row.practitioner_ref = draft.practitioner_ref or row.practitioner_ref
         row.practitioner_name = draft.practitioner_name
+    # A PUT may make an appointment secret from a minor's legal representatives; leaving the
+    # label out never reveals one that was (its reminder then stops being forwarded too).
+    row.hidden_from_representatives = (
+        row.hidden_from_representatives or draft.hidden_from_representatives
+    )
     if row.status == AppointmentStatus.CANCELLED:
         row.cancelled_at = now
     row.version += 1
