@@ -282,7 +282,8 @@ def _row(kind: str, ref: str, name: str | None, action: str = "read", **extra: A
         actor_ref=ref,
         actor_name=name,
         action=action,
-        outcome="allowed",
+        outcome=extra.get("outcome", "allowed"),
+        detail=extra.get("detail"),
         mode="normal",
         resource_type=extra.get("resource_type"),
         actor_structure=extra.get("actor_structure"),
@@ -313,6 +314,34 @@ def _row(kind: str, ref: str, name: str | None, action: str = "read", **extra: A
             ),
             "Léa a consulté son agenda.",
             "Léa read their agenda.",
+        ),
+        (
+            _row("professional", "810000000017", "Dr Paul Durand", action="write"),
+            "Dr Paul Durand a ajouté des informations au dossier de Léa.",
+            "Dr Paul Durand added to Léa's record.",
+        ),
+        (
+            _row("representative", "patient:sylvie", "Sylvie Martin", resource_type="Record"),
+            "Vous avez consulté l'état du dossier de Léa.",
+            "You read the status of Léa's record.",
+        ),
+        (
+            _row("professional", "810000000017", "Dr Paul Durand", action="lookup"),
+            "Dr Paul Durand a vérifié l'existence du dossier de Léa.",
+            "Dr Paul Durand checked that Léa's record exists.",
+        ),
+        (
+            _row(
+                "professional",
+                "810000000017",
+                "Dr Éric Noir",
+                outcome="denied",
+                detail="blocked_by_patient",
+            ),
+            "Dr Éric Noir a consulté le dossier de Léa — refusé : ce professionnel est bloqué "
+            "sur ce dossier.",
+            "Dr Éric Noir read Léa's record — refused: this professional is blocked on this "
+            "record.",
         ),
         (
             _row("app", "pasfit", "PasFit", action="patient_list.messaging"),

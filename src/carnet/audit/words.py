@@ -134,6 +134,20 @@ DENIALS: dict[str, tuple[str, str]] = {
     "record_closed": ("refusé : le dossier est fermé", "refused: the record is closed"),
 }
 
+# The denials that speak of the holder's own choices, on a minor's record.
+_THEIR_CHOICES: tuple[dict[str, str], dict[str, str]] = (
+    {
+        "blocked_by_patient": "refusé : ce professionnel est bloqué sur ce dossier",
+        "emergency_opposed": "refusé : l'accès en urgence a été refusé sur ce dossier",
+        "regulator_opposed": "refusé : l'accès du régulateur a été refusé sur ce dossier",
+    },
+    {
+        "blocked_by_patient": "refused: this professional is blocked on this record",
+        "emergency_opposed": "refused: emergency access was opposed on this record",
+        "regulator_opposed": "refused: regulator access was opposed on this record",
+    },
+)
+
 MODES = {
     "emergency": ("en urgence (bris de glace)", "in emergency mode (break the glass)"),
     "regulator": ("en mode régulation SAMU", "in SAMU regulator mode"),
@@ -169,6 +183,8 @@ _THEIRS_FR = (
         "ses choix d'accès en urgence",
     ),
     ("vos choix", "les choix", "ses choix"),
+    ("à votre dossier", "au dossier", "à son dossier"),
+    ("de votre dossier", "du dossier", "de son dossier"),
     ("votre dossier", "le dossier", "son dossier"),
     ("votre identité", "l'identité", "son identité"),
     ("votre consentement", "le consentement", "son consentement"),
@@ -182,7 +198,11 @@ def _of_minor(what: str, i: int, name: str, *, by_minor: bool) -> str:
     """The phrase about the minor's record: « le dossier de Léa » / "Léa's record", or, in a
     row the minor wrote, « son dossier » / "their record"."""
     if i == 1:
+        if not by_minor:
+            what = re.sub(r"\byou can\b", f"{name} can", what)
         return re.sub(r"\byour\b", "their" if by_minor else f"{name}'s", what)
+    if not by_minor:
+        what = what.replace("pour vous", f"pour {name}")
     of = "d'" if name[:1].lower() in "aâeéèêiîoôuûy" else "de "
     for yours, theirs, own in _THEIRS_FR:
         what = what.replace(yours, own if by_minor else f"{theirs} {of}{name}")
@@ -233,5 +253,7 @@ def describe(
             sentence += (" — motif : " if i == 0 else " — reason: ") + entry.reason
     if entry.outcome == "denied":
         denial = DENIALS.get(entry.detail or "", ("refusé", "refused"))[i]
+        if reader is not None:  # the choices were made on the child's record
+            denial = _THEIR_CHOICES[i].get(entry.detail or "", denial)
         sentence += f" — {denial}"
     return sentence + "."
