@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -180,6 +180,17 @@ def append_each(session: Session, entries: list[dict[str, Any]]) -> list[dict[st
     session.execute(INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
     session.execute(MOVE_HEAD, moves if len(moves) > 1 else moves[0])
     return rows
+
+
+def lock_chains(session: Session, patient_ids: Iterable[uuid.UUID]) -> None:
+    """Lock these patients' chain heads now, in one statement and in the chains' order. A
+    request that appends to several chains one after the other (a page listing several
+    patients, each access audited) takes them all first, so that two such requests never wait
+    for each other in a cycle (PostgreSQL would abort one). A chain without a head yet is
+    created when first appended to."""
+    chains = sorted({chain_of(p) for p in patient_ids})
+    if chains:
+        session.execute(LOCK_HEADS, {"c": chains}).all()
 
 
 def _row(

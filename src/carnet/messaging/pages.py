@@ -91,13 +91,14 @@ def _inbox(
     if context["patient_id"] is not None:
         threads = service.list_threads(session, signed.actor, context["patient_id"])
         return render(request, "messages.html", {**context, "threads": threads})
+    threads, patients = service.professional_inbox(session, signed.actor)
     return render(
         request,
         "messages_pro.html",
         {
             **context,
-            "threads": service.list_my_threads(session, signed.actor),
-            "patients": service.my_patients(session, signed.actor),
+            "threads": threads,
+            "patients": patients,
             "error": error,
             "form": form or {},
         },
