@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from carnet.db import make_engine
+from carnet import db as carnet_db
+from carnet.db import WriterBusy, make_engine
 
 
 def _locked_elsewhere(path: Path) -> bool:
@@ -82,6 +83,32 @@ def test_a_second_worker_waits_its_turn_then_writes(database: str) -> None:
 
 
 def test_plain_engines_and_memory_databases_do_not_queue(tmp_path: Path) -> None:
-    make_engine(f"sqlite:///{tmp_path / 'plain.db'}").dispose()
-    make_engine("sqlite://", single_writer=True).dispose()
+    for engine in (
+        make_engine(f"sqlite:///{tmp_path / 'plain.db'}"),
+        make_engine("sqlite://", single_writer=True),
+    ):
+        with engine.begin() as conn:  # a write transaction, as the server's
+            conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        engine.dispose()
+    assert (tmp_path / "plain.db").exists()
     assert not list(tmp_path.glob("*-writer.lock"))
+
+
+def test_a_writer_kept_busy_too_long_fails_instead_of_hanging(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(carnet_db, "WRITER_WAIT_SECONDS", 0.2)
+    engine = make_engine(database, single_writer=True)
+    with engine.connect():
+        pass  # the lock file exists once a connection is made
+    holder = os.open(tmp_path / "queue.db-writer.lock", os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # another worker, stuck in a transaction
+    try:
+        with pytest.raises(WriterBusy), engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+    finally:
+        os.close(holder)
+    with engine.begin() as conn:  # free again: writes go through, nothing was half-written
+        conn.execute(text("INSERT INTO t VALUES (2)"))
+        assert conn.execute(text("SELECT n FROM t")).scalars().all() == [2]
+    engine.dispose()
