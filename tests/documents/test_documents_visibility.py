@@ -188,25 +188,55 @@ def test_the_pure_rule_and_the_sql_scope_agree_on_every_document(
         assert titles(session, actor, cast.patients[patient]) == expected
 
 
-@pytest.mark.parametrize("who", ["durand", "petit", "roux", "benali", "moreau"])
+def _actors(cast: Cast, pro: Callable[..., Actor]) -> list[tuple[str, Actor]]:
+    """Every kind of reader of a record: professionals in each mode, the holder, her app, a
+    legal representative (Sylvie for Léa, as the portal makes her) and her app."""
+    sylvie = holder(cast, "sylvie")
+    return [
+        ("durand", pro("durand")),
+        ("petit", pro("petit")),
+        ("roux", pro("roux")),
+        ("benali", pro("benali", mode=Mode.EMERGENCY, reason=REASON)),
+        ("lefevre", pro("lefevre", mode=Mode.REGULATOR, reason=REASON)),
+        ("moreau", pro("moreau")),
+        ("sylvie", sylvie),
+        ("sylvie's app", holder(cast, "sylvie", app=True)),
+        ("jean", holder(cast, "jean")),
+    ]
+
+
 def test_the_plain_search_and_a_filtered_one_scope_alike(
-    session: Session, cast: Cast, pro: Callable[..., Actor], who: str
+    session: Session, cast: Cast, pro: Callable[..., Actor]
 ) -> None:
     """The unfiltered search runs a statement built once per visibility shape; a filtered one
-    builds its conditions: a filter that keeps everything must find the same documents."""
-    actor = pro(who, mode=Mode.EMERGENCY if who == "benali" else Mode.NORMAL, reason=REASON)
+    builds its conditions: a filter that keeps everything must find the same documents, page
+    by page (the ITI-67 answer, with its "more" flag, and the portal's rows), for every kind
+    of reader."""
     keeps_all = [("ge", datetime(1900, 1, 1, tzinfo=UTC))]
-    for patient in ("sylvie", "lea", "jean"):
-        plain = service.DocumentQuery(count=200)
-        filtered = service.DocumentQuery(count=200, date=keeps_all)
-        assert plain.plain()
-        assert not filtered.plain()
-        try:
-            found = service.list_documents(session, actor, cast.patients[patient], plain)
-        except AccessDenied:
-            with pytest.raises(AccessDenied):
-                service.list_documents(session, actor, cast.patients[patient], filtered)
-            continue
-        again = service.list_documents(session, actor, cast.patients[patient], filtered)
-        assert [e.id for e in found] == [e.id for e in again]
-        assert found or patient != "sylvie"
+    seen_any = set()
+    for name, actor in _actors(cast, pro):
+        for patient in ("sylvie", "lea", "jean"):
+            pid = cast.patients[patient]
+            for offset, count in ((0, 200), (0, 3), (3, 3), (6, 50)):
+                plain = service.DocumentQuery(count=count, offset=offset)
+                filtered = service.DocumentQuery(count=count, offset=offset, date=keeps_all)
+                assert plain.plain()
+                assert not filtered.plain()
+                try:
+                    found = service.search(session, actor, pid, plain)
+                except AccessDenied:
+                    with pytest.raises(AccessDenied):
+                        service.search(session, actor, pid, filtered)
+                    continue
+                again = service.search(session, actor, pid, filtered)
+                assert (found.resources, found.has_more) == (again.resources, again.has_more)
+                rows = service.list_documents(session, actor, pid, plain)
+                assert [e.id for e in rows] == [
+                    e.id for e in service.list_documents(session, actor, pid, filtered)
+                ]
+                assert len(rows) == len(found.resources)
+                if found.resources:
+                    seen_any.add((name, patient))
+    assert ("sylvie", "lea") in seen_any, "a legal representative reads the minor's documents"
+    assert ("sylvie's app", "sylvie") in seen_any
+    assert ("durand", "sylvie") in seen_any

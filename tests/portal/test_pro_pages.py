@@ -519,6 +519,10 @@ def test_a_recent_same_exam_comes_back_as_a_warning(
     body = text(second)
     assert "doublon" in body.lower()
     assert "Le même examen a été fait le" in body
+    portal.client.cookies.set("carnet_lang", "en")  # the note follows the page's language
+    third = text(_add(portal, sylvie, "11502-2", TINY_PDF, "bio.pdf", "application/pdf", "TSH 3"))
+    assert "The same exam was done on" in third
+    assert "Le même examen" not in third
 
 
 def test_a_prescription_is_checked_against_her_allergy_before_it_is_saved(

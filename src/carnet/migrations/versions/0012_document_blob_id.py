@@ -20,9 +20,9 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("document_entries") as batch:
         batch.add_column(sa.Column("blob_id", sa.String(length=64), nullable=True))
-    # Every blob key is "<folder>/<id>" (one slash).
+    # Every blob key is "<folder>/<id>" (one slash): the id is what follows the last slash.
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("UPDATE document_entries SET blob_id = split_part(blob_key, '/', 2)")
+        op.execute("UPDATE document_entries SET blob_id = regexp_replace(blob_key, '^.*/', '')")
     else:
         op.execute(
             "UPDATE document_entries SET blob_id = substr(blob_key, instr(blob_key, '/') + 1)"
