@@ -152,3 +152,27 @@ def test_the_patients_home_keeps_the_names_shown_in_lists_for_the_history_only(
 
     assert "patient_list.recent" not in {e.action for e in news.accesses}
     assert "patient_list.recent" in {e.action for e in history}
+
+
+def test_opening_the_message_inbox_does_not_keep_a_patient_in_the_list(
+    session: Session,
+    cast: Cast,
+    pro: Make,
+    frozen: Callable[[datetime], None],
+) -> None:
+    from carnet.messaging import service as messaging
+
+    durand = pro("durand")
+    messaging.start_thread(
+        session, durand, patient_id=cast.patients["sylvie"], subject="Bilan", body="Bonjour."
+    )
+    frozen(datetime.now(UTC) + timedelta(days=40))  # everything he did is past the 30 days
+    assert recent(session, durand) == []
+
+    inbox = messaging.list_my_threads(session, durand)  # lists her thread, traced
+
+    assert any(t.patient_id == cast.patients["sylvie"] for t in inbox)
+    assert recent(session, durand) == []
+    mine = next(t for t in inbox if t.patient_id == cast.patients["sylvie"])
+    messaging.read_thread(session, durand, mine.id)  # opening a thread does count
+    assert recent(session, durand) == ["Sylvie Martin"]

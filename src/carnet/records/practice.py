@@ -106,6 +106,11 @@ def recent_patients(session: Session, actor: Actor, *, limit: int = 10) -> list[
     ]
 
 
+# Rows that do not open a record: a name shown in a list, and the professional's message
+# inbox listing its threads (opening a thread, or writing, does count).
+NOT_OPENING = (*listing.LIST_ACTIONS, "communication.list")
+
+
 def _opened_lately(
     session: Session, actor: Actor, *, batch: int
 ) -> Iterator[tuple[uuid.UUID, Any, frozenset[Mode]]]:
@@ -122,7 +127,7 @@ def _opened_lately(
             AuditEntry.actor_kind == ActorKind.PROFESSIONAL.value,
             AuditEntry.outcome == "allowed",
             AuditEntry.patient_id.is_not(None),
-            AuditEntry.action.not_in(listing.LIST_ACTIONS),
+            AuditEntry.action.not_in(NOT_OPENING),
         )
         .group_by(AuditEntry.patient_id)
         .order_by(last.desc(), AuditEntry.patient_id)
