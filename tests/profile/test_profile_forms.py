@@ -5,6 +5,7 @@ fields for editing; bad input names the form field."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -105,27 +106,57 @@ def test_an_unknown_section_is_refused() -> None:
         forms.section("nimporte")
 
 
+TYPED_DATES = st.dates(min_value=date(1850, 1, 1), max_value=date(2100, 12, 31))
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=40))
-def test_any_typed_date_is_a_date_or_a_named_error(text: str) -> None:
+def test_any_typed_text_is_a_date_or_a_refusal_naming_the_field(text: str) -> None:
     try:
         parsed = forms.parse_date(text, "since", TODAY)
     except Invalid as error:
-        refused_field = error.field
+        assert error.field == "since"
     else:
-        refused_field = "since"
         assert parsed is None or date(1900, 1, 1) <= parsed <= TODAY
-    assert refused_field == "since"
+
+
+@settings(max_examples=200, deadline=None)
+@given(TYPED_DATES, st.booleans())
+def test_a_well_formed_date_reads_back_as_itself_unless_future_or_before_1900(
+    day: date, typed: bool
+) -> None:
+    text = day.strftime("%d/%m/%Y") if typed else day.isoformat()  # typed, or the date picker
+    if date(1900, 1, 1) <= day <= TODAY:
+        assert forms.parse_date(f" {text} ", "since", TODAY) == day
+    else:
+        with pytest.raises(Invalid) as refused:
+            forms.parse_date(text, "since", TODAY)
+        assert refused.value.field == "since"
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=30))
-def test_any_typed_measurement_is_plausible_or_refused(value: str) -> None:
+def test_any_typed_text_is_a_plausible_weight_or_a_refusal_naming_the_value(value: str) -> None:
     try:
         resource = forms.build("mesures", {"kind": "29463-7", "value": value}, today=TODAY)
     except Invalid as error:
-        refused_field = error.field
+        assert error.field == "value"
     else:
-        refused_field = "value"
         assert 0.2 <= resource["valueQuantity"]["value"] <= 500
-    assert refused_field == "value"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.decimals(min_value=-100, max_value=1000, places=1, allow_nan=False), st.booleans())
+def test_a_typed_weight_is_kept_when_plausible_and_refused_otherwise(
+    weight: Decimal, comma: bool
+) -> None:
+    text = str(weight).replace(".", ",") if comma else str(weight)  # « 72,5 » as typed in France
+    fields = {"kind": "29463-7", "value": text}
+    if Decimal("0.2") <= weight <= 500:
+        resource = forms.build("mesures", fields, today=TODAY)
+        assert resource["valueQuantity"]["value"] == pytest.approx(float(weight))
+        assert resource["valueQuantity"]["code"] == "kg"
+    else:
+        with pytest.raises(Invalid) as refused:
+            forms.build("mesures", fields, today=TODAY)
+        assert refused.value.field == "value"
