@@ -22,7 +22,7 @@ from carnet.audit.models import AuditEntry
 from carnet.errors import AccessDenied, NotFound
 from carnet.patients.models import LegalRepresentative
 from carnet.records import service as records
-from carnet.records.models import ActivationCode, Record
+from carnet.records.models import ActivationCode, Record, RecordStatus
 from tests.conftest import NIRS, OPERATOR, Cast
 from tests.portal.conftest import Portal
 
@@ -409,6 +409,25 @@ def test_a_representative_who_no_longer_represents_gets_nothing_of_the_record(
         records.record_state(session, actor, lea)
     assert isinstance(refused.value.public, NotFound)
     assert refused.value.entry["detail"] == "not_holder"
+
+
+def test_a_child_without_a_record_is_not_offered_to_switch_to(
+    signed_in: Portal, session: Session, cast: Cast
+) -> None:
+    lea = cast.patients["lea"]
+    offered = signed_in.client.get("/").text
+    assert str(lea) in offered  # her record exists: her mother may switch to it
+    record = session.get(Record, lea)
+    assert record is not None
+    record.status = RecordStatus.OPPOSED.value  # as if she had no record
+    session.commit()
+
+    home = signed_in.client.get("/").text
+    settings = signed_in.client.get(f"/parametres?record={lea}")
+
+    assert str(lea) not in home
+    assert settings.status_code == 200  # her mother's own settings, not a "not found"
+    assert "Vous agissez pour" not in plain(settings.text)
 
 
 def test_the_record_state_is_refused_to_whoever_has_no_right_on_it(

@@ -523,7 +523,17 @@ def record_in_view(session: Session, actor: Actor, requested: str | None) -> Rec
     if actor.kind is not ActorKind.PATIENT or actor.patient_id is None:
         raise Forbidden("This page is for patients.")
     own = get_patient(session, actor.patient_id)
-    choices = [own, *represented_minors(session, actor.patient_id)]
+    minors = represented_minors(session, actor.patient_id)
+    # only a child who has a record (open or closed): the pages have nothing to show otherwise
+    now = clock.now()
+    states = {
+        r.patient_id: r.effective_status(now)
+        for r in session.execute(
+            select(Record).where(Record.patient_id.in_([m.id for m in minors]))
+        ).scalars()
+    }
+    shown = (RecordStatus.OPEN, RecordStatus.CLOSED)
+    choices = [own, *(m for m in minors if states.get(m.id) in shown)]
     chosen = next((p for p in choices if requested and str(p.id) == requested), own)
     return RecordInView(patient=chosen, choices=choices, own=chosen.id == own.id)
 
