@@ -59,6 +59,7 @@ from sqlalchemy import create_engine, text
 from bench import generate
 from bench.common import (
     CARNET_PORT,
+    DURAND_PS,
     FLOOR_PORT,
     INS_OID,
     NIR,
@@ -85,7 +86,7 @@ from carnet.documents.bundles import Author, Doc, provide_bundle
 from carnet.documents.samples import SAMPLE_REPORTS, filler_pages_for, pdf_report
 
 INGEST_PATIENTS = ["sylvie", "lea", "jean"]  # open records Dr Durand may feed
-DURAND = Author("810000000017", "Paul", "Durand", profession="10", prefix="Dr")
+DURAND = Author(DURAND_PS, "Paul", "Durand", profession="10", prefix="Dr")
 TYPES = ["11488-4", "11502-2", "18748-4", "34112-3", "57833-6"]
 CONSULT_DOCUMENTS = 50
 CARNET = f"http://127.0.0.1:{CARNET_PORT}"

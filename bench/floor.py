@@ -9,21 +9,17 @@ import json
 import os
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
-import anyio
 from sqlalchemy import text
 
-from carnet.db import make_engine
+from bench.common import NIR as DEFAULT_NIR
+from bench.floor_base import asgi, engine
 
-URL = os.environ["FLOOR_DATABASE_URL"]
-NIR = os.environ.get("FLOOR_NIR", "275033155500425")
+NIR = os.environ.get("FLOOR_NIR", DEFAULT_NIR)
 PROFESSIONAL = os.environ["FLOOR_PROFESSIONAL_ID"]
-engine = make_engine(URL, single_writer=True)  # the same engine settings as Carnet
-limiter = anyio.CapacityLimiter(40)  # Starlette's default thread pool size, as in Carnet
 
 
-def _round_trips() -> bytes:
+def _round_trips(_body: bytes) -> bytes:
     with engine.begin() as conn:
         patient = conn.execute(
             text("SELECT id, nir, ins_oid FROM patients WHERE nir = :n"), {"n": NIR}
@@ -77,21 +73,4 @@ def _round_trips() -> bytes:
     ).encode()
 
 
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    body = await anyio.to_thread.run_sync(_round_trips, limiter=limiter)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"application/fhir+json")],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+app = asgi(_round_trips)

@@ -16,22 +16,19 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import anyio
 from sqlalchemy import text
 
-from carnet.db import make_engine
+from bench.common import DURAND_PS, INS_OID
+from bench.common import NIR as DEFAULT_NIR
+from bench.floor_base import asgi, engine
 
-URL = os.environ["FLOOR_DATABASE_URL"]
-NIR = os.environ.get("FLOOR_NIR", "275033155500425")
-INS_OID = "1.2.250.1.213.1.4.8"
+NIR = os.environ.get("FLOOR_NIR", DEFAULT_NIR)
 PROFESSIONAL = os.environ["FLOOR_PROFESSIONAL_ID"]
-PS_IDNAT = os.environ.get("FLOOR_PS_IDNAT", "810000000017")
+PS_IDNAT = os.environ.get("FLOOR_PS_IDNAT", DURAND_PS)
 COUNT = 50
 # "carnet" (the same order as Carnet), or a what-if: "lock-last" (the reads first, the chain head
 # locked only to append) or "no-chain" (the audit row inserted without locking a chain head).
 VARIANT = os.environ.get("FLOOR_VARIANT", "carnet")
-engine = make_engine(URL, single_writer=True)  # the same engine settings as Carnet
-limiter = anyio.CapacityLimiter(40)  # Starlette's default thread pool size, as in Carnet
 SQLITE = engine.dialect.name == "sqlite"
 LOCK = "" if SQLITE else " FOR UPDATE"
 TRUE = "1" if SQLITE else "true"
@@ -59,7 +56,7 @@ DOCUMENTS = text(
 )
 
 
-def _round_trips() -> bytes:
+def _round_trips(_body: bytes) -> bytes:
     with engine.begin() as conn:
         patient_id = conn.execute(PATIENT, {"n": NIR, "o": INS_OID}).scalar_one()
         conn.execute(RECORD, {"p": patient_id}).one()
@@ -107,21 +104,4 @@ def _insert(conn: Any, patient_id: Any, chain: str, seq: int, prev: str, digest:
     )
 
 
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    body = await anyio.to_thread.run_sync(_round_trips, limiter=limiter)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"application/fhir+json")],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+app = asgi(_round_trips)

@@ -20,23 +20,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import anyio
 import orjson
 from sqlalchemy import Table, bindparam, select
 
+from bench.floor_base import Refused, asgi, engine
 from carnet import models  # noqa: F401 - registers every table
 from carnet.audit.models import AuditEntry, AuditHead
 from carnet.audit.service import GENESIS, chain_of, values_hash
-from carnet.db import make_engine
 from carnet.documents import envelope
 from carnet.documents.models import DocumentEntry, PatientKey, Submission
 from carnet.documents.storage import LocalBlobStore
 from carnet.patients.models import Patient
 from carnet.settings import load_settings
 
-URL = os.environ["FLOOR_DATABASE_URL"]
-engine = make_engine(URL, single_writer=True)  # the same engine settings as Carnet
-limiter = anyio.CapacityLimiter(40)  # Starlette's default thread pool size, as in Carnet
 store = LocalBlobStore(Path(os.environ["FLOOR_BLOBS"]))
 MASTER = envelope.master_key_from_setting(load_settings().master_key)
 CHAIN_KEY = b"floor"
@@ -58,10 +54,6 @@ INSERT_ENTRY, INSERT_SUBMISSION, INSERT_AUDIT = (
     SUBMISSIONS.insert(),
     AUDIT.insert(),
 )
-
-
-class Refused(Exception):
-    pass
 
 
 def _parts(body: bytes) -> tuple[str, str, dict[str, Any], bytes]:
@@ -93,6 +85,8 @@ def _parts(body: bytes) -> tuple[str, str, dict[str, Any], bytes]:
 
 
 def _ingest(body: bytes) -> bytes:
+    if not body:
+        return b"{}"  # the readiness probe (GET /)
     nir, oid, reference, content = _parts(body)
     sha256 = hashlib.sha256(content).hexdigest()
     now = datetime.now(UTC)
@@ -199,35 +193,4 @@ def _ingest(body: bytes) -> bytes:
     )
 
 
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    chunks = []
-    more = True
-    while more:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        more = message.get("more_body", False)
-    status = 200
-    try:
-        body = (
-            await anyio.to_thread.run_sync(_ingest, b"".join(chunks), limiter=limiter)
-            if scope["method"] == "POST"
-            else b"{}"
-        )
-    except Refused as refused:
-        status, body = 400, str(refused).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/fhir+json")],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+app = asgi(_ingest)

@@ -222,10 +222,10 @@ def main() -> None:
     )
     if floor_call is not None:
         for _ in range(50):
-            floor_call()
+            floor_call(b"")
         started = time.perf_counter()
         for _ in range(args.requests):
-            floor_call()
+            floor_call(b"")
         floor_ms = (time.perf_counter() - started) * 1000 / args.requests
         print(f"{args.database} {args.scenario}: floor {floor_ms:.3f} ms/request (round trips)")
 
