@@ -471,18 +471,7 @@ def read_thread(
 
 def read_message(session: Session, actor: Actor, message_id: uuid.UUID) -> MessageFacts:
     """One message (FHIR read); marks it read for this reader."""
-    message = session.get(Message, message_id)
-    if message is None:
-        raise NotFound(NO_THREAD)
-    thread = _thread(session, message.thread_id)
-    authorize_messaging(
-        session,
-        actor,
-        thread.patient_id,
-        Verb.READ,
-        thread=_thread_facts(session, thread),
-        resource_id=str(message.id),
-    )
+    message, thread = _readable_message(session, actor, message_id)
     me = reader_ref(actor)
     if not _read_by(session, [message.id], me):
         _mark_read(session, thread.patient_id, [message], me)
@@ -529,19 +518,7 @@ def attachment_content(
     attachment = session.get(Attachment, attachment_id)
     if attachment is None or attachment.message_id != message_id:
         raise NotFound(NO_THREAD)
-    message = session.get(Message, message_id)
-    if message is None:
-        raise NotFound(NO_THREAD)
-    thread = _thread(session, message.thread_id)
-    authorize_messaging(
-        session,
-        actor,
-        thread.patient_id,
-        Verb.READ,
-        thread=_thread_facts(session, thread),
-        resource_id=str(message.id),
-        detail="attachment",
-    )
+    _readable_message(session, actor, message_id, detail="attachment")  # decided, audited
     key = patient_data_key(session, attachment.patient_id, create=False)
     sealed = blobs_of(session).get(attachment.blob_key)
     content = envelope.decrypt(key, sealed, attachment.blob_key.encode())
@@ -613,6 +590,27 @@ def _sender_name(session: Session, actor: Actor) -> str:
         if patient is not None:
             return patient.display_name
     return actor.display_name or actor.ref
+
+
+def _readable_message(
+    session: Session, actor: Actor, message_id: uuid.UUID, *, detail: str | None = None
+) -> tuple[Message, Thread]:
+    """A message and its thread, once ``access`` allowed this actor to read the thread (the
+    read audited); "not found" for an unknown message."""
+    message = session.get(Message, message_id)
+    if message is None:
+        raise NotFound(NO_THREAD)
+    thread = _thread(session, message.thread_id)
+    authorize_messaging(
+        session,
+        actor,
+        thread.patient_id,
+        Verb.READ,
+        thread=_thread_facts(session, thread),
+        resource_id=str(message.id),
+        detail=detail,
+    )
+    return message, thread
 
 
 def _thread(session: Session, thread_id: uuid.UUID) -> Thread:

@@ -7,6 +7,7 @@ SNOMED CT blood groups), free text otherwise. Pure: no database, no HTTP."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -171,22 +172,39 @@ def build(
     return resource
 
 
-def _allergy(fields: dict[str, str], today: date, data_dir: Path | None) -> dict[str, Any]:
+def _chosen_or_typed(
+    fields: dict[str, str],
+    chosen: Callable[[str], tuple[str, str, str] | None],
+    *,
+    unknown: str,
+    missing: str,
+) -> dict[str, Any]:
+    """The concept of a form that offers a list (``code``: coded with its system, code and
+    label, as ``chosen`` finds it) or a free name (``name``: text only)."""
     code = fields.get("code", "").strip()
-    name = _text(fields, "name")
-    concept: dict[str, Any]
     if code:
-        found = drugs.substance(code, data_dir=data_dir)
+        found = chosen(code)
         if found is None:
-            raise Invalid("Choose a substance from the list, or type its name.", field="code")
-        concept = {
-            "coding": [{"system": SUBSTANCE_SYSTEM, "code": found.name, "display": found.label}],
-            "text": found.label,
-        }
-    else:
-        if not name:
-            raise Invalid("Give the substance or the food you react to.", field="name")
-        concept = {"text": name}
+            raise Invalid(unknown, field="code")
+        system, value, label = found
+        return {"coding": [{"system": system, "code": value, "display": label}], "text": label}
+    name = _text(fields, "name")
+    if not name:
+        raise Invalid(missing, field="name")
+    return {"text": name}
+
+
+def _allergy(fields: dict[str, str], today: date, data_dir: Path | None) -> dict[str, Any]:
+    def substance(code: str) -> tuple[str, str, str] | None:
+        found = drugs.substance(code, data_dir=data_dir)
+        return (SUBSTANCE_SYSTEM, found.name, found.label) if found else None
+
+    concept = _chosen_or_typed(
+        fields,
+        substance,
+        unknown="Choose a substance from the list, or type its name.",
+        missing="Give the substance or the food you react to.",
+    )
     category = fields.get("category", "").strip()
     if category and category not in ALLERGY_CATEGORIES:
         raise Invalid("Choose a kind from the list.", field="category")
@@ -212,21 +230,16 @@ def _allergy(fields: dict[str, str], today: date, data_dir: Path | None) -> dict
 
 
 def _treatment(fields: dict[str, str], today: date, data_dir: Path | None) -> dict[str, Any]:
-    code = fields.get("code", "").strip()
-    name = _text(fields, "name")
-    concept: dict[str, Any]
-    if code:
+    def medicine(code: str) -> tuple[str, str, str] | None:
         product = drugs.medication(code, data_dir=data_dir)
-        if product is None:
-            raise Invalid("Choose a medicine from the list, or type its name.", field="code")
-        concept = {
-            "coding": [{"system": CIS_SYSTEM, "code": product.cis, "display": product.name}],
-            "text": product.name,
-        }
-    else:
-        if not name:
-            raise Invalid("Give the name of the medicine.", field="name")
-        concept = {"text": name}
+        return (CIS_SYSTEM, product.cis, product.name) if product else None
+
+    concept = _chosen_or_typed(
+        fields,
+        medicine,
+        unknown="Choose a medicine from the list, or type its name.",
+        missing="Give the name of the medicine.",
+    )
     resource: dict[str, Any] = {
         "resourceType": "MedicationStatement",
         "status": "active",
