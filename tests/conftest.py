@@ -43,6 +43,7 @@ NIRS = {
     "henri": "155011305501013",
 }
 INS = "urn:oid:1.2.250.1.213.1.4.8|{}"
+EXPIRED = "Le formulaire a expiré"  # the portal's CSRF refusal (web.i18n)
 
 
 class FakeSender:

@@ -202,10 +202,13 @@ def test_a_patient_has_no_form_to_start_a_thread(signed_in: Portal, cast: Cast) 
 
 def test_forms_without_the_csrf_token_are_refused(signed_in: Portal, session: Session) -> None:
     thread = thread_id(session, "Résultats de votre bilan thyroïdien")
+    before = count(session, Message, thread_id=thread)
     response = signed_in.client.post(
         f"/messages/{thread}", data={"body": "Bonjour"}, follow_redirects=False
     )
     assert response.status_code == 403
+    assert "Le formulaire a expiré" in text(response)  # refused for the token, not the access
+    assert count(session, Message, thread_id=thread) == before
 
 
 def test_the_pages_are_in_english_on_request(signed_in: Portal, session: Session) -> None:
