@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from carnet.access import Actor
 from carnet.apps import service as apps
 from carnet.apps.models import App
 from tests.accounts.conftest import Portal, portal, start  # noqa: F401 - shared fixtures
+from tests.portal.conftest import form_token  # noqa: F401 - used here and by the apps tests
 
 REDIRECT = "http://127.0.0.1:9876/callback"
 PODO_ID = "podo-tests"
@@ -106,12 +106,6 @@ def signed_in(portal: Portal) -> Portal:  # noqa: F811 - the fixture above, by n
 @pytest.fixture
 def podo_app(signed_in: Portal, podo: App) -> SmartApp:
     return SmartApp(signed_in, PODO_ID, PODO_SCOPES)
-
-
-def form_token(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "every form carries the CSRF token"
-    return found.group(1)
 
 
 def steps(patient_id: str, value: int, day: str = "2026-11-20") -> dict[str, Any]:
