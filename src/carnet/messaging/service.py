@@ -45,6 +45,7 @@ from carnet.messaging.fhir import (
 from carnet.messaging.models import Attachment, Message, MessageRead, Participant, Thread
 from carnet.notifications.models import enqueue
 from carnet.patients.models import Patient
+from carnet.patients.service import find_by_nir
 
 NO_THREAD = "No such message thread."
 MAX_SUBJECT = 200
@@ -239,12 +240,10 @@ def patient_by_ins(
 ) -> uuid.UUID:
     """The patient named by an INS token; an unknown one is an audited "not found"."""
     parsed = parse_ins_identifier(ins, field=field)
-    found = session.execute(
-        select(Patient.id).where(Patient.nir == parsed.matricule, Patient.ins_oid == parsed.oid)
-    ).scalar_one_or_none()
-    if found is None:
+    found = find_by_nir(session, parsed.matricule)
+    if found is None or found.ins_oid != parsed.oid:
         raise deny_unknown(actor, action=Action.WRITE, resource_type="Communication")
-    return found
+    return found.id
 
 
 def _write(
@@ -498,7 +497,13 @@ def search_messages(
         ).scalars()
     )
     attachments = _attachments_of(session, [m.id for m in messages])
-    participants = {t: _participants(session, threads[t]) for t in threads}
+    participants: dict[uuid.UUID, list[Participant]] = {t: [] for t in threads}
+    for participant in session.execute(
+        select(Participant)
+        .where(Participant.patient_id == patient_id, Participant.thread_id.in_(threads))
+        .order_by(Participant.added_at)
+    ).scalars():
+        participants[participant.thread_id].append(participant)
     return [
         _facts(
             session,
