@@ -17,21 +17,26 @@ from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.db import settings_of
-from carnet.patients.models import LegalRepresentative, Patient
+from carnet.patients.models import LegalRepresentative, Patient, age_on
 
 CURRENT_LINK = LegalRepresentative.ended_at.is_(None)
 
 
 def is_minor(session: Session, patient: Patient, *, today: date | None = None) -> bool:
     """Is ``patient`` under the age of majority today?"""
+    return _minor_born(session, patient.birth_date, today or clock.today())
+
+
+def _minor_born(session: Session, birth_date: date, today: date) -> bool:
     majority: int = settings_of(session).majority_age
-    return patient.age_on(today or clock.today()) < majority
+    return age_on(birth_date, today) < majority
 
 
 def represents(session: Session, representative_id: uuid.UUID, patient_id: uuid.UUID) -> bool:
-    """True when ``representative_id`` is a current legal representative of a minor patient."""
-    minor = session.execute(
-        select(Patient)
+    """True when ``representative_id`` is a current legal representative of a minor patient
+    (every access by a parent asks: only the birth date is read)."""
+    born = session.execute(
+        select(Patient.birth_date)
         .join(LegalRepresentative, LegalRepresentative.patient_id == Patient.id)
         .where(
             LegalRepresentative.patient_id == patient_id,
@@ -39,7 +44,7 @@ def represents(session: Session, representative_id: uuid.UUID, patient_id: uuid.
             CURRENT_LINK,
         )
     ).scalar_one_or_none()
-    return minor is not None and is_minor(session, minor)
+    return born is not None and _minor_born(session, born, clock.today())
 
 
 def represented_minors(session: Session, representative_id: uuid.UUID) -> list[Patient]:

@@ -42,10 +42,15 @@ class Patient(IdMixin, CreatedMixin, Base):
         return name.title() if name.isupper() else name
 
     def age_on(self, day: date) -> int:
-        years = day.year - self.birth_date.year
-        if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
-            years -= 1
-        return years
+        return age_on(self.birth_date, day)
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Full years of age on ``day``."""
+    years = day.year - birth_date.year
+    if (day.month, day.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years
 
 
 class LegalRepresentative(IdMixin, CreatedMixin, Base):
