@@ -414,3 +414,55 @@ def test_the_same_exam_within_the_window_is_reported_in_the_response(api: Api) -
     assert outcome["issue"][0]["severity"] == "warning"
     assert "18/11/2026" in outcome["issue"][0]["diagnostics"]
     assert "Haddad" in outcome["issue"][0]["diagnostics"]
+
+
+def test_only_the_same_exam_within_the_window_is_reported_and_the_search_audited_once(
+    api: Api, session: Session, cast: Cast
+) -> None:
+    from datetime import UTC, datetime
+
+    def biology(month: int, day: int, title: str) -> Doc:
+        return Doc(
+            "11502-2",
+            sample_pdf(title),
+            title=title,
+            created=datetime(2026, month, day, 8, tzinfo=UTC),
+        )
+
+    old = api("durand", "post", "/fhir", json=bundle("durand", "sylvie", biology(10, 1, "Oct")))
+    assert old.is_success  # 50 days before: outside the 30-day window
+    assert api("durand", "post", "/fhir", json=bundle("durand", "sylvie", biology(11, 2, "Nov")))
+    before = _searches_by(session, cast, "durand")
+    both = api(
+        "durand",
+        "post",
+        "/fhir",
+        json=bundle("durand", "sylvie", biology(11, 20, "A"), biology(11, 20, "B")),
+    )
+    assert both.is_success
+    notes = [
+        item["response"]["outcome"]["issue"]
+        for item in both.json()["entry"]
+        if "outcome" in item["response"]
+    ]
+    assert len(notes) == 2  # each document of the submission is compared with the others too
+    for issues in notes:
+        told = " ".join(issue["diagnostics"] for issue in issues)
+        assert "02/11/2026" in told
+        assert "01/10/2026" not in told
+    assert _searches_by(session, cast, "durand") == before + 1
+
+
+def _searches_by(session: Session, cast: Cast, name: str) -> int:
+    from tests.documents.conftest import RPPS
+
+    session.expire_all()
+    return session.execute(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(
+            AuditEntry.patient_id == cast.patients["sylvie"],
+            AuditEntry.action == "search",
+            AuditEntry.actor_ref == "8" + RPPS[name],  # the PS_IdNat
+        )
+    ).scalar_one()

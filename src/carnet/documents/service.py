@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Uuid, bindparam, delete, event, func, select
+from sqlalchemy import ColumnElement, Table, Uuid, bindparam, delete, event, func, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -38,7 +38,7 @@ from carnet.access.gate import (
     load_facts,
     load_subject,
 )
-from carnet.db import settings_of
+from carnet.db import new_id, settings_of
 from carnet.documents import envelope
 from carnet.documents.fhir import DocumentInput, ProvideRequest, document_resource
 from carnet.documents.models import DocumentEntry, PatientKey, Submission
@@ -132,18 +132,19 @@ def _provide(
     replaced = {
         doc.where: _replaced(session, patient_id, doc) for doc in request.documents if doc.replaces
     }
-    now = clock.now()
-    submission = Submission(
-        patient_id=patient_id,
-        unique_id=request.submission_unique_id,
-        source_id=request.source_id,
-        submitted_at=now,
-        submitted_by=actor.ref,
-        client_id=actor.client_id,
-        entry_count=len(request.documents),
-    )
-    session.add(submission)
     key = patient_data_key(session, patient_id, create=True)
+    now = clock.now()
+    submission_id = new_id()
+    submission = {
+        "id": submission_id,
+        "patient_id": patient_id,
+        "unique_id": request.submission_unique_id,
+        "source_id": request.source_id,
+        "submitted_at": now,
+        "submitted_by": actor.ref,
+        "client_id": actor.client_id,
+        "entry_count": len(request.documents),
+    }
     store = blobs_of(session)
     written: list[str] = []
     writes: list[dict[str, Any]] = []  # one audit row per document, beside the submission's
@@ -154,28 +155,33 @@ def _provide(
             store.put(blob_key, envelope.encrypt(key, doc.content, blob_key.encode()))
             written.append(blob_key)
             previous = replaced.get(doc.where)
-            entry = _new_entry(
-                patient_id,
-                submission.id,
-                doc,
-                blob_key,
-                actor,
-                now,
-                replaces_id=previous.id if previous is not None else None,
-            )
             if previous is not None:
                 _new_version(session, previous, actor, status="superseded")
-            session.add(entry)
-            entries.append(entry)
+            entries.append(
+                _new_entry(
+                    patient_id,
+                    submission_id,
+                    doc,
+                    blob_key,
+                    actor,
+                    now,
+                    replaces_id=previous.id if previous is not None else None,
+                )
+            )
             writes.append(
                 {
                     **access.entry,
                     "action": "write",
-                    "resource_id": str(entry.id),
+                    "resource_id": str(entries[-1].id),
                     "detail": f"type={doc.type_code}",
                 }
             )
-        session.flush()
+        session.flush()  # a replaced version, if any, before the rows below (one current)
+        # Plain inserts, not the unit of work: every submission runs them, and the entries
+        # returned are not attached to the session (the callers only read them).
+        session.execute(INSERT_SUBMISSION, submission)
+        rows = [_columns(entry) for entry in entries]
+        session.execute(INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
         access.record(session, also=writes)  # the audit chain is locked last, for the least time
     except BaseException:
         for blob_key in written:  # nothing half-written: no content without its metadata
@@ -209,45 +215,79 @@ def provide_checked(
     of the exams they submitted themselves."""
     entries, subject = _provide(session, actor, request)
     window = timedelta(days=settings_of(session).duplicate_exam_window_days)
+    return entries, _earlier_exams(session, actor, entries, subject, window)
+
+
+def _earlier_exams(
+    session: Session,
+    actor: Actor,
+    entries: list[DocumentEntry],
+    subject: Subject,
+    window: timedelta,
+) -> dict[uuid.UUID, list[EarlierExam]]:
+    exams = [entry for entry in entries if entry.category in EXAM_CATEGORIES]
+    if not exams or subject.patient_id is None:
+        return {}
+    search: Pending | None
+    try:
+        found = _search_conditions(session, actor, subject.patient_id, DocumentQuery(), subject)
+        statement, params, search = _same_exam_search(found.shape), found.params, found.access
+    except AccessDenied:  # decided before anything was written; the submission stands
+        statement, params, search = OWN_SAME_EXAM, {AUTHOR: actor.ref}, None
     notes: dict[uuid.UUID, list[EarlierExam]] = {}
-    for entry in entries:
-        if entry.category not in EXAM_CATEGORIES:
-            continue
-        query = DocumentQuery(
-            types=[(entry.type_system, entry.type_code)],
-            date=[("ge", entry.created - window), ("le", entry.created)],
-            count=4,
-        )
-        try:
-            found = list_documents(session, actor, entry.patient_id, query, subject=subject)
-        except AccessDenied:  # decided before anything was written; the submission stands
-            found = _own_submissions(session, actor, entry, window)
-        earlier = [e for e in found if e.id != entry.id][:3]
-        notes[entry.id] = [EarlierExam(e.created, e.author_name or e.author_ref) for e in earlier]
-    return entries, {k: v for k, v in notes.items() if v}
+    for entry in exams:
+        rows = session.execute(
+            statement,
+            {
+                **params,
+                "patient": entry.patient_id,
+                "system": entry.type_system,
+                "code": entry.type_code,
+                "since": entry.created - window,
+                "until": entry.created,
+            },
+        ).all()
+        earlier = [row for row in rows if row.id != entry.id][:3]
+        if earlier:
+            notes[entry.id] = [
+                EarlierExam(r.created, r.author_name or r.author_ref) for r in earlier
+            ]
+    if search is not None:
+        search.record(session)  # one search of the record, whatever the number of exams
+    return notes
 
 
-def _own_submissions(
-    session: Session, actor: Actor, entry: DocumentEntry, window: timedelta
-) -> list[DocumentEntry]:
-    """The same exam, submitted earlier by this very author (what they know already)."""
+def _same_exam_where() -> list[ColumnElement[bool]]:
     d = DocumentEntry
-    return list(
-        session.execute(
-            select(d)
-            .where(
-                d.patient_id == entry.patient_id,
-                d.author_ref == actor.ref,
-                d.type_code == entry.type_code,
-                d.current.is_(True),
-                d.status == "current",
-                d.created >= entry.created - window,
-                d.created <= entry.created,
-            )
-            .order_by(d.created.desc())
-            .limit(4)
-        ).scalars()
+    return [
+        d.patient_id == bindparam("patient", type_=Uuid()),
+        d.type_system == bindparam("system"),
+        d.type_code == bindparam("code"),
+        d.current.is_(True),
+        d.status == "current",
+        d.created >= bindparam("since", type_=d.created.type),
+        d.created <= bindparam("until", type_=d.created.type),
+    ]
+
+
+def _same_exam_select(*conditions: ColumnElement[bool]) -> Any:
+    d = DocumentEntry
+    return (
+        select(d.id, d.created, d.author_name, d.author_ref)
+        .where(*_same_exam_where(), *conditions)
+        .order_by(d.created.desc(), d.id.desc())
+        .limit(4)  # three to show, and the submitted document itself
     )
+
+
+@functools.lru_cache(maxsize=512)
+def _same_exam_search(shape: Visibility) -> Any:
+    """The same exam within the window, among what this shape sees: built once per shape."""
+    return _same_exam_select(*visibility_clauses(shape))
+
+
+# A writer who may not read the record is told only of the exams they submitted themselves.
+OWN_SAME_EXAM = _same_exam_select(DocumentEntry.author_ref == bindparam(AUTHOR))
 
 
 def _check_authors(actor: Actor, documents: list[DocumentInput]) -> None:
@@ -291,6 +331,17 @@ def _check_duplicates(
         )
 
 
+SUBMISSIONS: Table = Submission.__table__  # type: ignore[assignment]
+ENTRIES: Table = DocumentEntry.__table__  # type: ignore[assignment]
+INSERT_SUBMISSION = SUBMISSIONS.insert()
+INSERT_ENTRY = ENTRIES.insert()
+ENTRY_COLUMNS = tuple(c.key for c in DocumentEntry.__table__.columns)
+
+
+def _columns(entry: DocumentEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in ENTRY_COLUMNS}
+
+
 TAKEN = (  # built once: every submission asks
     select(DocumentEntry.unique_id)
     .where(
@@ -325,10 +376,9 @@ def _new_entry(
     now: datetime,
     replaces_id: uuid.UUID | None = None,
 ) -> DocumentEntry:
-    logical_id = uuid.uuid4()
     entry = DocumentEntry(
-        id=uuid.uuid4(),
-        logical_id=logical_id,
+        id=new_id(),
+        logical_id=new_id(),
         version=1,
         current=True,
         patient_id=patient_id,
