@@ -18,7 +18,9 @@ class DocumentEntry(IdMixin, Base):
     __tablename__ = "document_entries"
     __table_args__ = (
         UniqueConstraint("logical_id", "version", name="logical_version"),
-        Index("ix_document_entries_patient_current_created", "patient_id", "current", "created"),
+        Index(
+            "ix_document_entries_patient_current_created", "patient_id", "current", "created", "id"
+        ),
         Index("ix_document_entries_patient_recorded", "patient_id", "recorded_at"),
         Index("ix_document_entries_logical", "logical_id", "current"),
         Index("ix_document_entries_blob", "blob_key"),
