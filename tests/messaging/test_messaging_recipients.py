@@ -1,6 +1,7 @@
 """The professional's list of patients to write to: decided by the messaging rule in
 ``access`` (authorized, not blocked, record open, normal care, not excluded), each name shown
-traced on the patient's trail, and as cheap for many patients as for one."""
+traced on the patient's trail, and as cheap for many patients as for one — and so is the
+professional's inbox of conversations."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from carnet.audit.models import AuditEntry
 from carnet.audit.words import describe
 from carnet.authorizations import service as authorizations
 from carnet.messaging import service
+from carnet.notifications.models import OutboxMessage
 from carnet.patients.service import register_patient
 from carnet.records import service as records
 from carnet.records.models import Channel
@@ -105,7 +107,8 @@ def test_blocked_or_revoked_patients_are_not_listed(
 
 def _authorizing_patients(
     session: Session, operator: Actor, professional_id: Any, count: int
-) -> None:
+) -> list[Any]:
+    made = []
     for _ in range(count):
         born = date(1980, 5, 17)
         body = f"1{born.year % 100:02d}{born.month:02d}31555{next(_orders):03d}"
@@ -122,7 +125,9 @@ def _authorizing_patients(
         records.create_record(session, operator, patient.id, channel=Channel.INSURER_COUNTER)
         himself = Actor(kind=ActorKind.PATIENT, ref=f"patient:{patient.id}", patient_id=patient.id)
         authorizations.grant(session, himself, patient.id, professional_id)
+        made.append(patient.id)
     session.flush()
+    return made
 
 
 @contextmanager
@@ -154,3 +159,50 @@ def test_the_list_costs_the_same_few_statements_for_many_patients(
         assert len(service.my_patients(session, durand)) == 10
 
     assert len(many) == len(few) <= 5
+
+
+def test_the_inbox_costs_the_same_few_statements_for_many_patients_each_traced(
+    session: Session, cast: Cast, pro: Make, operator: Actor
+) -> None:
+    durand = pro("durand")
+
+    def write_to(patient_id: Any) -> None:
+        service.start_thread(session, durand, patient_id=patient_id, subject="S", body="B")
+
+    def listed(patient_id: Any) -> list[AuditEntry]:
+        return list(
+            session.execute(
+                select(AuditEntry).where(
+                    AuditEntry.patient_id == patient_id,
+                    AuditEntry.action == "communication.list",
+                    AuditEntry.actor_ref == durand.ref,
+                )
+            ).scalars()
+        )
+
+    write_to(cast.patients["sylvie"])
+    service.list_my_threads(session, durand)  # the chains' heads exist from here on
+    with statements(session) as few:
+        assert cast.patients["sylvie"] in {
+            t.patient_id for t in service.list_my_threads(session, durand)
+        }
+
+    others = _authorizing_patients(session, operator, durand.professional_id, 8)
+    for patient_id in others:
+        write_to(patient_id)
+    service.list_my_threads(session, durand)
+    with statements(session) as many:
+        inbox = service.list_my_threads(session, durand)
+
+    assert set(others) <= {t.patient_id for t in inbox}
+    assert len(many) == len(few) <= 9
+    for patient_id in others:
+        rows = listed(patient_id)
+        assert len(rows) == 2  # one row per listing that named the record
+        assert {(r.outcome, r.resource_type) for r in rows} == {("allowed", "Communication")}
+        assert list(audit.verify(session, audit.chain_of(patient_id))) == []
+        # the first listing was his first look at their messages: each patient told once
+        told = session.execute(
+            select(OutboxMessage.template).where(OutboxMessage.patient_id == patient_id)
+        ).scalars()
+        assert list(told).count("first_access") == 1

@@ -384,6 +384,29 @@ def _added_here(session: Session, patient_id: uuid.UUID, key: str) -> bool:
     )
 
 
+def record_searches(
+    session: Session, actor: Actor, entries: list[dict[str, Any]], decisions: list[Decision]
+) -> None:
+    """``Pending.record`` for many records at once (a list of a professional's conversations,
+    say): one audit row per record, written in one batch (``audit.append_each``), and each
+    patient told of a first access as a single search would. ``entries`` are the audit rows
+    (one per patient), ``decisions`` the matching allowed decisions."""
+    audit.append_each(session, entries)
+    if actor.kind is not ActorKind.PROFESSIONAL:
+        return
+    patients = [entry["patient_id"] for entry in entries]
+    told = set(
+        session.execute(
+            select(NotifiedAccess.patient_id).where(
+                NotifiedAccess.patient_id.in_(patients),
+                NotifiedAccess.key == f"first:{actor.ref}",
+            )
+        ).scalars()
+    )
+    for patient_id, decision in zip(patients, decisions, strict=True):
+        _notify_patient(session, actor, patient_id, decision, patient_id in told)
+
+
 def _notify_patient(
     session: Session,
     actor: Actor,

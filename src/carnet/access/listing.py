@@ -15,6 +15,10 @@ A patient left out was not shown: nothing is written for them.
   in emergency or regulator mode, in that mode if it is still open to them (the patient has not
   opposed it since) and the patient has not withdrawn nor blocked them. A closed record, a
   blocking patient or an excluded actor: never. Audited as ``patient_list.recent``.
+- **The records of their conversations** (``records_with_my_threads``): those where they take
+  part in a thread and may still list it (``access.messaging``, and the search rule). This one
+  opens the record's messages, so it is audited as a search (``communication.list``, with the
+  patient told of a first access), not as a name shown.
 """
 
 from __future__ import annotations
@@ -28,11 +32,21 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from carnet.access.gate import actor_fields, bound_to, facts_from
+from carnet.access.gate import actor_fields, bound_to, facts_from, record_searches
 from carnet.access.messaging import Verb, decide_messaging
-from carnet.access.policy import Action, Actor, ActorKind, Mode, RecordFacts, decide, scope_allows
+from carnet.access.policy import (
+    Action,
+    Actor,
+    ActorKind,
+    Decision,
+    Mode,
+    RecordFacts,
+    decide,
+    scope_allows,
+)
 from carnet.audit import service as audit
 from carnet.authorizations.models import Authorization, AuthorizationStatus
+from carnet.messaging.models import Participant
 from carnet.patients.models import Patient
 from carnet.records.models import Record
 
@@ -164,6 +178,56 @@ def recent_patients(
     return shown
 
 
+def records_with_my_threads(session: Session, actor: Actor) -> list[tuple[uuid.UUID, RecordFacts]]:
+    """The records (with their facts) whose conversations this professional's inbox lists:
+    one query for them all, and one batch of trail rows — not a round trip per patient."""
+    if not _professional(actor) or not scope_allows(actor, Action.SEARCH, "Communication"):
+        return []
+    mine = select(Participant.patient_id).where(Participant.ref == actor.ref)
+    query = (
+        _facts_query()
+        .outerjoin(
+            Authorization,
+            and_(
+                Authorization.patient_id == Patient.id,
+                Authorization.professional_id == actor.professional_id,
+            ),
+        )
+        .where(Patient.id.in_(mine))
+        .order_by(Patient.id)
+    )
+    listed: list[tuple[uuid.UUID, RecordFacts]] = []
+    decisions: list[Decision] = []
+    for patient, facts in _with_facts(session, actor, query):
+        if not decide_messaging(actor, Verb.LIST, facts).allowed:
+            continue
+        decision = decide(actor, Action.SEARCH, facts)
+        if decision.allowed:
+            listed.append((patient.id, facts))
+            decisions.append(decision)
+    if listed:
+        record_searches(
+            session,
+            actor,
+            [
+                {
+                    "patient_id": patient_id,
+                    "action": "communication.list",
+                    "outcome": "allowed",
+                    "mode": actor.mode.value,
+                    "reason": actor.reason if actor.mode is not Mode.NORMAL else None,
+                    "resource_type": "Communication",
+                    "resource_id": None,
+                    "detail": None,
+                    **actor_fields(actor),
+                }
+                for patient_id, _ in listed
+            ],
+            decisions,
+        )
+    return listed
+
+
 __all__ = [
     "LIST_ACTIONS",
     "MESSAGING_LIST",
@@ -171,4 +235,5 @@ __all__ = [
     "may_still_read",
     "patients_to_message",
     "recent_patients",
+    "records_with_my_threads",
 ]

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from carnet.access.gate import actor_fields, authorize, bound_to, load_facts
@@ -124,6 +124,21 @@ def thread_clauses(actor: Actor, record: RecordFacts) -> list[ColumnElement[bool
     return [false()]
 
 
+def listed_threads(
+    actor: Actor, records: list[tuple[uuid.UUID, RecordFacts]]
+) -> ColumnElement[bool]:
+    """``thread_clauses`` for several records at once, as one condition (a list in one query):
+    a professional's own threads on those records; for a patient, each record's rule."""
+    if not records:
+        return false()
+    if actor.kind is ActorKind.PROFESSIONAL:
+        mine = select(Participant.thread_id).where(Participant.ref == actor.ref)
+        return and_(Thread.patient_id.in_([pid for pid, _ in records]), Thread.id.in_(mine))
+    return or_(
+        *(and_(Thread.patient_id == pid, *thread_clauses(actor, facts)) for pid, facts in records)
+    )
+
+
 DENIALS: dict[str, CarnetError] = {
     "patient_cannot_start": Forbidden(
         "Patients reply to the threads professionals start: you cannot start one."
@@ -201,6 +216,7 @@ __all__ = [
     "Verb",
     "authorize_messaging",
     "decide_messaging",
+    "listed_threads",
     "public_error",
     "thread_clauses",
 ]

@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.access import Action, Actor, ActorKind, RecordFacts, listing
-from carnet.access.gate import deny_unknown, load_facts
+from carnet.access.gate import deny_unknown
 from carnet.access.messaging import (
     ThreadFacts,
     Verb,
     authorize_messaging,
     decide_messaging,
+    listed_threads,
     thread_clauses,
 )
 from carnet.access.representation import representatives_of
@@ -395,29 +396,20 @@ def list_my_threads(session: Session, actor: Actor) -> list[ThreadSummary]:
     write (blocked, revoked, closed) drop out; each listed record is audited."""
     if actor.kind is not ActorKind.PROFESSIONAL:
         return []
-    patient_ids = session.execute(
-        select(Participant.patient_id).where(Participant.ref == actor.ref).distinct()
-    ).scalars()
-    allowed = []
-    for patient_id in patient_ids:
-        facts = load_facts(session, actor, patient_id)
-        if decide_messaging(actor, Verb.LIST, facts).allowed:
-            authorize_messaging(session, actor, patient_id, Verb.LIST, facts=facts)
-            allowed.append((patient_id, facts))
+    allowed = listing.records_with_my_threads(session, actor)
     return _summaries(session, actor, allowed)
 
 
 def _summaries(
     session: Session, actor: Actor, records: list[tuple[uuid.UUID, RecordFacts]]
 ) -> list[ThreadSummary]:
-    threads: list[Thread] = []
-    for patient_id, facts in records:
-        threads.extend(
-            session.execute(
-                select(Thread).where(Thread.patient_id == patient_id, *thread_clauses(actor, facts))
-            ).scalars()
-        )
-    threads.sort(key=lambda t: t.last_message_at, reverse=True)
+    threads = list(
+        session.execute(
+            select(Thread)
+            .where(listed_threads(actor, records))
+            .order_by(Thread.last_message_at.desc(), Thread.id)
+        ).scalars()
+    )
     unread = _unread_by_thread(session, [t.id for t in threads], reader_ref(actor))
     names = _patient_names(session, {t.patient_id for t in threads})
     return [_summary(t, names.get(t.patient_id, ""), unread.get(t.id, 0)) for t in threads]
