@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -228,3 +228,12 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 def settings_of(session: Session) -> Any:
     """The Settings the session factory was built with (see ``app.create_app``)."""
     return session.info["settings"]
+
+
+def core(session: Session) -> Connection:
+    """The session's connection, for the constant Core statements of the hot paths (the access
+    decision's lookup, the audit rows, the document search): what the session holds is flushed
+    first, as ``session.execute`` would, and each statement then skips the ORM's own work
+    (about 60 µs a statement, a third of a document search)."""
+    session.flush()
+    return session.connection()

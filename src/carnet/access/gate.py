@@ -28,6 +28,7 @@ from carnet.apps.models import App, AppGrant
 from carnet.audit import service as audit
 from carnet.audit.models import NotifiedAccess
 from carnet.authorizations.models import Authorization
+from carnet.db import core
 from carnet.errors import (
     AccessDenied,
     CarnetError,
@@ -77,9 +78,22 @@ def bound_to(session: Session, actor: Actor, patient_id: uuid.UUID) -> bool:
     if actor.bound_patient_id is not None and actor.bound_patient_id != patient_id:
         return False
     if actor.bound_patient_ins is not None:
-        patient = session.get(Patient, patient_id)
-        return patient is not None and f"{patient.ins_oid}|{patient.nir}" == actor.bound_patient_ins
+        return _ins_of(session, patient_id) == actor.bound_patient_ins
     return True
+
+
+_KNOWN_INS = "carnet.known_ins"  # session.info: "<OID>|<matricule>" of patients read, by id
+INS_OF = select(Patient.ins_oid, Patient.nir).where(Patient.id == bindparam("i", type_=Uuid()))
+
+
+def _ins_of(session: Session, patient_id: uuid.UUID) -> str | None:
+    """The patient's INS as tokens name it, read once per session (``load_subject`` notes it
+    as it finds the patient: an INS never changes once registered)."""
+    known: dict[uuid.UUID, str | None] = session.info.setdefault(_KNOWN_INS, {})
+    if patient_id not in known:
+        row = core(session).execute(INS_OF, {"i": patient_id}).first()
+        known[patient_id] = f"{row.ins_oid}|{row.nir}" if row is not None else None
+    return known[patient_id]
 
 
 def app_connected(session: Session, actor: Actor, patient_id: uuid.UUID) -> bool:
@@ -171,6 +185,8 @@ def _subject_query(by_ins: bool) -> Any:
             Authorization.status,
             Authorization.treating_doctor,
             NotifiedAccess.key,
+            Patient.ins_oid,
+            Patient.nir,
         )
         .outerjoin(Record, Record.patient_id == Patient.id)
         .outerjoin(
@@ -205,12 +221,13 @@ def load_subject(
     in one round trip (the hot paths: ITI-65 and ITI-67)."""
     params: dict[str, Any] = {"r": actor.professional_id, "k": f"first:{actor.ref}"}
     if ins is not None:
-        row = session.execute(SUBJECT_BY_INS, {**params, "n": ins[0], "o": ins[1]}).first()
+        row = core(session).execute(SUBJECT_BY_INS, {**params, "n": ins[0], "o": ins[1]}).first()
     else:
-        row = session.execute(SUBJECT_BY_ID, {**params, "i": patient_id}).first()
+        row = core(session).execute(SUBJECT_BY_ID, {**params, "i": patient_id}).first()
     if row is None:
         return Subject(None, RecordFacts(exists=False))
-    found, record_status, opens_at, no_emergency, no_regulator, status, treating, notified = row
+    found, record_status, opens_at, no_emergency, no_regulator, status, treating, notified = row[:8]
+    session.info.setdefault(_KNOWN_INS, {})[found] = f"{row.ins_oid}|{row.nir}"
     record = (
         RecordState(record_status, opens_at, bool(no_emergency), bool(no_regulator))
         if record_status is not None

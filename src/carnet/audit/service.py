@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from carnet import clock
 from carnet.audit.models import SYSTEM_CHAIN, AuditEntry, AuditHead
 from carnet.crypto import derive_key
-from carnet.db import new_id, settings_of
+from carnet.db import core, new_id, settings_of
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
@@ -144,8 +144,9 @@ def append_many(session: Session, entries: list[dict[str, Any]]) -> list[dict[st
         prev_hash = values["hash"]
         rows.append(values)
     # Constant statements with bound parameters: compiled once, cached, no per-call coercion.
-    session.execute(INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
-    session.execute(MOVE_HEAD, {"c": chain, "s": seq, "h": prev_hash})
+    connection = core(session)
+    connection.execute(INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
+    connection.execute(MOVE_HEAD, {"c": chain, "s": seq, "h": prev_hash})
     return rows
 
 
@@ -161,7 +162,7 @@ def append_each(session: Session, entries: list[dict[str, Any]]) -> list[dict[st
         by_chain.setdefault(chain_of(entry["patient_id"]), []).append(entry)
     heads = {
         row.chain: (int(row.seq), str(row.hash))
-        for row in session.execute(LOCK_HEADS, {"c": sorted(by_chain)})
+        for row in core(session).execute(LOCK_HEADS, {"c": sorted(by_chain)})
     }
     for chain in sorted(set(by_chain) - set(heads)):
         heads[chain] = _lock_head(session, chain)  # a chain's first row: rare in a list
@@ -177,8 +178,9 @@ def append_each(session: Session, entries: list[dict[str, Any]]) -> list[dict[st
             prev_hash = values["hash"]
             rows.append(values)
         moves.append({"c": chain, "s": seq, "h": prev_hash})
-    session.execute(INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
-    session.execute(MOVE_HEAD, moves if len(moves) > 1 else moves[0])
+    connection = core(session)
+    connection.execute(INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
+    connection.execute(MOVE_HEAD, moves if len(moves) > 1 else moves[0])
     return rows
 
 
@@ -242,7 +244,7 @@ LOCK_HEADS = (
 
 def _lock_head(session: Session, chain: str) -> tuple[int, str]:
     """Lock the chain's head row (creating it first if the chain is new): (seq, hash)."""
-    row = session.execute(LOCK_HEAD, {"c": chain}).first()
+    row = core(session).execute(LOCK_HEAD, {"c": chain}).first()
     if row is not None:
         return int(row.seq), str(row.hash)
     create = _insert_head_if_absent(session, chain)

@@ -38,7 +38,7 @@ from carnet.access.gate import (
     load_facts,
     load_subject,
 )
-from carnet.db import new_id, settings_of
+from carnet.db import core, new_id, settings_of
 from carnet.documents import envelope
 from carnet.documents.fhir import DocumentInput, ProvideRequest, document_resource
 from carnet.documents.models import DocumentEntry, PatientKey, Submission
@@ -80,7 +80,7 @@ def patient_data_key(session: Session, patient_id: uuid.UUID, *, create: bool) -
     """The patient's AES-256-GCM data key, unwrapped with the master key (created on first use
     when ``create``). Every encrypted blob of the patient (documents, message attachments) uses
     it, so that the retention purge shreds them all by deleting one row."""
-    wrapped = session.execute(KEY_OF, {"p": patient_id}).scalar_one_or_none()
+    wrapped = core(session).execute(KEY_OF, {"p": patient_id}).scalar_one_or_none()
     master = _master(session)
     if wrapped is None:
         if not create:
@@ -179,9 +179,10 @@ def _provide(
         session.flush()  # a replaced version, if any, before the rows below (one current)
         # Plain inserts, not the unit of work: every submission runs them, and the entries
         # returned are not attached to the session (the callers only read them).
-        session.execute(INSERT_SUBMISSION, submission)
+        connection = core(session)
+        connection.execute(INSERT_SUBMISSION, submission)
         rows = [_columns(entry) for entry in entries]
-        session.execute(INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
+        connection.execute(INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
         access.record(session, also=writes)  # the audit chain is locked last, for the least time
     except BaseException:
         for blob_key in written:  # nothing half-written: no content without its metadata
@@ -236,17 +237,21 @@ def _earlier_exams(
         statement, params, search = OWN_SAME_EXAM, {AUTHOR: actor.ref}, None
     notes: dict[uuid.UUID, list[EarlierExam]] = {}
     for entry in exams:
-        rows = session.execute(
-            statement,
-            {
-                **params,
-                "patient": entry.patient_id,
-                "system": entry.type_system,
-                "code": entry.type_code,
-                "since": entry.created - window,
-                "until": entry.created,
-            },
-        ).all()
+        rows = (
+            core(session)
+            .execute(
+                statement,
+                {
+                    **params,
+                    "patient": entry.patient_id,
+                    "system": entry.type_system,
+                    "code": entry.type_code,
+                    "since": entry.created - window,
+                    "until": entry.created,
+                },
+            )
+            .all()
+        )
         earlier = [row for row in rows if row.id != entry.id][:3]
         if earlier:
             notes[entry.id] = [
@@ -321,7 +326,7 @@ def _check_duplicates(
         raise Invalid(
             "Two documents of the submission share a masterIdentifier.", field="Bundle.entry"
         )
-    taken = session.execute(TAKEN, {"p": patient_id, "ids": ids}).scalar_one_or_none()
+    taken = core(session).execute(TAKEN, {"p": patient_id, "ids": ids}).scalar_one_or_none()
     if taken is not None:
         where = next(d.where for d in documents if d.unique_id == taken)
         raise Conflict(
@@ -537,7 +542,7 @@ def search(
     audit row is written after the search, so the chain's lock is held for the least time."""
     found = _search_conditions(session, actor, patient, query)
     statement, params = found.statement(DocumentEntry.resource, query)
-    rows = session.execute(statement, params).scalars().all()
+    rows = core(session).execute(statement, params).scalars().all()
     found.access.record(session)
     return SearchResult(resources=list(rows[: query.count]), has_more=len(rows) > query.count)
 
