@@ -92,6 +92,9 @@ def create_app(
         docs_url="/api/docs" if settings.env != "production" else None,
         redoc_url=None,
         openapi_url="/api/openapi.json" if settings.env != "production" else None,
+        # FastAPI's own OpenTelemetry spans would carry URLs and their query strings (a FHIR
+        # search names the patient's INS) to any collector the process is set up with.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     app.state.engine = engine
