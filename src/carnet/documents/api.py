@@ -19,7 +19,7 @@ from carnet.errors import Invalid, NotFound
 from carnet.fhir.responses import FHIR_JSON, FhirResponse
 from carnet.identity import OID_PS_IDNAT, parse_ins_identifier
 from carnet.terminology import documents as vocab
-from carnet.web.deps import ApiActor, SettingsDep, Tx
+from carnet.web.deps import Call
 
 router = APIRouter(prefix="/fhir", tags=["DocumentReference", "Binary"])
 DELETED = "entered-in-error"
@@ -28,10 +28,11 @@ JSON_OVERHEAD = 200_000  # room for the metadata around a base64 content
 
 @router.post("")
 @router.post("/", include_in_schema=False)
-async def provide(request: Request, actor: ApiActor, tx: Tx, settings: SettingsDep) -> FhirResponse:
+async def provide(request: Request, call: Call) -> FhirResponse:
     """ITI-65 Provide Document Bundle (a transaction): all-or-nothing. Also answered at
     ``/fhir/``: a redirect there would make clients send the whole submission twice, and behind
     a proxy would point at the internal address."""
+    settings = call.settings
     limit = settings.document_max_bytes * 4 // 3 * 2 + JSON_OVERHEAD
     if int(request.headers.get("content-length") or 0) > limit:
         raise Invalid(
@@ -44,7 +45,7 @@ async def provide(request: Request, actor: ApiActor, tx: Tx, settings: SettingsD
     except orjson.JSONDecodeError:
         raise Invalid("The body is not valid JSON.", field="Bundle") from None
     parsed = fhir.parse_provide_bundle(body, max_bytes=settings.document_max_bytes)
-    entries, notes = await tx.run(service.provide_checked, actor, parsed)
+    entries, notes = await call.tx.run(service.provide_checked, call.actor, parsed)
     by_url = {doc.full_url: entry for doc, entry in zip(parsed.documents, entries, strict=True)}
     results = []
     for item in body["entry"]:
@@ -166,12 +167,12 @@ def _query(params: Any) -> service.DocumentQuery:
 
 
 @router.get("/DocumentReference")
-async def search(request: Request, actor: ApiActor, tx: Tx, settings: SettingsDep) -> Response:
+async def search(request: Request, call: Call) -> Response:
     """ITI-67 Find Document References."""
     params = request.query_params
     query = _query(params)
-    result = await tx.run(_search, actor, _patient(params), query)
-    base = settings.fhir_base
+    result = await call.tx.run(_search, call.actor, _patient(params), query)
+    base = call.settings.fhir_base
     self_link = f"{base}/DocumentReference?{request.url.query}"
     next_link = None
     if result.has_more:
@@ -197,15 +198,17 @@ def _search(
 
 
 @router.get("/DocumentReference/{entry_id}")
-async def read(entry_id: str, actor: ApiActor, tx: Tx, settings: SettingsDep) -> Response:
-    entry = await tx.run(service.read, actor, _id(entry_id))
-    return Response(entry.resource.replace(FHIR_BASE, settings.fhir_base), media_type=FHIR_JSON)
+async def read(entry_id: str, call: Call) -> Response:
+    entry = await call.tx.run(service.read, call.actor, _id(entry_id))
+    return Response(
+        entry.resource.replace(FHIR_BASE, call.settings.fhir_base), media_type=FHIR_JSON
+    )
 
 
 @router.get("/Binary/{blob_id}")
-async def retrieve(blob_id: str, request: Request, actor: ApiActor, tx: Tx) -> Response:
+async def retrieve(blob_id: str, request: Request, call: Call) -> Response:
     """ITI-68 Retrieve Document: the bytes (or a FHIR Binary when asked for FHIR JSON)."""
-    entry, content = await tx.run(service.retrieve, actor, blob_id)
+    entry, content = await call.tx.run(service.retrieve, call.actor, blob_id)
     if FHIR_JSON in request.headers.get("accept", ""):
         return FhirResponse(
             {
@@ -252,9 +255,7 @@ OPERATIONS = {
 
 
 @router.post("/DocumentReference/{entry_id}/{operation}")
-async def lifecycle(
-    entry_id: str, operation: str, request: Request, actor: ApiActor, tx: Tx, settings: SettingsDep
-) -> Response:
+async def lifecycle(entry_id: str, operation: str, request: Request, call: Call) -> Response:
     """Lifecycle operations; each answers the new metadata version."""
     action = OPERATIONS.get(operation)
     if action is None:
@@ -263,5 +264,7 @@ async def lifecycle(
         )
     raw = await request.body()
     body = orjson.loads(raw) if raw else None
-    version = await tx.run(action, actor, _id(entry_id), body)
-    return Response(version.resource.replace(FHIR_BASE, settings.fhir_base), media_type=FHIR_JSON)
+    version = await call.tx.run(action, call.actor, _id(entry_id), body)
+    return Response(
+        version.resource.replace(FHIR_BASE, call.settings.fhir_base), media_type=FHIR_JSON
+    )

@@ -6,6 +6,7 @@ trip through the thread pool, and the hot path would otherwise make five of them
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -80,3 +81,23 @@ async def bearer_actor(request: Request, settings: SettingsDep) -> Actor:
 
 
 ApiActor = Annotated[Actor, Depends(bearer_actor)]
+
+
+@dataclass(frozen=True)
+class FhirCall:
+    """What a hot FHIR route needs — the actor named by the bearer token, its transaction and
+    the settings — resolved as one dependency: each dependency costs FastAPI a resolution per
+    request, and the document routes (ITI-65, ITI-67, ITI-68) are the busiest."""
+
+    actor: Actor
+    tx: Transaction
+    settings: Settings
+
+
+async def fhir_call(request: Request) -> FhirCall:
+    settings: Settings = request.app.state.settings
+    actor = await bearer_actor(request, settings)
+    return FhirCall(actor, Transaction(request.app.state.session_factory), settings)
+
+
+Call = Annotated[FhirCall, Depends(fhir_call)]
