@@ -550,13 +550,24 @@ def test_a_prescription_is_checked_against_her_allergy_before_it_is_saved(
     assert re.search(r"(?i)p[ée]nicilline", body)
     assert 'name="step" value="save"' in body
     assert prescriptions() == before  # checking saves nothing
+    rows_before = {r.id for r in trail(session, sylvie, actor_name="Dr Paul Durand")}
     saved = portal.post(
         f"/pro/patients/{sylvie}/prescription",
         {"drug": "amoxicilline", "dosage": "1 g matin et soir", "step": "save"},
     )
     assert saved.status_code == 201
     assert "enregistrée" in text(saved)
+    assert re.search(r"(?i)p[ée]nicilline", text(saved))  # the warnings saved with it
     assert prescriptions() == before + 1
+    # one read for the check the warnings rest on, the write, and the page's patient header
+    rows = [
+        r for r in trail(session, sylvie, actor_name="Dr Paul Durand") if r.id not in rows_before
+    ]
+    assert sorted((r.action, r.detail or "") for r in rows) == [
+        ("lookup", ""),
+        ("read", "prescription check"),
+        ("write", "MedicationRequest"),
+    ]
     empty = portal.post(f"/pro/patients/{sylvie}/prescription", {"drug": " "})
     assert empty.status_code == 400
     assert 'id="drug-error"' in empty.text

@@ -13,7 +13,7 @@ import orjson
 from sqlalchemy.orm import Session
 
 from carnet import clock
-from carnet.access import Action, Actor
+from carnet.access import Action, Actor, RecordFacts
 from carnet.access.gate import authorize, check
 from carnet.db import settings_of
 from carnet.errors import AccessDenied
@@ -114,6 +114,16 @@ def check_before_prescribing(
         detail="prescription check",
     )
     return prescription_warnings(session, patient_id, parsed.substances, parsed.display)
+
+
+def prescribe(
+    session: Session, actor: Actor, patient_id: uuid.UUID, parsed: ProfileInput
+) -> tuple[ProfileEntry, list[dict[str, Any]]]:
+    """A prescription confirmed after its check: the warnings come from one audited read (a
+    professional who may not read what they rest on is refused), then the prescription is
+    written. Where ``create_checked`` would read and check a second time."""
+    warnings = check_before_prescribing(session, actor, patient_id, parsed)
+    return service.create(session, actor, patient_id, parsed), warnings
 
 
 def _as_dict(warning: Any) -> dict[str, Any]:
@@ -348,7 +358,10 @@ class EmergencyView:
     printed_at: str
 
 
-def emergency_view(session: Session, actor: Actor, patient_id: uuid.UUID) -> EmergencyView:
+def emergency_view(
+    session: Session, actor: Actor, patient_id: uuid.UUID, *, facts: RecordFacts | None = None
+) -> EmergencyView:
+    """``facts``: the record's facts, when this transaction loaded them already."""
     from carnet.documents import service as documents
     from carnet.terminology.documents import ADVANCE_DIRECTIVES
 
@@ -360,6 +373,7 @@ def emergency_view(session: Session, actor: Actor, patient_id: uuid.UUID) -> Eme
         resource_type="Patient",
         audit_action="read",
         detail="emergency summary",
+        facts=facts,
     )
     patient = session.get(Patient, patient_id)
     assert patient is not None

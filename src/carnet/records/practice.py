@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.access import Action, Actor, ActorKind, Mode, decide, listing
-from carnet.access.gate import load_facts
+from carnet.access.gate import Subject
 from carnet.audit.models import AuditEntry
 from carnet.documents import service as documents
 from carnet.documents.models import DocumentEntry
@@ -172,7 +172,7 @@ def open_patient(session: Session, actor: Actor, patient_id: uuid.UUID | str) ->
     if view.status is RecordStatus.CLOSED:
         page.refusal = "closed"
         return page
-    facts = load_facts(session, actor, view.patient.id, record=view.record)
+    facts = view.facts  # loaded by the lookup, in this transaction
     page.emergency_opposed = facts.emergency_opposed
     page.may_read = decide(actor, Action.READ, facts).allowed
     if not page.may_read:
@@ -180,9 +180,13 @@ def open_patient(session: Session, actor: Actor, patient_id: uuid.UUID | str) ->
         emergency = replace(actor, mode=Mode.EMERGENCY, reason="(to be given)")
         page.may_break_glass = decide(emergency, Action.READ, facts).allowed
         return page
-    page.summary = summary.emergency_view(session, actor, view.patient.id)
+    page.summary = summary.emergency_view(session, actor, view.patient.id, facts=facts)
     page.documents = documents.list_documents(
-        session, actor, view.patient.id, documents.DocumentQuery(count=200)
+        session,
+        actor,
+        view.patient.id,
+        documents.DocumentQuery(count=200),
+        subject=Subject(view.patient.id, facts),
     )
     return page
 
@@ -226,5 +230,4 @@ def save_prescription(
     _professional(actor)
     parsed = _medication_request(patient_id, drug, dosage)
     # The warnings tell allergies and treatments: only to a professional who may read them.
-    summary.check_before_prescribing(session, actor, patient_id, parsed)
-    return summary.create_checked(session, actor, patient_id, parsed)
+    return summary.prescribe(session, actor, patient_id, parsed)

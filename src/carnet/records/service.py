@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from carnet import clock
-from carnet.access import Action, Actor, ActorKind
+from carnet.access import Action, Actor, ActorKind, RecordFacts
 from carnet.access.gate import (
     actor_fields,
     authorize,
@@ -429,6 +429,7 @@ class RecordView:
     authorization: str | None  # active | revoked | blocked | None
     treating_doctor: bool
     holder_view: bool  # the holder (or representative) may see their identity traits
+    facts: RecordFacts  # what the decision rested on (later checks of the same page reuse it)
 
 
 PATIENT_AND_RECORD = (
@@ -478,6 +479,7 @@ def lookup_record(
         authorization=facts.authorization,
         treating_doctor=facts.treating_doctor,
         holder_view=facts.is_holder or facts.is_representative,
+        facts=facts,
     )
 
 
