@@ -35,6 +35,7 @@ def test_production_starts_with_real_secrets() -> None:
         ({"secret_key": PLACEHOLDER_SECRET}, "CARNET_SECRET_KEY"),
         ({"secret_key": "short"}, "CARNET_SECRET_KEY"),
         ({"master_key": load_settings().master_key}, "CARNET_MASTER_KEY"),
+        ({"previous_master_keys": load_settings().master_key}, "CARNET_PREVIOUS_MASTER_KEYS"),
         ({"debug": True}, "CARNET_DEBUG"),
         ({"base_url": "http://carnet.example.org"}, "CARNET_BASE_URL"),
         ({"sender": "console"}, "CARNET_SENDER"),

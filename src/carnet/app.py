@@ -24,6 +24,7 @@ from carnet.authorizations import pages as authorization_pages
 from carnet.db import make_engine, make_session_factory
 from carnet.documents import api as document_api
 from carnet.documents import pages as document_pages
+from carnet.documents.service import check_master_keys
 from carnet.documents.storage import make_blob_store
 from carnet.fhir import api as fhir_api
 from carnet.messaging import api as messaging_api
@@ -60,6 +61,7 @@ def create_app(
     sender: Sender | None = None,
 ) -> FastAPI:
     settings = (settings or load_settings()).refuse_insecure()
+    check_master_keys(settings.master_key, settings.previous_master_key_list)
     engine = engine or make_engine(settings.database_url, single_writer=True)
     if session_factory is None:
         blobs = make_blob_store(

@@ -506,6 +506,23 @@ def documents_verify() -> None:
     typer.echo(f"{total} document(s) verified")
 
 
+@documents_app.command("rewrap-keys")
+def documents_rewrap_keys() -> None:
+    """Master-key rotation: wrap every patient's data key with CARNET_MASTER_KEY, opening it
+    with that key or one of CARNET_PREVIOUS_MASTER_KEYS. Contents are not re-encrypted. Exit 1
+    if a key opens with none of them (listed by patient id)."""
+    from carnet.documents.service import rewrap_keys
+
+    settings = _settings()
+    with _factory(settings)() as session:
+        done = rewrap_keys(session, OPERATOR)
+    typer.echo(f"{done.rewrapped} data key(s) rewrapped, {done.current} already current")
+    if done.unreadable:
+        for patient_id in done.unreadable:
+            typer.secho(f"unreadable data key: patient {patient_id}", fg="red", err=True)
+        raise typer.Exit(1)
+
+
 @documents_app.command("gc")
 def documents_gc(
     older_than_hours: Annotated[float, typer.Option(help="Only blobs older than this")] = 24,

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
 
     secret_key: str = PLACEHOLDER_SECRET
     master_key: str = PLACEHOLDER_MASTER_KEY
+    # Rotation: the master keys being retired, comma-separated; data keys still wrapped by one
+    # of them unwrap until `carnet documents rewrap-keys` has wrapped them all with master_key.
+    previous_master_keys: str = ""
 
     # Tokens and sign-in
     access_token_ttl_seconds: int = 600
@@ -103,6 +106,8 @@ class Settings(BaseSettings):
             problems.append("CARNET_SECRET_KEY must be set to a random value of 32+ characters")
         if self.master_key == PLACEHOLDER_MASTER_KEY:
             problems.append("CARNET_MASTER_KEY must be set (base64 of 32 random bytes)")
+        if PLACEHOLDER_MASTER_KEY in self.previous_master_key_list:
+            problems.append("CARNET_PREVIOUS_MASTER_KEYS must not hold the placeholder key")
         if self.debug:
             problems.append("CARNET_DEBUG must be off")
         if not self.base_url.startswith("https://"):
@@ -116,6 +121,10 @@ class Settings(BaseSettings):
     def _loopback_only(self) -> bool:
         loopback = {"127.0.0.1", "localhost", "::1", "testserver"}
         return self.host in loopback and (urlsplit(self.base_url).hostname or "") in loopback
+
+    @property
+    def previous_master_key_list(self) -> list[str]:
+        return [k.strip() for k in self.previous_master_keys.split(",") if k.strip()]
 
     @property
     def is_sqlite(self) -> bool:

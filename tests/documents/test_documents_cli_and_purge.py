@@ -244,3 +244,30 @@ def test_a_purge_that_is_rolled_back_destroys_no_content(
         shred_patient(session, henri)
         session.commit()
     assert list(store.iter_keys(str(henri))) == []
+
+
+def test_rewrap_keys_rotates_the_master_key_and_verify_passes_under_the_new_one(
+    demo: FreshDemo,
+) -> None:
+    import base64
+    import os
+    import re
+
+    old, new = demo.settings.master_key, base64.b64encode(os.urandom(32)).decode()
+    rotating = {**demo.env(), "CARNET_MASTER_KEY": new, "CARNET_PREVIOUS_MASTER_KEYS": old}
+    done = runner.invoke(cli, ["documents", "rewrap-keys"], env=rotating)
+    assert done.exit_code == 0, done.output
+    counted = re.search(r"(\d+) data key\(s\) rewrapped, 0 already current", done.output)
+    assert counted
+    assert int(counted[1]) > 0
+    assert verify_with(demo, CARNET_MASTER_KEY=new).exit_code == 0
+    assert verify_with(demo, CARNET_MASTER_KEY=old).exit_code == 1  # the old key is retired
+    # put the demo back under its own key
+    back = {**demo.env(), "CARNET_MASTER_KEY": old, "CARNET_PREVIOUS_MASTER_KEYS": new}
+    restored = runner.invoke(cli, ["documents", "rewrap-keys"], env=back)
+    assert f"{counted[1]} data key(s) rewrapped, 0 already current" in restored.output
+    assert verify(demo).exit_code == 0
+
+
+def verify_with(demo: FreshDemo, **env: str) -> Any:
+    return runner.invoke(cli, ["documents", "verify"], env={**demo.env(), **env})

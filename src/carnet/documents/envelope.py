@@ -7,7 +7,9 @@ not unwrap. Destroying a patient's wrapped key makes every blob sealed under it 
 the blob store and in its backups alike: that is the purge's crypto-shredding.
 
 Both formats are AES-256-GCM (``cryptography``'s ``AESGCM``) with a fresh random 96-bit nonce,
-behind a one-byte format version so the scheme can evolve (e.g. a master-key id for rotation)::
+behind a one-byte format version so the scheme can evolve. Master-key rotation needs no key id:
+the service tries the current master key, then the retired ones, and ``carnet documents
+rewrap-keys`` rewraps the data keys (``documents.service.rewrap_keys``)::
 
     wrapped key    = 0x01 | nonce (12 bytes) | ciphertext of the data key (32) | tag (16)
     sealed content = 0x01 | nonce (12 bytes) | ciphertext of the plaintext (n)  | tag (16)

@@ -32,12 +32,14 @@ from carnet.access.documents import (
 from carnet.access.gate import (
     Pending,
     Subject,
+    actor_fields,
     authorize,
     check,
     deny_unknown,
     load_facts,
     load_subject,
 )
+from carnet.audit import service as audit
 from carnet.db import core, new_id, settings_of
 from carnet.documents import envelope
 from carnet.documents.fhir import DocumentInput, ProvideRequest, document_resource
@@ -76,12 +78,46 @@ def _master(session: Session) -> bytes:
     return envelope.master_key_from_setting(settings_of(session).master_key)
 
 
+def _masters(session: Session) -> list[bytes]:
+    """The master key, then the keys being retired (``previous_master_keys``)."""
+    settings = settings_of(session)
+    return _parsed_masters(settings.master_key, tuple(settings.previous_master_key_list))
+
+
+@cache
+def _parsed_masters(current: str, previous: tuple[str, ...]) -> list[bytes]:
+    return [envelope.master_key_from_setting(value) for value in (current, *previous)]
+
+
+def check_master_keys(master_key: str, previous: list[str]) -> None:
+    """At start: every configured master key is base64 of 32 bytes (``ValueError`` naming the
+    setting otherwise, never repeating its value), not at the first document's read."""
+    try:
+        envelope.master_key_from_setting(master_key)
+    except ValueError as error:
+        raise ValueError(f"CARNET_MASTER_KEY: {error}") from None
+    for number, value in enumerate(previous, start=1):
+        try:
+            envelope.master_key_from_setting(value)
+        except ValueError as error:
+            raise ValueError(f"CARNET_PREVIOUS_MASTER_KEYS, key {number}: {error}") from None
+
+
+def _unwrap(session: Session, wrapped: bytes, patient_id: uuid.UUID) -> tuple[bytes, int]:
+    """The data key, and which master key opened it (0: the current one)."""
+    for index, master in enumerate(_masters(session)):
+        try:
+            return envelope.unwrap_key(master, wrapped, patient_id), index
+        except envelope.KeyUnavailable:
+            continue
+    raise envelope.KeyUnavailable("no configured master key unwraps this data key")
+
+
 def patient_data_key(session: Session, patient_id: uuid.UUID, *, create: bool) -> bytes:
     """The patient's AES-256-GCM data key, unwrapped with the master key (created on first use
     when ``create``). Every encrypted blob of the patient (documents, message attachments) uses
     it, so that the retention purge shreds them all by deleting one row."""
     wrapped = core(session).execute(KEY_OF, {"p": patient_id}).scalar_one_or_none()
-    master = _master(session)
     if wrapped is None:
         if not create:
             raise envelope.KeyUnavailable("no data key for this patient")
@@ -89,13 +125,65 @@ def patient_data_key(session: Session, patient_id: uuid.UUID, *, create: bool) -
         session.add(
             PatientKey(
                 patient_id=patient_id,
-                wrapped=envelope.wrap_key(master, key, patient_id),
+                wrapped=envelope.wrap_key(_master(session), key, patient_id),
                 created_at=clock.now(),
             )
         )
         session.flush()
         return key
-    return envelope.unwrap_key(master, wrapped, patient_id)
+    return _unwrap(session, wrapped, patient_id)[0]
+
+
+@dataclass(frozen=True)
+class Rewrapped:
+    """What ``rewrap_keys`` did: keys now wrapped by the current master key, keys that were
+    already, and keys no configured master key opens (listed by patient id for the operator)."""
+
+    rewrapped: int
+    current: int
+    unreadable: list[uuid.UUID]
+
+
+def rewrap_keys(session: Session, actor: Actor, *, batch: int = 500) -> Rewrapped:
+    """Master-key rotation: wrap every patient's data key with the current master key, opening
+    it with whichever configured key wrapped it. Contents are not touched (they are sealed by
+    the data keys, which do not change). Committed a batch at a time, so a long run can stop and
+    start again; one row on the system audit chain says what was done."""
+    if actor.kind is not ActorKind.OPERATOR:
+        raise Forbidden("Only an operator can rewrap the data keys.")
+    master = _masters(session)[0]
+    rewrapped = current = 0
+    unreadable: list[uuid.UUID] = []
+    after: uuid.UUID | None = None
+    while True:
+        query = select(PatientKey).order_by(PatientKey.patient_id).limit(batch)
+        if after is not None:
+            query = query.where(PatientKey.patient_id > after)
+        keys = list(session.execute(query).scalars())
+        if not keys:
+            break
+        for row in keys:
+            try:
+                key, opened_by = _unwrap(session, row.wrapped, row.patient_id)
+            except envelope.KeyUnavailable:
+                unreadable.append(row.patient_id)
+                continue
+            if opened_by == 0:
+                current += 1
+                continue
+            row.wrapped = envelope.wrap_key(master, key, row.patient_id)
+            rewrapped += 1
+        after = keys[-1].patient_id
+        session.commit()
+    audit.append(
+        session,
+        patient_id=None,
+        action="keys.rewrap",
+        detail=f"rewrapped={rewrapped} current={current} unreadable={len(unreadable)}",
+        **actor_fields(actor),
+    )
+    session.commit()
+    return Rewrapped(rewrapped, current, unreadable)
 
 
 KEY_OF = select(PatientKey.wrapped).where(PatientKey.patient_id == bindparam("p", type_=Uuid()))
