@@ -591,6 +591,7 @@ def main() -> None:
         }
     )
     report.setdefault("databases", {})
+    stamp = report["git"]  # each scenario keeps the commit it was measured on (runs are merged)
     try:
         for kind in args.databases.split(","):
             results = report["databases"].setdefault(kind, {})
@@ -601,16 +602,23 @@ def main() -> None:
                 if "consult" in scenarios:
                     print(f"{kind}: consult …", flush=True)
                     variants = [v for v in args.floor_variants.split(",") if v]
-                    results["consult"] = run_consult(target, clients, args.duration, variants)
+                    results["consult"] = {
+                        **run_consult(target, clients, args.duration, variants),
+                        "git": stamp,
+                    }
                 if "ingest" in scenarios:
                     print(f"{kind}: ingest …", flush=True)
                     patients = args.ingest_patients.split(",")
-                    results["ingest"] = run_ingest(target, clients, args.duration, patients)
+                    results["ingest"] = {
+                        **run_ingest(target, clients, args.duration, patients),
+                        "git": stamp,
+                    }
             if "scale" in scenarios:
                 print(f"{kind}: scale …", flush=True)
-                results["scale"] = run_scale(
-                    kind, clients, args.duration, plan, regenerate=args.regenerate
-                )
+                results["scale"] = {
+                    **run_scale(kind, clients, args.duration, plan, regenerate=args.regenerate),
+                    "git": stamp,
+                }
     finally:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
