@@ -143,6 +143,17 @@ def main() -> None:
             shown.append(" ".join(statement.split())[:160])
 
     event.listen(engine, "before_cursor_execute", count)
+    held = [0.0, 0.0]  # seconds inside transactions (on SQLite: the single writer held), count
+
+    def began(_conn: Any) -> None:
+        held[1] = time.perf_counter()
+
+    def ended(_conn: Any) -> None:
+        held[0] += time.perf_counter() - held[1]
+
+    event.listen(engine, "begin", began)
+    event.listen(engine, "commit", ended)
+    event.listen(engine, "rollback", ended)
     app = create_app(settings, engine=engine)
     loop = asyncio.new_event_loop()
 
@@ -211,15 +222,17 @@ def main() -> None:
         one()
         print("\n".join(f"  {i + 1}. {line}" for i, line in enumerate(shown)))
     statements[0] = 0
+    held[0] = 0.0
     started, cpu_started = time.perf_counter(), time.process_time()
     for _ in range(args.requests):
         one()
     carnet_ms = (time.perf_counter() - started) * 1000 / args.requests
     cpu_ms = (time.process_time() - cpu_started) * 1000 / args.requests
+    held_ms = held[0] * 1000 / args.requests
     per_request = statements[0] / args.requests
     print(
         f"{args.database} {args.scenario}: Carnet {carnet_ms:.3f} ms/request in-process "
-        f"({cpu_ms:.3f} ms of CPU), "
+        f"({cpu_ms:.3f} ms of CPU, {held_ms:.3f} ms inside its transactions), "
         f"{per_request:.1f} SQL statements/request (besides BEGIN and COMMIT)"
     )
     if floor_call is not None:

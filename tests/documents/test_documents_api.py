@@ -101,6 +101,11 @@ def test_contents_are_encrypted_at_rest(api: Api, session: Session, settings: An
     assert not stored.startswith(b"%PDF")
     assert pdf[:200] not in stored
     assert entry.sha256 == hashlib.sha256(pdf).hexdigest()
+    # sealed under a key of its own, kept wrapped by her data key; stored outside her folder
+    assert entry.content_key is not None
+    assert entry.content_key not in stored
+    assert not entry.blob_key.startswith(str(entry.patient_id))
+    assert entry.blob_key.endswith(entry.blob_id)
 
 
 def test_every_provide_and_read_is_audited(api: Api, session: Session, cast: Cast) -> None:
@@ -246,13 +251,19 @@ def test_a_pharmacist_feeds_a_record_without_a_consultation_authorization(
     assert refused.status_code == 403
 
 
-def test_nobody_feeds_a_closed_record_and_excluded_actors_feed_nothing(api: Api) -> None:
+def test_nobody_feeds_a_closed_record_and_excluded_actors_feed_nothing(
+    api: Api, settings: Any
+) -> None:
+    store = LocalBlobStore(settings.data_dir / "blobs")
+    before = set(store.iter_keys())
     assert (
         api("durand", "post", "/fhir", who="henri", json=bundle("durand", "henri")).status_code
         == 409
     )
     assert api("blanc", "post", "/fhir", json=bundle("blanc", "sylvie")).status_code == 404
     assert api("noir", "post", "/fhir", json=bundle("noir", "sylvie")).status_code == 403
+    # the contents are stored before the decision, and removed when it refuses
+    assert set(store.iter_keys()) == before
 
 
 def test_a_patient_cannot_be_made_the_author_by_a_professional(api: Api) -> None:

@@ -271,3 +271,36 @@ def test_rewrap_keys_rotates_the_master_key_and_verify_passes_under_the_new_one(
 
 def verify_with(demo: FreshDemo, **env: str) -> Any:
     return runner.invoke(cli, ["documents", "verify"], env={**demo.env(), **env})
+
+
+def test_a_content_stored_before_content_keys_is_still_read_and_verified(
+    demo: FreshDemo,
+) -> None:
+    """Rows written before migration 0014 have no content key: their content is sealed under
+    the patient's data key directly, and reads that way."""
+    from carnet.documents import envelope
+    from carnet.documents.service import patient_data_key
+
+    entry = a_current_document(demo)
+    assert entry.content_key is not None
+    sealed = demo.blobs.get(entry.blob_key)
+    with demo.factory() as session:
+        key = patient_data_key(session, entry.patient_id, create=False)
+        content_key = envelope.unwrap_content_key(key, entry.content_key, entry.blob_key)
+        plain = envelope.decrypt(content_key, sealed, entry.blob_key.encode())
+        # the same content, as it was sealed before content keys
+        demo.blobs.put(entry.blob_key, envelope.encrypt(key, plain, entry.blob_key.encode()))
+        row = session.get(DocumentEntry, entry.id)
+        assert row is not None
+        row.content_key = None
+        session.commit()
+    try:
+        assert verify(demo).exit_code == 0  # read under the data key, and its hash matches
+    finally:
+        with demo.factory() as session:
+            row = session.get(DocumentEntry, entry.id)
+            assert row is not None
+            row.content_key = entry.content_key
+            session.commit()
+        demo.blobs.put(entry.blob_key, sealed)
+    assert verify(demo).exit_code == 0

@@ -98,8 +98,10 @@ request = fhir.parse_provide_bundle(body, max_bytes=settings.document_max_bytes)
 with factory() as session:
     professional = find_professional(session, "810000000017")
     actor = professional_actor(professional, session.get(Structure, professional.structure_id))
+# As the API does: the content sealed and stored first, then the transaction.
+sealed = service.seal_contents(store, request)
 with audited_transaction(factory) as session:
-    service.provide(session, actor, request)
+    service.provide(session, actor, request, sealed=sealed)
 print("committed", flush=True)
 '''
 

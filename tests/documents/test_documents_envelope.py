@@ -266,3 +266,16 @@ def test_contents_refuse_data_keys_that_are_not_256_bits(length: int) -> None:
         encrypt(os.urandom(length), b"x", AAD)
     with pytest.raises(ValueError, match="32 bytes"):
         decrypt(os.urandom(length), b"\x01" + b"\x00" * 40, AAD)
+
+
+def test_a_content_key_unwraps_only_with_its_data_key_and_for_its_blob() -> None:
+    data_key, content_key = new_data_key(), new_data_key()
+    wrapped = envelope.wrap_content_key(data_key, content_key, "c/ab/cd/one")
+    assert len(wrapped) == len(wrap_key(MASTER, data_key, PATIENT))  # the same layout
+    assert envelope.unwrap_content_key(data_key, wrapped, "c/ab/cd/one") == content_key
+    with pytest.raises(KeyUnavailable):
+        envelope.unwrap_content_key(new_data_key(), wrapped, "c/ab/cd/one")  # another patient
+    with pytest.raises(KeyUnavailable):
+        envelope.unwrap_content_key(data_key, wrapped, "c/ab/cd/two")  # moved onto another blob
+    with pytest.raises(KeyUnavailable):
+        envelope.unwrap_content_key(data_key, wrapped[:-1], "c/ab/cd/one")

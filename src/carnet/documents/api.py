@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from carnet.documents import fhir, service
@@ -45,7 +46,17 @@ async def provide(request: Request, call: Call) -> FhirResponse:
     except orjson.JSONDecodeError:
         raise Invalid("The body is not valid JSON.", field="Bundle") from None
     parsed = fhir.parse_provide_bundle(body, max_bytes=settings.document_max_bytes)
-    entries, notes = await call.tx.run(service.provide_checked, call.actor, parsed)
+    # The contents are sealed and stored first, outside the transaction (on SQLite the single
+    # writer is not held during their fsyncs); removed again if the submission fails.
+    store = call.tx.blobs
+    sealed = await run_in_threadpool(service.seal_contents, store, parsed)
+    try:
+        entries, notes = await call.tx.run(
+            service.provide_checked, call.actor, parsed, sealed=sealed
+        )
+    except BaseException:
+        await run_in_threadpool(service.discard, store, sealed)
+        raise
     by_url = {doc.full_url: entry for doc, entry in zip(parsed.documents, entries, strict=True)}
     results = []
     for item in body["entry"]:

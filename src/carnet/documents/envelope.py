@@ -1,10 +1,15 @@
 """Envelope encryption of document contents (architecture §3). Pure: no I/O, no settings.
 
-Every patient has a random 256-bit *data key* that encrypts that patient's document contents.
-The data key is only ever stored *wrapped*: encrypted under the deployment's *master key*, with
-the patient id bound as associated data, so a wrapped key copied onto another patient's row does
-not unwrap. Destroying a patient's wrapped key makes every blob sealed under it unreadable, in
-the blob store and in its backups alike: that is the purge's crypto-shredding.
+Every patient has a random 256-bit *data key*. The data key is only ever stored *wrapped*:
+encrypted under the deployment's *master key*, with the patient id bound as associated data, so
+a wrapped key copied onto another patient's row does not unwrap. A document's content is sealed
+under its own random *content key*, stored wrapped by the patient's data key (bound to the
+blob's key) on the document's row: the content can then be sealed and stored before the
+transaction that decides and records the submission, which needs neither the patient's data key
+nor the patient's id to start. (Contents stored before that, and message attachments, are sealed
+under the data key directly: their rows have no content key.) Destroying a patient's wrapped
+data key makes every content of the patient unreadable, in the blob store and in its backups
+alike: that is the purge's crypto-shredding.
 
 Both formats are AES-256-GCM (``cryptography``'s ``AESGCM``) with a fresh random 96-bit nonce,
 behind a one-byte format version so the scheme can evolve. Master-key rotation needs no key id:
@@ -12,6 +17,7 @@ the service tries the current master key, then the retired ones, and ``carnet do
 rewrap-keys`` rewraps the data keys (``documents.service.rewrap_keys``)::
 
     wrapped key    = 0x01 | nonce (12 bytes) | ciphertext of the data key (32) | tag (16)
+                     (a data key under the master key, or a content key under a data key)
     sealed content = 0x01 | nonce (12 bytes) | ciphertext of the plaintext (n)  | tag (16)
 
 The version byte is also prepended to the associated data, so it is authenticated too.
@@ -45,6 +51,7 @@ MAX_PLAINTEXT_BYTES = 64 * 1024 * 1024
 
 _VERSION_PREFIX = bytes([FORMAT_VERSION])
 _WRAP_LABEL = b"carnet/patient-data-key/"
+_CONTENT_LABEL = b"carnet/content-key/"
 _WRAPPED_LENGTH = 1 + NONCE_BYTES + KEY_BYTES + TAG_BYTES
 _SEALED_OVERHEAD = 1 + NONCE_BYTES + TAG_BYTES
 
@@ -113,6 +120,30 @@ def unwrap_key(master: bytes, wrapped: bytes, patient_id: uuid.UUID) -> bytes:
         ) from None
 
 
+def wrap_content_key(data_key: bytes, content_key: bytes, blob_key: str) -> bytes:
+    """A document's content key encrypted under its patient's data key, bound to the blob it
+    seals (the same layout as a wrapped data key)."""
+    _check_key(data_key, "data key")
+    _check_key(content_key, "content key")
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(data_key).encrypt(nonce, content_key, _content_aad(blob_key))
+    return _VERSION_PREFIX + nonce + sealed
+
+
+def unwrap_content_key(data_key: bytes, wrapped: bytes, blob_key: str) -> bytes:
+    """The content key back from ``wrap_content_key``'s output, or ``KeyUnavailable``."""
+    _check_key(data_key, "data key")
+    if len(wrapped) != _WRAPPED_LENGTH or wrapped[0] != FORMAT_VERSION:
+        raise KeyUnavailable("the wrapped content key has the wrong length or format")
+    nonce, sealed = wrapped[1 : 1 + NONCE_BYTES], wrapped[1 + NONCE_BYTES :]
+    try:
+        return AESGCM(data_key).decrypt(nonce, sealed, _content_aad(blob_key))
+    except InvalidTag:
+        raise KeyUnavailable(
+            "the content key does not unwrap: another patient's key, another blob, or damage"
+        ) from None
+
+
 def encrypt(data_key: bytes, plaintext: bytes, aad: bytes) -> bytes:
     """``plaintext`` sealed under ``data_key``; ``aad`` (e.g. the blob key) is authenticated but
     not stored, and must be given again to ``decrypt``."""
@@ -144,6 +175,10 @@ def decrypt(data_key: bytes, sealed: bytes, aad: bytes) -> bytes:
 
 def _wrap_aad(patient_id: uuid.UUID) -> bytes:
     return _VERSION_PREFIX + _WRAP_LABEL + patient_id.bytes
+
+
+def _content_aad(blob_key: str) -> bytes:
+    return _VERSION_PREFIX + _CONTENT_LABEL + blob_key.encode()
 
 
 def _check_key(key: bytes, name: str) -> None:

@@ -65,6 +65,9 @@ class DocumentEntry(IdMixin, Base):
     recorded_at: Mapped[datetime]  # meta.lastUpdated of this version
     recorded_by: Mapped[str] = mapped_column(String(64))  # who made this version
     resource: Mapped[str] = mapped_column(Text)  # the DocumentReference JSON, pre-serialised
+    # The content's own key, wrapped by the patient's data key (envelope.wrap_content_key);
+    # None: a content sealed under the data key directly (stored before migration 0014).
+    content_key: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Submission(IdMixin, Base):

@@ -192,13 +192,63 @@ KEY_OF = select(PatientKey.wrapped).where(PatientKey.patient_id == bindparam("p"
 # --- provide (ITI-65) ------------------------------------------------------------------
 
 
-def provide(session: Session, actor: Actor, request: ProvideRequest) -> list[DocumentEntry]:
-    """Store a checked submission: all of it or nothing."""
-    return _provide(session, actor, request)[0]
+@dataclass(frozen=True)
+class SealedContent:
+    """A document's content, sealed under its own key and stored, before the transaction that
+    decides the submission: the blob's key, and the content key to wrap in that transaction."""
+
+    blob_key: str
+    content_key: bytes = field(repr=False)
+
+
+def content_blob_key() -> str:
+    """Where a new content goes: two levels of folders from its random id (a few hundred
+    entries a folder at 420 M documents a year); the Binary id is the last part."""
+    name = uuid.uuid4().hex
+    return f"c/{name[:2]}/{name[2:4]}/{name}"
+
+
+def seal_contents(store: BlobStore, request: ProvideRequest) -> list[SealedContent]:
+    """Seal and store a submission's contents, each under a fresh content key, outside any
+    transaction (on SQLite, the single writer is not held during the ``fsync``s). Nothing of
+    the patient is needed or read. If the submission then fails, ``discard`` removes them; a
+    crash in between leaves contents no row refers to, which ``collect_orphans`` removes."""
+    sealed: list[SealedContent] = []
+    try:
+        for doc in request.documents:
+            key, blob_key = envelope.new_data_key(), content_blob_key()
+            store.put(blob_key, envelope.encrypt(key, doc.content, blob_key.encode()))
+            sealed.append(SealedContent(blob_key, key))
+    except BaseException:
+        discard(store, sealed)
+        raise
+    return sealed
+
+
+def discard(store: BlobStore, sealed: list[SealedContent]) -> None:
+    """Remove contents sealed for a submission that did not go through."""
+    for content in sealed:
+        store.delete(content.blob_key)
+
+
+def provide(
+    session: Session,
+    actor: Actor,
+    request: ProvideRequest,
+    *,
+    sealed: list[SealedContent] | None = None,
+) -> list[DocumentEntry]:
+    """Store a checked submission: all of it or nothing. ``sealed``: its contents, stored
+    already by ``seal_contents`` (the caller discards them if this fails); otherwise they are
+    sealed and stored here, and removed here on failure."""
+    return _provide(session, actor, request, sealed)[0]
 
 
 def _provide(
-    session: Session, actor: Actor, request: ProvideRequest
+    session: Session,
+    actor: Actor,
+    request: ProvideRequest,
+    sealed: list[SealedContent] | None = None,
 ) -> tuple[list[DocumentEntry], Subject]:
     ins = parse_ins_identifier(request.patient_identifier)
     subject = load_subject(session, actor, ins=(ins.matricule, ins.oid))
@@ -234,14 +284,13 @@ def _provide(
         "entry_count": len(request.documents),
     }
     store = blobs_of(session)
-    written: list[str] = []
+    ours = sealed is None  # sealed here: removed here if the submission fails
     writes: list[dict[str, Any]] = []  # one audit row per document, beside the submission's
     try:
+        if sealed is None:
+            sealed = seal_contents(store, request)
         entries = []
-        for doc in request.documents:
-            blob_key = f"{patient_id}/{uuid.uuid4().hex}"
-            store.put(blob_key, envelope.encrypt(key, doc.content, blob_key.encode()))
-            written.append(blob_key)
+        for doc, content in zip(request.documents, sealed, strict=True):
             previous = replaced.get(doc.where)
             if previous is not None:
                 _new_version(session, previous, actor, status="superseded")
@@ -250,10 +299,13 @@ def _provide(
                     patient_id,
                     submission_id,
                     doc,
-                    blob_key,
+                    content.blob_key,
                     actor,
                     now,
                     replaces_id=previous.id if previous is not None else None,
+                    content_key=envelope.wrap_content_key(
+                        key, content.content_key, content.blob_key
+                    ),
                 )
             )
             writes.append(
@@ -273,8 +325,8 @@ def _provide(
         connection.execute(INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
         access.record(session, also=writes)  # the audit chain is locked last, for the least time
     except BaseException:
-        for blob_key in written:  # nothing half-written: no content without its metadata
-            store.delete(blob_key)
+        if ours and sealed is not None:  # nothing half-written: no content without its rows
+            discard(store, sealed)
         raise
     return entries, subject
 
@@ -296,13 +348,17 @@ class EarlierExam:
 
 
 def provide_checked(
-    session: Session, actor: Actor, request: ProvideRequest
+    session: Session,
+    actor: Actor,
+    request: ProvideRequest,
+    *,
+    sealed: list[SealedContent] | None = None,
 ) -> tuple[list[DocumentEntry], dict[uuid.UUID, list[EarlierExam]]]:
     """``provide``, and for exam results the earlier same exams within the configured window
     ("the same exam was done on …, by …") — found by the gated search, so only what this
     actor may see. Feeding needs no consent: a writer who may not read the record is told only
     of the exams they submitted themselves."""
-    entries, subject = _provide(session, actor, request)
+    entries, subject = _provide(session, actor, request, sealed)
     window = timedelta(days=settings_of(session).duplicate_exam_window_days)
     return entries, _earlier_exams(session, actor, entries, subject, window)
 
@@ -468,6 +524,7 @@ def _new_entry(
     actor: Actor,
     now: datetime,
     replaces_id: uuid.UUID | None = None,
+    content_key: bytes | None = None,
 ) -> DocumentEntry:
     entry = DocumentEntry(
         id=new_id(),
@@ -507,6 +564,7 @@ def _new_entry(
         blob_key=blob_key,
         blob_id=blob_id_of(blob_key),
         replaces_id=replaces_id,
+        content_key=content_key,
         recorded_at=now,
         recorded_by=actor.ref,
         resource="",
@@ -862,6 +920,8 @@ def download_name(entry: DocumentEntry) -> str:
 def _decrypt(session: Session, entry: DocumentEntry) -> bytes:
     key = patient_data_key(session, entry.patient_id, create=False)
     sealed = blobs_of(session).get(entry.blob_key)
+    if entry.content_key is not None:  # else sealed under the data key (before 0014)
+        key = envelope.unwrap_content_key(key, entry.content_key, entry.blob_key)
     return envelope.decrypt(key, sealed, entry.blob_key.encode())
 
 
@@ -1092,10 +1152,21 @@ def shred_patient(session: Session, patient_id: uuid.UUID) -> int:
     orphans that ``collect_orphans`` removes."""
     session.execute(delete(PatientKey).where(PatientKey.patient_id == patient_id))
     store = blobs_of(session)
-    prefix = f"{patient_id}/"
-    doomed = sum(1 for _ in store.iter_keys(prefix))
-    _after_commit(session, lambda: store.delete_prefix(prefix))
-    return doomed
+    prefix = f"{patient_id}/"  # message attachments and documents stored before 0014
+    doomed = set(store.iter_keys(prefix))
+    doomed |= set(
+        session.execute(
+            select(DocumentEntry.blob_key).where(DocumentEntry.patient_id == patient_id)
+        ).scalars()
+    )
+
+    def destroy() -> None:
+        store.delete_prefix(prefix)
+        for key in doomed:
+            store.delete(key)
+
+    _after_commit(session, destroy)
+    return len(doomed)
 
 
 _AFTER_COMMIT = "carnet.documents.after_commit"
