@@ -21,16 +21,21 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import ColumnElement, false, or_
 
 from carnet.access.gate import actor_fields
 from carnet.access.policy import Action, Actor, ActorKind, RecordFacts
+from carnet.access.representation import (
+    HOLDER_SIDE,
+    holder_side_clause,
+    holder_side_sees,
+    on_holder_side,
+)
 from carnet.access.scopes import allows
 from carnet.agenda.models import PATIENT_SIDE, Appointment
 from carnet.errors import AccessDenied, CarnetError, Forbidden, NotFound
 
 NOT_FOUND = "No such appointment."
-HOLDER_KINDS = (ActorKind.PATIENT, ActorKind.APP)
 
 
 @dataclass(frozen=True)
@@ -50,10 +55,6 @@ def facts_of(appointment: Appointment) -> AppointmentFacts:
     )
 
 
-def _holder_side(actor: Actor, record: RecordFacts) -> bool:
-    return actor.kind in HOLDER_KINDS and (record.is_holder or record.is_representative)
-
-
 def _professionals_own(actor: Actor, appointment: AppointmentFacts) -> bool:
     return actor.kind is ActorKind.PROFESSIONAL and actor.ref in (
         appointment.source_ref,
@@ -63,8 +64,8 @@ def _professionals_own(actor: Actor, appointment: AppointmentFacts) -> bool:
 
 def appointment_visible(actor: Actor, record: RecordFacts, appointment: AppointmentFacts) -> bool:
     """May ``actor`` — already allowed on the record — see this appointment?"""
-    if _holder_side(actor, record):
-        return not (record.is_representative and appointment.hidden_from_representatives)
+    if on_holder_side(actor, record):
+        return holder_side_sees(record, appointment.hidden_from_representatives)
     return _professionals_own(actor, appointment)
 
 
@@ -72,8 +73,8 @@ def may_change(actor: Actor, record: RecordFacts, appointment: AppointmentFacts)
     """May ``actor`` — already allowed to write to the record — reschedule or cancel it?"""
     if record.closed:  # read-only until reopened (policy refuses the write anyway)
         return False
-    if _holder_side(actor, record):
-        if record.is_representative and appointment.hidden_from_representatives:
+    if on_holder_side(actor, record):
+        if not holder_side_sees(record, appointment.hidden_from_representatives):
             return False
         return appointment.source_kind in PATIENT_SIDE
     return _professionals_own(actor, appointment)
@@ -87,10 +88,8 @@ def update_scope_ok(actor: Actor) -> bool:
 def visibility_clauses(actor: Actor, record: RecordFacts) -> list[ColumnElement[bool]]:
     """The rule of ``appointment_visible`` as SQL conditions on ``Appointment``."""
     a = Appointment
-    if _holder_side(actor, record):
-        if record.is_representative:
-            return [a.hidden_from_representatives.is_(False)]
-        return [true()]
+    if on_holder_side(actor, record):
+        return [holder_side_clause(record, a.hidden_from_representatives)]
     if actor.kind is ActorKind.PROFESSIONAL:
         return [or_(a.source_ref == actor.ref, a.practitioner_ref == actor.ref)]
     return [false()]
@@ -136,7 +135,7 @@ def hidden(
 def not_theirs(actor: Actor, patient_id: uuid.UUID, appointment_id: uuid.UUID) -> AccessDenied:
     message = (
         "This appointment was booked by a professional: ask them to change or cancel it."
-        if actor.kind in HOLDER_KINDS
+        if actor.kind in HOLDER_SIDE
         else "A professional changes only the appointments they booked or that are with them."
     )
     return denied(

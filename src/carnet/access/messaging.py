@@ -20,11 +20,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from carnet.access.gate import actor_fields, authorize, bound_to, load_facts
 from carnet.access.policy import Action, Actor, ActorKind, Decision, Mode, RecordFacts, is_excluded
+from carnet.access.representation import holder_side_clause, holder_side_sees, on_holder_side
 from carnet.errors import AccessDenied, CarnetError, Conflict, Forbidden, NotFound
 from carnet.messaging.models import Participant, Thread
 from carnet.patients.models import Patient
@@ -87,7 +88,7 @@ def _decide_patient_side(verb: Verb, record: RecordFacts, thread: ThreadFacts | 
         return _deny("not_holder", visible=False)
     if verb is Verb.START:
         return _deny("patient_cannot_start", visible=True)
-    if thread is not None and record.is_representative and thread.hidden_from_representatives:
+    if thread is not None and not holder_side_sees(record, thread.hidden_from_representatives):
         return _deny("no_thread", visible=False)
     if verb in WRITES and record.closed:
         return _deny("record_closed", visible=True)
@@ -116,11 +117,8 @@ def thread_clauses(actor: Actor, record: RecordFacts) -> list[ColumnElement[bool
     if actor.kind is ActorKind.PROFESSIONAL:
         mine = select(Participant.thread_id).where(Participant.ref == actor.ref)
         return [Thread.id.in_(mine)]
-    if actor.kind in (ActorKind.PATIENT, ActorKind.APP):
-        if record.is_representative:
-            return [Thread.hidden_from_representatives.is_(False)]
-        if record.is_holder:
-            return [true()]
+    if on_holder_side(actor, record):
+        return [holder_side_clause(record, Thread.hidden_from_representatives)]
     return [false()]
 
 

@@ -12,14 +12,37 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, select, true
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from carnet import clock
+from carnet.access.policy import Actor, ActorKind, RecordFacts
 from carnet.db import settings_of
 from carnet.patients.models import LegalRepresentative, Patient, age_on
 
 CURRENT_LINK = LegalRepresentative.ended_at.is_(None)
+HOLDER_SIDE = (ActorKind.PATIENT, ActorKind.APP)  # the patient, or their app, or a parent
+
+
+# --- what the holder's side sees: the one rule the agenda and messaging share -------------
+
+
+def on_holder_side(actor: Actor, record: RecordFacts) -> bool:
+    """Does ``actor`` act as the record's holder, or as a minor's legal representative?"""
+    return actor.kind in HOLDER_SIDE and (record.is_holder or record.is_representative)
+
+
+def holder_side_sees(record: RecordFacts, hidden_from_representatives: bool) -> bool:
+    """The holder sees all of their record; a representative all but what is hidden from the
+    minor's representatives (a secret consultation, its appointments and conversations)."""
+    return not (record.is_representative and hidden_from_representatives)
+
+
+def holder_side_clause(
+    record: RecordFacts, hidden_from_representatives: QueryableAttribute[bool]
+) -> ColumnElement[bool]:
+    """``holder_side_sees`` as an SQL condition on the hidden-from-representatives column."""
+    return hidden_from_representatives.is_(False) if record.is_representative else true()
 
 
 def is_minor(session: Session, patient: Patient, *, today: date | None = None) -> bool:
