@@ -80,6 +80,14 @@ def _facts_query() -> Any:
     )
 
 
+def _mine(actor: Actor) -> Any:
+    """The join condition of this professional's own authorization on each patient."""
+    return and_(
+        Authorization.patient_id == Patient.id,
+        Authorization.professional_id == actor.professional_id,
+    )
+
+
 def _show(session: Session, actor: Actor, patients: list[Patient], action: str) -> None:
     """One allowed row on each shown patient's trail, in one batch."""
     audit.append_each(
@@ -106,13 +114,7 @@ def patients_to_message(session: Session, actor: Actor) -> list[Patient]:
         return []
     query = (
         _facts_query()
-        .join(
-            Authorization,
-            and_(
-                Authorization.patient_id == Patient.id,
-                Authorization.professional_id == actor.professional_id,
-            ),
-        )
+        .join(Authorization, _mine(actor))
         # narrows the query to the candidates; the messaging rule below decides
         .where(Authorization.status == AuthorizationStatus.ACTIVE.value)
         .order_by(Patient.birth_name, Patient.birth_given_names, Patient.id)
@@ -157,13 +159,7 @@ def recent_patients(
         chunk = dict(islice(candidates, max(limit, 10)))
         if not chunk:
             break
-        query = _facts_query().outerjoin(
-            Authorization,
-            and_(
-                Authorization.patient_id == Patient.id,
-                Authorization.professional_id == actor.professional_id,
-            ),
-        )
+        query = _facts_query().outerjoin(Authorization, _mine(actor))
         allowed = {
             patient.id: patient
             for patient, facts in _with_facts(
@@ -186,13 +182,7 @@ def records_with_my_threads(session: Session, actor: Actor) -> list[tuple[uuid.U
     mine = select(Participant.patient_id).where(Participant.ref == actor.ref)
     query = (
         _facts_query()
-        .outerjoin(
-            Authorization,
-            and_(
-                Authorization.patient_id == Patient.id,
-                Authorization.professional_id == actor.professional_id,
-            ),
-        )
+        .outerjoin(Authorization, _mine(actor))
         .where(Patient.id.in_(mine))
         .order_by(Patient.id)
     )

@@ -98,50 +98,56 @@ def new_data_key() -> bytes:
 def wrap_key(master: bytes, data_key: bytes, patient_id: uuid.UUID) -> bytes:
     """The data key encrypted under the master key, bound to ``patient_id``."""
     _check_key(master, "master key")
-    _check_key(data_key, "data key")
-    nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(master).encrypt(nonce, data_key, _wrap_aad(patient_id))
-    return _VERSION_PREFIX + nonce + sealed
+    return _wrap(master, data_key, "data key", _wrap_aad(patient_id))
 
 
 def unwrap_key(master: bytes, wrapped: bytes, patient_id: uuid.UUID) -> bytes:
     """The data key back from ``wrap_key``'s output, or ``KeyUnavailable``."""
     _check_key(master, "master key")
-    if len(wrapped) != _WRAPPED_LENGTH:
-        raise KeyUnavailable("the wrapped data key has the wrong length")
-    if wrapped[0] != FORMAT_VERSION:
-        raise KeyUnavailable(f"unsupported wrapped data key format version {wrapped[0]}")
-    nonce, sealed = wrapped[1 : 1 + NONCE_BYTES], wrapped[1 + NONCE_BYTES :]
-    try:
-        return AESGCM(master).decrypt(nonce, sealed, _wrap_aad(patient_id))
-    except InvalidTag:
-        raise KeyUnavailable(
-            "the data key does not unwrap: wrong master key, another patient, or damaged bytes"
-        ) from None
+    return _unwrap(
+        master,
+        wrapped,
+        "data key",
+        _wrap_aad(patient_id),
+        "wrong master key, another patient, or damaged bytes",
+    )
 
 
 def wrap_content_key(data_key: bytes, content_key: bytes, blob_key: str) -> bytes:
     """A document's content key encrypted under its patient's data key, bound to the blob it
     seals (the same layout as a wrapped data key)."""
     _check_key(data_key, "data key")
-    _check_key(content_key, "content key")
-    nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(data_key).encrypt(nonce, content_key, _content_aad(blob_key))
-    return _VERSION_PREFIX + nonce + sealed
+    return _wrap(data_key, content_key, "content key", _content_aad(blob_key))
 
 
 def unwrap_content_key(data_key: bytes, wrapped: bytes, blob_key: str) -> bytes:
     """The content key back from ``wrap_content_key``'s output, or ``KeyUnavailable``."""
     _check_key(data_key, "data key")
-    if len(wrapped) != _WRAPPED_LENGTH or wrapped[0] != FORMAT_VERSION:
-        raise KeyUnavailable("the wrapped content key has the wrong length or format")
+    return _unwrap(
+        data_key,
+        wrapped,
+        "content key",
+        _content_aad(blob_key),
+        "another patient's key, another blob, or damaged bytes",
+    )
+
+
+def _wrap(wrapping_key: bytes, key: bytes, name: str, aad: bytes) -> bytes:
+    _check_key(key, name)
+    nonce = os.urandom(NONCE_BYTES)
+    return _VERSION_PREFIX + nonce + AESGCM(wrapping_key).encrypt(nonce, key, aad)
+
+
+def _unwrap(wrapping_key: bytes, wrapped: bytes, name: str, aad: bytes, causes: str) -> bytes:
+    if len(wrapped) != _WRAPPED_LENGTH:
+        raise KeyUnavailable(f"the wrapped {name} has the wrong length")
+    if wrapped[0] != FORMAT_VERSION:
+        raise KeyUnavailable(f"unsupported wrapped {name} format version {wrapped[0]}")
     nonce, sealed = wrapped[1 : 1 + NONCE_BYTES], wrapped[1 + NONCE_BYTES :]
     try:
-        return AESGCM(data_key).decrypt(nonce, sealed, _content_aad(blob_key))
+        return AESGCM(wrapping_key).decrypt(nonce, sealed, aad)
     except InvalidTag:
-        raise KeyUnavailable(
-            "the content key does not unwrap: another patient's key, another blob, or damage"
-        ) from None
+        raise KeyUnavailable(f"the {name} does not unwrap: {causes}") from None
 
 
 def encrypt(data_key: bytes, plaintext: bytes, aad: bytes) -> bytes:
