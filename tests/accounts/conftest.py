@@ -115,6 +115,13 @@ def portal(
 
 
 @pytest.fixture
+def signed_in(portal: Portal) -> Portal:
+    """The portal, signed in as the demo's patient (Sylvie)."""
+    portal.sign_in_patient()
+    return portal
+
+
+@pytest.fixture
 def start(frozen: Callable[[datetime], None]) -> datetime:
     """Freeze the clock at once at the current whole second, and return that moment.
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from carnet.access import Actor
 from carnet.apps import service as apps
 from carnet.apps.models import App
-from tests.accounts.conftest import Portal, portal, start  # noqa: F401 - shared fixtures
+from tests.accounts.conftest import Portal, portal, signed_in, start  # noqa: F401 - shared fixtures
 from tests.portal.conftest import form_token  # noqa: F401 - used here and by the apps tests
 
 REDIRECT = "http://127.0.0.1:9876/callback"
@@ -98,13 +98,7 @@ def podo(session: Session, operator: Actor) -> App:
 
 
 @pytest.fixture
-def signed_in(portal: Portal) -> Portal:  # noqa: F811 - the fixture above, by name
-    portal.sign_in_patient()
-    return portal
-
-
-@pytest.fixture
-def podo_app(signed_in: Portal, podo: App) -> SmartApp:
+def podo_app(signed_in: Portal, podo: App) -> SmartApp:  # noqa: F811 - the fixture, by name
     return SmartApp(signed_in, PODO_ID, PODO_SCOPES)
 
 

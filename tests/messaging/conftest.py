@@ -16,7 +16,7 @@ from carnet.audit.models import AuditEntry
 from carnet.messaging import service
 from carnet.messaging.fhir import MessageFacts, NewAttachment
 from carnet.notifications.models import OutboxMessage
-from tests.accounts.conftest import Portal, portal  # noqa: F401 - the portal driver
+from tests.accounts.conftest import Portal, portal, signed_in  # noqa: F401 - the portal driver
 from tests.conftest import Cast
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -97,9 +97,3 @@ def count(session: Session, model: Any, **where: Any) -> int:
     for key, value in where.items():
         query = query.where(getattr(model, key) == value)
     return int(session.execute(query).scalar_one())
-
-
-@pytest.fixture
-def signed_in(portal: Portal) -> Portal:  # noqa: F811 - the fixture imported above, by name
-    portal.sign_in_patient()
-    return portal
