@@ -240,3 +240,34 @@ def test_the_plain_search_and_a_filtered_one_scope_alike(
     assert ("sylvie", "lea") in seen_any, "a legal representative reads the minor's documents"
     assert ("sylvie's app", "sylvie") in seen_any
     assert ("durand", "sylvie") in seen_any
+
+
+def test_a_change_to_a_document_one_may_not_see_answers_not_found_before_anything_else(
+    session: Session, cast: Cast, pro: Callable[..., Actor]
+) -> None:
+    from carnet.errors import Conflict, Forbidden, NotFound
+
+    def current(title: str) -> DocumentEntry:
+        return session.execute(
+            select(DocumentEntry).where(
+                DocumentEntry.patient_id == cast.patients["sylvie"],
+                DocumentEntry.title == title,
+                DocumentEntry.current.is_(True),
+            )
+        ).scalar_one()
+
+    sylvie = holder(cast, "sylvie")
+    scan, psychiatry, vaccine = current(SCAN), current(PSYCHIATRY), current(VACCINE)
+    # The scan waits for her doctor: "not visible to you yet" would tell her it exists.
+    with pytest.raises(NotFound):
+        service.set_hidden_from_professionals(session, sylvie, scan.id, True)
+    with pytest.raises(NotFound):  # nor may she learn of it through a professional's operation
+        service.set_patient_visibility(session, sylvie, scan.id, True)
+    # A podiatrist does not see the report she masked, and learns nothing of it either.
+    with pytest.raises(NotFound):
+        service.set_patient_visibility(session, pro("petit"), psychiatry.id, False)
+    # Where the document is seen, the refusal says why.
+    with pytest.raises(Forbidden):
+        service.set_patient_visibility(session, sylvie, vaccine.id, True)
+    with pytest.raises(Conflict):  # her doctor sees the masked report: it cannot also be hidden
+        service.set_patient_visibility(session, pro("durand"), psychiatry.id, False)

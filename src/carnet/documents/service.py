@@ -969,9 +969,13 @@ def _change(
     actor: Actor,
     entry_id: uuid.UUID,
     verb: str,
-    allowed: bool | None = None,
+    allowed: Callable[[DocumentEntry], bool],
+    conflict: Callable[[DocumentEntry], str | None] = lambda _entry: None,
     **changes: Any,
 ) -> DocumentEntry:
+    """A lifecycle change: first whether the actor may see the document at all (a document
+    they may not see answers "not found", whatever they asked), then whether they may make
+    this change (``allowed``), then whether it fits the document's state (``conflict``)."""
     entry = _visible_entry(
         session,
         actor,
@@ -980,8 +984,11 @@ def _change(
         f"document.{verb}",
     )
     entry = _current(session, entry.id)
-    if allowed is False:
+    if not allowed(entry):
         raise Forbidden(_FORBIDDEN[verb])
+    refusal = conflict(entry)
+    if refusal is not None:
+        raise Conflict(refusal)
     return _new_version(session, entry, actor, **changes)
 
 
@@ -997,19 +1004,17 @@ _FORBIDDEN = {
 
 def delete_document(session: Session, actor: Actor, entry_id: uuid.UUID) -> DocumentEntry:
     """Logical deletion, by the document's author only (domain.md §3.3)."""
-    entry = _current(session, entry_id)
     return _change(
-        session, actor, entry_id, "delete", allowed=_is_author(actor, entry), status=DELETED
+        session, actor, entry_id, "delete", lambda entry: _is_author(actor, entry), status=DELETED
     )
 
 
 def set_archived(
     session: Session, actor: Actor, entry_id: uuid.UUID, archived: bool
 ) -> DocumentEntry:
-    entry = _current(session, entry_id)
     verb = "archive" if archived else "unarchive"
     return _change(
-        session, actor, entry_id, verb, allowed=_is_author(actor, entry), archived=archived
+        session, actor, entry_id, verb, lambda entry: _is_author(actor, entry), archived=archived
     )
 
 
@@ -1017,12 +1022,20 @@ def set_hidden_from_professionals(
     session: Session, actor: Actor, entry_id: uuid.UUID, hidden: bool
 ) -> DocumentEntry:
     """The patient hides (MASQUE_PS) or unhides a document."""
-    holder = actor.kind in (ActorKind.PATIENT, ActorKind.APP)
-    entry = _current(session, entry_id)
-    if hidden and entry.invisible_patient:
-        raise Conflict("This document is not visible to the patient yet.")
+
+    def not_yet_visible(entry: DocumentEntry) -> str | None:
+        if hidden and entry.invisible_patient:
+            return "This document is not visible to the patient yet."
+        return None
+
     return _change(
-        session, actor, entry_id, "hide" if hidden else "unhide", allowed=holder, masked_ps=hidden
+        session,
+        actor,
+        entry_id,
+        "hide" if hidden else "unhide",
+        lambda _entry: actor.kind in (ActorKind.PATIENT, ActorKind.APP),
+        not_yet_visible,
+        masked_ps=hidden,
     )
 
 
@@ -1030,22 +1043,27 @@ def set_patient_visibility(
     session: Session, actor: Actor, entry_id: uuid.UUID, visible: bool
 ) -> DocumentEntry:
     """A professional makes a document visible to the patient, or invisible until an
-    announcement consultation (TD3.3b)."""
-    entry = _current(session, entry_id)
-    if actor.kind is not ActorKind.PROFESSIONAL:
-        raise Forbidden(_FORBIDDEN["patient_visibility"])
-    facts = load_facts(session, actor, entry.patient_id)
-    allowed = _is_author(actor, entry) or facts.treating_doctor
-    if not visible and entry.masked_ps:
-        raise Conflict(
-            "A document hidden from professionals cannot also be invisible to the patient."
+    announcement consultation (TD3.3b): its author, or the patient's treating doctor."""
+
+    def may(entry: DocumentEntry) -> bool:
+        if actor.kind is not ActorKind.PROFESSIONAL:
+            return False
+        return (
+            _is_author(actor, entry) or load_facts(session, actor, entry.patient_id).treating_doctor
         )
+
+    def masked(entry: DocumentEntry) -> str | None:
+        if not visible and entry.masked_ps:
+            return "A document hidden from professionals cannot also be invisible to the patient."
+        return None
+
     return _change(
         session,
         actor,
         entry_id,
         "patient_visibility",
-        allowed=allowed,
+        may,
+        masked,
         invisible_patient=not visible,
     )
 
