@@ -40,6 +40,15 @@ SYLVIE_PHONE = "+33600000001"
 MEDICAL_WORDS = ("respiratoire", "inconsciente", "Levothyrox", "pénicilline", "thyro")
 
 
+Deliver = Callable[[], int]
+
+
+@pytest.fixture
+def deliver(factory: sessionmaker[Session], sender: FakeSender, settings: Settings) -> Deliver:
+    """One pass of the notification worker over the due messages; how many were sent."""
+    return lambda: dispatch_due(factory, sender, settings)
+
+
 @pytest.fixture
 def now(frozen: Callable[[datetime], None]) -> datetime:
     frozen(MOMENT)
@@ -152,18 +161,17 @@ def test_each_emergency_session_enqueues_one_emergency_access_message_with_its_r
 
 def test_due_messages_go_to_the_patients_email_naming_the_professional_without_medical_content(
     session: Session,
-    factory: sessionmaker[Session],
     sender: FakeSender,
-    settings: Settings,
     cast: Cast,
     pro: Callable[..., Actor],
     now: datetime,
+    deliver: Deliver,
 ) -> None:
     sylvie = cast.patients["sylvie"]
     read(session, pro("benali", mode=Mode.EMERGENCY, reason=REASON, session_id="s1"), sylvie)
     read(session, pro("durand"), sylvie)
 
-    assert dispatch_due(factory, sender, settings) == 2
+    assert deliver() == 2
 
     assert {(m.channel, m.to) for m in sender.messages} == {("email", SYLVIE_EMAIL)}
     by_subject = {m.subject: m.body for m in sender.messages}
@@ -183,37 +191,35 @@ def test_due_messages_go_to_the_patients_email_naming_the_professional_without_m
 
 def test_a_sent_message_is_not_sent_again(
     session: Session,
-    factory: sessionmaker[Session],
     sender: FakeSender,
-    settings: Settings,
     cast: Cast,
     pro: Callable[..., Actor],
     frozen: Callable[[datetime], None],
     now: datetime,
+    deliver: Deliver,
 ) -> None:
     read(session, pro("durand"), cast.patients["sylvie"])
-    dispatch_due(factory, sender, settings)
+    deliver()
     frozen(now + timedelta(days=1))
 
-    assert dispatch_due(factory, sender, settings) == 0
+    assert deliver() == 0
     assert len(sender.messages) == 1
 
 
 def test_when_the_sender_is_down_the_message_waits_and_is_sent_once_it_is_back(
     session: Session,
-    factory: sessionmaker[Session],
     sender: FakeSender,
-    settings: Settings,
     cast: Cast,
     pro: Callable[..., Actor],
     frozen: Callable[[datetime], None],
     now: datetime,
+    deliver: Deliver,
 ) -> None:
     sylvie = cast.patients["sylvie"]
     read(session, pro("durand"), sylvie)
     sender.down = True
 
-    assert dispatch_due(factory, sender, settings) == 0
+    assert deliver() == 0
 
     message = only(outbox(session, sylvie))
     assert (message.status, message.attempts) == (OutboxStatus.PENDING.value, 1)
@@ -221,11 +227,11 @@ def test_when_the_sender_is_down_the_message_waits_and_is_sent_once_it_is_back(
     assert message.last_error == "connection refused"
 
     sender.down = False
-    assert dispatch_due(factory, sender, settings) == 0  # not due yet: no retry storm
+    assert deliver() == 0  # not due yet: no retry storm
     assert sender.messages == []
 
     frozen(now + timedelta(seconds=5))
-    assert dispatch_due(factory, sender, settings) == 1
+    assert deliver() == 1
 
     message = only(outbox(session, sylvie))
     assert (message.status, message.attempts, message.last_error) == ("sent", 2, None)
@@ -234,13 +240,12 @@ def test_when_the_sender_is_down_the_message_waits_and_is_sent_once_it_is_back(
 
 def test_the_back_off_doubles_after_each_failed_attempt(
     session: Session,
-    factory: sessionmaker[Session],
     sender: FakeSender,
-    settings: Settings,
     cast: Cast,
     pro: Callable[..., Actor],
     frozen: Callable[[datetime], None],
     now: datetime,
+    deliver: Deliver,
 ) -> None:
     sylvie = cast.patients["sylvie"]
     read(session, pro("durand"), sylvie)
@@ -249,7 +254,7 @@ def test_the_back_off_doubles_after_each_failed_attempt(
     moment = now
 
     for _ in range(4):
-        dispatch_due(factory, sender, settings)
+        deliver()
         message = only(outbox(session, sylvie))
         delays.append((message.next_attempt_at - moment).total_seconds())
         moment = message.next_attempt_at
@@ -329,11 +334,11 @@ def test_one_pass_sends_at_most_the_limit_and_leaves_the_rest_pending(
 
 def test_a_sign_in_code_is_sent_then_scrubbed_from_the_payload(
     session: Session,
-    factory: sessionmaker[Session],
     sender: FakeSender,
     settings: Settings,
     cast: Cast,
     now: datetime,
+    deliver: Deliver,
 ) -> None:
     begin_sign_in(session, login=SYLVIE_EMAIL, password=cast.password)
     session.flush()
@@ -341,7 +346,7 @@ def test_a_sign_in_code_is_sent_then_scrubbed_from_the_payload(
     code = open_code(settings.secret_key, pending.payload)
     assert code
 
-    assert dispatch_due(factory, sender, settings) == 1
+    assert deliver() == 1
 
     assert sender.last_code(SYLVIE_EMAIL) == code
     sent = only(outbox(session, cast.patients["sylvie"], "sign_in_code"))
@@ -373,17 +378,16 @@ def test_a_sign_in_code_is_scrubbed_too_when_its_message_fails_for_good(
 
 def test_a_sign_in_code_by_sms_goes_to_the_phone_on_one_line(
     session: Session,
-    factory: sessionmaker[Session],
     sender: FakeSender,
-    settings: Settings,
     cast: Cast,
     now: datetime,
+    deliver: Deliver,
 ) -> None:
     sylvies_account(session).otp_channel = "sms"
     begin_sign_in(session, login=SYLVIE_EMAIL, password=cast.password)
     session.flush()
 
-    dispatch_due(factory, sender, settings)
+    deliver()
 
     (message,) = sender.messages
     assert (message.channel, message.to) == ("sms", SYLVIE_PHONE)
@@ -396,18 +400,17 @@ def test_a_sign_in_code_by_sms_goes_to_the_phone_on_one_line(
 
 def test_a_patient_who_prefers_sms_is_told_by_sms_in_one_short_line(
     session: Session,
-    factory: sessionmaker[Session],
     sender: FakeSender,
-    settings: Settings,
     cast: Cast,
     pro: Callable[..., Actor],
     now: datetime,
+    deliver: Deliver,
 ) -> None:
     account = sylvies_account(session)
     account.notify_email, account.notify_sms = False, True
     read(session, pro("durand"), cast.patients["sylvie"])
 
-    dispatch_due(factory, sender, settings)
+    deliver()
 
     (message,) = sender.messages
     assert (message.channel, message.to) == ("sms", SYLVIE_PHONE)
@@ -418,29 +421,27 @@ def test_a_patient_who_prefers_sms_is_told_by_sms_in_one_short_line(
 
 def test_a_minors_access_notice_goes_to_the_legal_representative(
     session: Session,
-    factory: sessionmaker[Session],
     sender: FakeSender,
-    settings: Settings,
     cast: Cast,
     pro: Callable[..., Actor],
+    deliver: Deliver,
 ) -> None:
     lea = cast.patients["lea"]  # a minor: no e-mail, no phone, no account of her own
     read(session, pro("durand"), lea)
 
-    assert dispatch_due(factory, sender, settings) == 1
+    assert deliver() == 1
     assert [m.to for m in sender.messages] == [SYLVIE_EMAIL]
 
 
 @pytest.mark.parametrize("secret", ["no", "booked secret", "made secret later"])
 def test_a_minors_appointment_reminder_goes_to_the_parent_unless_the_appointment_is_secret(
     session: Session,
-    factory: sessionmaker[Session],
     sender: FakeSender,
-    settings: Settings,
     cast: Cast,
     pro: Callable[..., Actor],
     frozen: Callable[[datetime], None],
     secret: str,
+    deliver: Deliver,
 ) -> None:
     lea = cast.patients["lea"]  # a minor: no e-mail, no phone, no account of her own
     start = datetime.now(UTC) + timedelta(days=3)
@@ -468,7 +469,7 @@ def test_a_minors_appointment_reminder_goes_to_the_parent_unless_the_appointment
     session.commit()
     frozen(start - timedelta(hours=23))
 
-    dispatch_due(factory, sender, settings)
+    deliver()
 
     reminder = only(outbox(session, lea, "appointment_reminder"))
     if secret != "no":  # even "when" would tell the parents of it
@@ -483,44 +484,42 @@ def test_a_minors_appointment_reminder_goes_to_the_parent_unless_the_appointment
 
 def test_a_message_for_a_patient_without_any_channel_is_cancelled_not_retried(
     session: Session,
-    factory: sessionmaker[Session],
     sender: FakeSender,
-    settings: Settings,
     cast: Cast,
     pro: Callable[..., Actor],
     frozen: Callable[[datetime], None],
     now: datetime,
+    deliver: Deliver,
 ) -> None:
     lea = cast.patients["lea"]
     session.execute(delete(LegalRepresentative).where(LegalRepresentative.patient_id == lea))
     read(session, pro("durand"), lea)
 
-    assert dispatch_due(factory, sender, settings) == 0
+    assert deliver() == 0
 
     message = only(outbox(session, lea))
     assert (message.status, message.attempts) == (OutboxStatus.CANCELLED.value, 0)
     assert message.last_error == "no channel"
     frozen(now + timedelta(days=1))
-    assert dispatch_due(factory, sender, settings) == 0
+    assert deliver() == 0
     assert only(outbox(session, lea)).status == OutboxStatus.CANCELLED.value
     assert sender.messages == []
 
 
 def test_a_patient_who_turned_every_notification_off_gets_nothing(
     session: Session,
-    factory: sessionmaker[Session],
     sender: FakeSender,
-    settings: Settings,
     cast: Cast,
     pro: Callable[..., Actor],
     now: datetime,
+    deliver: Deliver,
 ) -> None:
     account = sylvies_account(session)
     account.notify_email = account.notify_sms = False
     sylvie = cast.patients["sylvie"]
     read(session, pro("durand"), sylvie)
 
-    dispatch_due(factory, sender, settings)
+    deliver()
 
     assert sender.messages == []
     assert only(outbox(session, sylvie)).status == OutboxStatus.CANCELLED.value
@@ -528,34 +527,32 @@ def test_a_patient_who_turned_every_notification_off_gets_nothing(
 
 def test_a_patient_without_an_account_is_told_at_the_email_of_their_identity(
     session: Session,
-    factory: sessionmaker[Session],
     sender: FakeSender,
-    settings: Settings,
     cast: Cast,
     pro: Callable[..., Actor],
     now: datetime,
+    deliver: Deliver,
 ) -> None:
     jean = cast.patients["jean"]  # record created through the opt-out route, never activated
     read(session, pro("benali", mode=Mode.EMERGENCY, reason=REASON, session_id="s1"), jean)
 
-    assert dispatch_due(factory, sender, settings) == 1
+    assert deliver() == 1
     assert {m.to for m in sender.messages} == {"jean.dupont@example.org"}
 
 
 def test_an_adults_access_notice_no_longer_goes_to_their_former_representative(
     session: Session,
-    factory: sessionmaker[Session],
     sender: FakeSender,
-    settings: Settings,
     cast: Cast,
     frozen: Callable[[datetime], None],
+    deliver: Deliver,
 ) -> None:
     lea = cast.patients["lea"]  # born in 2011: of age in 2029; the link was never ended
     frozen(datetime(2030, 1, 15, 9, 0, tzinfo=UTC))
     session.add(enqueue("first_access", patient_id=lea, professional="Dr Paul Durand"))
     session.flush()
 
-    assert dispatch_due(factory, sender, settings) == 0
+    assert deliver() == 0
 
     assert sender.messages == []  # her mother is not told about an adult's record
     message = only(outbox(session, lea))
@@ -606,13 +603,12 @@ def test_the_sender_is_called_with_the_message_claimed_and_no_transaction_open(
 
 def test_a_message_left_sending_by_a_crashed_worker_goes_back_to_the_queue(
     session: Session,
-    factory: sessionmaker[Session],
     sender: FakeSender,
-    settings: Settings,
     cast: Cast,
     pro: Callable[..., Actor],
     frozen: Callable[[datetime], None],
     now: datetime,
+    deliver: Deliver,
 ) -> None:
     sylvie = cast.patients["sylvie"]
     read(session, pro("durand"), sylvie)
@@ -621,29 +617,28 @@ def test_a_message_left_sending_by_a_crashed_worker_goes_back_to_the_queue(
     session.flush()
 
     frozen(now + CLAIM_TIMEOUT - timedelta(seconds=1))
-    assert dispatch_due(factory, sender, settings) == 0  # perhaps still sending: left alone
+    assert deliver() == 0  # perhaps still sending: left alone
     assert only(outbox(session, sylvie)).status == OutboxStatus.SENDING.value
 
     frozen(now + CLAIM_TIMEOUT)
-    dispatch_due(factory, sender, settings)
+    deliver()
     released = only(outbox(session, sylvie))
     assert (released.status, released.claimed_at) == (OutboxStatus.PENDING.value, None)
     assert released.last_error == "interrupted while sending"
 
     frozen(released.next_attempt_at)
-    assert dispatch_due(factory, sender, settings) == 1
+    assert deliver() == 1
     assert [m.to for m in sender.messages] == [SYLVIE_EMAIL]
     assert only(outbox(session, sylvie)).attempts == 2
 
 
 def test_a_message_claimed_by_another_worker_is_not_sent_twice(
     session: Session,
-    factory: sessionmaker[Session],
     sender: FakeSender,
-    settings: Settings,
     cast: Cast,
     pro: Callable[..., Actor],
     now: datetime,
+    deliver: Deliver,
 ) -> None:
     sylvie = cast.patients["sylvie"]
     read(session, pro("durand"), sylvie)
@@ -651,18 +646,18 @@ def test_a_message_claimed_by_another_worker_is_not_sent_twice(
     message.status, message.claimed_at = OutboxStatus.SENDING.value, now
     session.flush()
 
-    assert dispatch_due(factory, sender, settings) == 0
+    assert deliver() == 0
     assert sender.messages == []
 
 
 def test_an_activation_code_waits_in_the_outbox_sealed_and_is_sent_in_clear(
     session: Session,
-    factory: sessionmaker[Session],
     sender: FakeSender,
     settings: Settings,
     cast: Cast,
     operator: Actor,
     now: datetime,
+    deliver: Deliver,
 ) -> None:
     jean = cast.patients["jean"]
     code = issue_activation_code(session, operator, jean, delivery="email")
@@ -673,7 +668,7 @@ def test_an_activation_code_waits_in_the_outbox_sealed_and_is_sent_in_clear(
     assert code not in str(pending.payload)
     assert open_code(settings.secret_key, pending.payload) == code
 
-    assert dispatch_due(factory, sender, settings) == 1
+    assert deliver() == 1
     (message,) = sender.messages
     assert code in message.body
     assert only(outbox(session, jean, "activation_code")).payload == {}
@@ -681,12 +676,11 @@ def test_an_activation_code_waits_in_the_outbox_sealed_and_is_sent_in_clear(
 
 def test_a_code_that_cannot_be_opened_fails_alone_and_does_not_block_the_others(
     session: Session,
-    factory: sessionmaker[Session],
     sender: FakeSender,
-    settings: Settings,
     cast: Cast,
     pro: Callable[..., Actor],
     now: datetime,
+    deliver: Deliver,
 ) -> None:
     sylvie = cast.patients["sylvie"]
     session.add(
@@ -695,7 +689,7 @@ def test_a_code_that_cannot_be_opened_fails_alone_and_does_not_block_the_others(
     session.flush()
     read(session, pro("durand"), sylvie)
 
-    assert dispatch_due(factory, sender, settings) == 1
+    assert deliver() == 1
 
     unreadable = only(outbox(session, sylvie, "sign_in_code"))
     assert unreadable.status == OutboxStatus.FAILED.value
