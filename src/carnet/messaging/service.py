@@ -420,12 +420,14 @@ def read_thread(
 ) -> ThreadView:
     """One thread with its messages, oldest first; reading marks them read for this reader."""
     thread = _thread(session, thread_id)
+    participants = _participants(session, thread)  # loaded once: the decisions and the view
+    on_thread = _thread_facts(session, thread, participants)
     facts = authorize_messaging(
         session,
         actor,
         thread.patient_id,
         Verb.READ,
-        thread=_thread_facts(session, thread),
+        thread=on_thread,
         resource_id=str(thread.id),
     )
     me = reader_ref(actor)
@@ -437,7 +439,6 @@ def read_thread(
         ).scalars()
     )
     already = _read_by(session, [m.id for m in messages], me)
-    participants = _participants(session, thread)
     attachments = _attachments_of(session, [m.id for m in messages])
     views = [
         MessageView(
@@ -451,7 +452,7 @@ def read_thread(
         _mark_read(session, thread.patient_id, [m for m in messages if m.id not in already], me)
     name = _patient_names(session, {thread.patient_id}).get(thread.patient_id, "")
     unread = sum(1 for v in views if v.unread)
-    can_reply = decide_messaging(actor, Verb.REPLY, facts, _thread_facts(session, thread)).allowed
+    can_reply = decide_messaging(actor, Verb.REPLY, facts, on_thread).allowed
     return ThreadView(
         thread=_summary(thread, name, unread),
         messages=views,
@@ -627,9 +628,14 @@ def _participants(session: Session, thread: Thread) -> list[Participant]:
     )
 
 
-def _thread_facts(session: Session, thread: Thread) -> ThreadFacts:
+def _thread_facts(
+    session: Session, thread: Thread, participants: list[Participant] | None = None
+) -> ThreadFacts:
+    """What the messaging rule reads of a thread (``participants``: when already loaded)."""
+    if participants is None:
+        participants = _participants(session, thread)
     return ThreadFacts(
-        participants=frozenset(p.ref for p in _participants(session, thread)),
+        participants=frozenset(p.ref for p in participants),
         hidden_from_representatives=thread.hidden_from_representatives,
     )
 

@@ -483,6 +483,18 @@ def lookup_record(
     )
 
 
+def _authorize_trail(session: Session, actor: Actor, patient_id: uuid.UUID) -> None:
+    """Reading the access history is an access of its own: decided and traced."""
+    authorize(
+        session,
+        actor,
+        patient_id,
+        Action.READ_TRAIL,
+        resource_type="AuditEvent",
+        audit_action="read_trail",
+    )
+
+
 def read_trail(
     session: Session,
     actor: Actor,
@@ -494,14 +506,7 @@ def read_trail(
     """The patient's access history, newest first (the read itself is traced too; a malformed
     id is an audited denial like an unknown one)."""
     patient_id = patient_uuid(patient_id, actor=actor, action=Action.READ_TRAIL)
-    authorize(
-        session,
-        actor,
-        patient_id,
-        Action.READ_TRAIL,
-        resource_type="AuditEvent",
-        audit_action="read_trail",
-    )
+    _authorize_trail(session, actor, patient_id)
     return audit.trail(session, patient_id, limit=limit, before_seq=before_seq)
 
 
@@ -580,14 +585,7 @@ def what_is_new(
     if since is not None:
         query.last_updated = [("gt", since)]
     entries = documents.list_documents(session, actor, patient_id, query)
-    authorize(
-        session,
-        actor,
-        patient_id,
-        Action.READ_TRAIL,
-        resource_type="AuditEvent",
-        audit_action="read_trail",
-    )
+    _authorize_trail(session, actor, patient_id)
     accesses = audit.others_since(  # what others did: not the patient's nor the parents' own
         session,
         patient_id,
