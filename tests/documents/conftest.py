@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -108,3 +110,8 @@ def api(client: TestClient, token: Callable[..., str]) -> Callable[..., Any]:
         return client.request(method.upper(), path, headers=headers, **kwargs)
 
     return call
+
+
+def new_master() -> str:
+    """A fresh master key, as an operator makes one (base64 of 32 random bytes)."""
+    return base64.b64encode(os.urandom(32)).decode()

@@ -5,6 +5,7 @@ else."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from carnet.records.service import purge_due
 from carnet.settings import Settings
 from carnet.terminology.habilitations import DEFAULT_MATRIX_PATH
 from tests.conftest import Cast
+from tests.documents.conftest import new_master
 from tests.documents.fresh_demo import FreshDemo, fresh_demo
 
 runner = CliRunner()
@@ -39,8 +41,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterat
         yield fresh
 
 
-def verify(demo: FreshDemo) -> Any:
-    return runner.invoke(cli, ["documents", "verify"], env=demo.env())
+def verify(demo: FreshDemo, **env: str) -> Any:
+    """``carnet documents verify`` on the demo (``env``: settings changed for this run)."""
+    return runner.invoke(cli, ["documents", "verify"], env={**demo.env(), **env})
+
+
+def rewrap(demo: FreshDemo, master: str, previous: str) -> Any:
+    env = {**demo.env(), "CARNET_MASTER_KEY": master, "CARNET_PREVIOUS_MASTER_KEYS": previous}
+    return runner.invoke(cli, ["documents", "rewrap-keys"], env=env)
 
 
 def a_current_document(demo: FreshDemo) -> DocumentEntry:
@@ -249,28 +257,20 @@ def test_a_purge_that_is_rolled_back_destroys_no_content(
 def test_rewrap_keys_rotates_the_master_key_and_verify_passes_under_the_new_one(
     demo: FreshDemo,
 ) -> None:
-    import base64
-    import os
-    import re
-
-    old, new = demo.settings.master_key, base64.b64encode(os.urandom(32)).decode()
-    rotating = {**demo.env(), "CARNET_MASTER_KEY": new, "CARNET_PREVIOUS_MASTER_KEYS": old}
-    done = runner.invoke(cli, ["documents", "rewrap-keys"], env=rotating)
-    assert done.exit_code == 0, done.output
-    counted = re.search(r"(\d+) data key\(s\) rewrapped, 0 already current", done.output)
+    old, new = demo.settings.master_key, new_master()
+    done = rewrap(demo, new, old)
+    try:
+        assert done.exit_code == 0, done.output
+        counted = re.search(r"(\d+) data key\(s\) rewrapped, 0 already current", done.output)
+        assert counted
+        assert int(counted[1]) > 0
+        assert verify(demo, CARNET_MASTER_KEY=new).exit_code == 0
+        assert verify(demo, CARNET_MASTER_KEY=old).exit_code == 1  # the old key is retired
+    finally:  # the demo back under its own key, for the other tests of the module
+        restored = rewrap(demo, old, new)
     assert counted
-    assert int(counted[1]) > 0
-    assert verify_with(demo, CARNET_MASTER_KEY=new).exit_code == 0
-    assert verify_with(demo, CARNET_MASTER_KEY=old).exit_code == 1  # the old key is retired
-    # put the demo back under its own key
-    back = {**demo.env(), "CARNET_MASTER_KEY": old, "CARNET_PREVIOUS_MASTER_KEYS": new}
-    restored = runner.invoke(cli, ["documents", "rewrap-keys"], env=back)
     assert f"{counted[1]} data key(s) rewrapped, 0 already current" in restored.output
     assert verify(demo).exit_code == 0
-
-
-def verify_with(demo: FreshDemo, **env: str) -> Any:
-    return runner.invoke(cli, ["documents", "verify"], env={**demo.env(), **env})
 
 
 def test_a_content_stored_before_content_keys_is_still_read_and_verified(

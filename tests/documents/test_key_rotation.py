@@ -8,7 +8,6 @@ on the system chain; a malformed key is refused at start, naming the setting."""
 from __future__ import annotations
 
 import base64
-import os
 from typing import Any
 
 import pytest
@@ -24,12 +23,9 @@ from carnet.documents.service import rewrap_keys, verify_contents
 from carnet.errors import Forbidden
 from carnet.settings import Settings
 from tests.conftest import Cast
+from tests.documents.conftest import new_master
 
 OPERATOR = Actor(kind=ActorKind.OPERATOR, ref="cli", display_name="operator (CLI)")
-
-
-def new_master() -> str:
-    return base64.b64encode(os.urandom(32)).decode()
 
 
 def configured(factory: sessionmaker[Session], settings: Settings, **changes: Any) -> Session:

@@ -17,7 +17,6 @@ from carnet.access.gate import authorize
 from carnet.accounts.models import Account
 from carnet.accounts.service import begin_sign_in
 from carnet.agenda import service as agenda
-from carnet.agenda.fhir import AppointmentDraft
 from carnet.audit.models import NotifiedAccess
 from carnet.notifications.models import (
     SEALED_CODE,
@@ -31,6 +30,7 @@ from carnet.notifications.worker import CLAIM_TIMEOUT, dispatch_due
 from carnet.patients.models import LegalRepresentative
 from carnet.records.service import issue_activation_code
 from carnet.settings import Settings
+from tests.agenda.conftest import draft
 from tests.conftest import Cast, FakeSender
 
 MOMENT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -446,21 +446,24 @@ def test_a_minors_appointment_reminder_goes_to_the_parent_unless_the_appointment
     lea = cast.patients["lea"]  # a minor: no e-mail, no phone, no account of her own
     start = datetime.now(UTC) + timedelta(days=3)
 
-    def draft(hidden: bool) -> AppointmentDraft:
-        end = start + timedelta(minutes=30)
-        return AppointmentDraft(
-            status="booked", start=start, end=end, hidden_from_representatives=hidden
-        )
-
     row = agenda.create_appointment(
-        session, pro("durand"), patient_id=lea, draft=draft(secret == "booked secret")
+        session,
+        pro("durand"),
+        patient_id=lea,
+        draft=draft(start, hidden_from_representatives=secret == "booked secret"),
     )
     if secret == "made secret later":
         agenda.update_appointment(
-            session, pro("durand"), appointment_id=row.id, draft=draft(hidden=True)
+            session,
+            pro("durand"),
+            appointment_id=row.id,
+            draft=draft(start, hidden_from_representatives=True),
         )
         agenda.update_appointment(  # a later update without the label keeps it
-            session, pro("durand"), appointment_id=row.id, draft=draft(hidden=False)
+            session,
+            pro("durand"),
+            appointment_id=row.id,
+            draft=draft(start, hidden_from_representatives=False),
         )
     session.commit()
     for message in outbox(session, lea):  # the first-access notice is another test's matter
