@@ -13,6 +13,7 @@ from typing import Protocol
 from sqlalchemy import ColumnElement, String, and_, bindparam, false, or_
 
 from carnet.access.policy import Actor, ActorKind, Mode, RecordFacts
+from carnet.access.representation import holder_side_sees, on_holder_side
 from carnet.documents.models import DocumentEntry
 
 DELETED = "entered-in-error"
@@ -69,12 +70,8 @@ def document_visible(
         if doc.masked_ps and doc.author_ref != actor.ref:
             return _sees_masked(actor, record, mode, reveal_masked_in_emergency)
         return True
-    if actor.kind in (ActorKind.PATIENT, ActorKind.APP):
-        if doc.invisible_patient:
-            return False
-        if record.is_representative and doc.invisible_representatives:
-            return False
-        return record.is_holder or record.is_representative
+    if on_holder_side(actor, record):
+        return not doc.invisible_patient and holder_side_sees(record, doc.invisible_representatives)
     return False
 
 
@@ -108,9 +105,7 @@ def visibility(
             denied_types=tuple(sorted(matrix.denied_types(actor.profession))),
             hide_masked=not _sees_masked(actor, record, mode, reveal_masked_in_emergency),
         )
-    if actor.kind in (ActorKind.PATIENT, ActorKind.APP) and (
-        record.is_holder or record.is_representative
-    ):
+    if on_holder_side(actor, record):
         return Visibility("patient", representative=record.is_representative)
     return Visibility("none")
 

@@ -227,7 +227,8 @@ def load_subject(
     if row is None:
         return Subject(None, RecordFacts(exists=False))
     found, record_status, opens_at, no_emergency, no_regulator, status, treating, notified = row[:8]
-    session.info.setdefault(_KNOWN_INS, {})[found] = f"{row.ins_oid}|{row.nir}"
+    if actor.bound_patient_ins is not None:  # noted for ``bound_to``, the only reader
+        session.info.setdefault(_KNOWN_INS, {})[found] = f"{row.ins_oid}|{row.nir}"
     record = (
         RecordState(record_status, opens_at, bool(no_emergency), bool(no_regulator))
         if record_status is not None

@@ -53,6 +53,7 @@ from carnet.records.models import Record
 MESSAGING_LIST = "patient_list.messaging"
 RECENT_LIST = "patient_list.recent"
 LIST_ACTIONS = (MESSAGING_LIST, RECENT_LIST)  # showing a name is not opening the record
+THREADS_LIST = "communication.list"  # a professional's inbox listing a record's conversations
 WITHDRAWN = frozenset({AuthorizationStatus.REVOKED.value, AuthorizationStatus.BLOCKED.value})
 URGENT_MODES = (Mode.EMERGENCY, Mode.REGULATOR)
 
@@ -202,7 +203,7 @@ def records_with_my_threads(session: Session, actor: Actor) -> list[tuple[uuid.U
             [
                 {
                     "patient_id": patient_id,
-                    "action": "communication.list",
+                    "action": THREADS_LIST,
                     "outcome": "allowed",
                     "mode": actor.mode.value,
                     "reason": actor.reason if actor.mode is not Mode.NORMAL else None,
@@ -222,6 +223,7 @@ __all__ = [
     "LIST_ACTIONS",
     "MESSAGING_LIST",
     "RECENT_LIST",
+    "THREADS_LIST",
     "may_still_read",
     "patients_to_message",
     "recent_patients",

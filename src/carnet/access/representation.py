@@ -19,6 +19,7 @@ from carnet import clock
 from carnet.access.policy import Actor, ActorKind, RecordFacts
 from carnet.db import settings_of
 from carnet.patients.models import LegalRepresentative, Patient, age_on
+from carnet.records.models import Record, RecordStatus, effective_status
 
 CURRENT_LINK = LegalRepresentative.ended_at.is_(None)
 HOLDER_SIDE = (ActorKind.PATIENT, ActorKind.APP)  # the patient, or their app, or a parent
@@ -81,6 +82,25 @@ def represented_minors(session: Session, representative_id: uuid.UUID) -> list[P
     ).scalars()
     today = clock.today()
     return [patient for patient in rows if is_minor(session, patient, today=today)]
+
+
+def represented_with_record(session: Session, representative_id: uuid.UUID) -> list[Patient]:
+    """``represented_minors`` who have a record, open or closed (what a parent may switch to:
+    the pages have nothing to show of a child without one). The status columns only."""
+    minors = represented_minors(session, representative_id)
+    if not minors:
+        return []
+    now = clock.now()
+    has_record = {
+        patient_id
+        for patient_id, status, opens_at in session.execute(
+            select(Record.patient_id, Record.status, Record.opens_at).where(
+                Record.patient_id.in_([m.id for m in minors])
+            )
+        )
+        if effective_status(status, opens_at, now) in (RecordStatus.OPEN, RecordStatus.CLOSED)
+    }
+    return [m for m in minors if m.id in has_record]
 
 
 def representatives_of(session: Session, patient_id: uuid.UUID) -> list[uuid.UUID]:

@@ -74,10 +74,6 @@ def matrix_of(session: Session) -> Matrix:
     return _matrix(str(path) if path else None)
 
 
-def _master(session: Session) -> bytes:
-    return envelope.master_key_from_setting(settings_of(session).master_key)
-
-
 def _masters(session: Session) -> list[bytes]:
     """The master key, then the keys being retired (``previous_master_keys``)."""
     settings = settings_of(session)
@@ -125,7 +121,7 @@ def patient_data_key(session: Session, patient_id: uuid.UUID, *, create: bool) -
         session.add(
             PatientKey(
                 patient_id=patient_id,
-                wrapped=envelope.wrap_key(_master(session), key, patient_id),
+                wrapped=envelope.wrap_key(_masters(session)[0], key, patient_id),
                 created_at=clock.now(),
             )
         )
@@ -316,9 +312,9 @@ def _provide(
                     "detail": f"type={doc.type_code}",
                 }
             )
-        session.flush()  # a replaced version, if any, before the rows below (one current)
         # Plain inserts, not the unit of work: every submission runs them, and the entries
-        # returned are not attached to the session (the callers only read them).
+        # returned are not attached to the session (the callers only read them). ``core``
+        # flushes a replaced version first, so that only one version is current.
         connection = core(session)
         connection.execute(INSERT_SUBMISSION, submission)
         rows = [_columns(entry) for entry in entries]
@@ -588,7 +584,7 @@ def _new_version(
     session: Session, previous: DocumentEntry, actor: Actor, **changes: Any
 ) -> DocumentEntry:
     """Each change is a new metadata version (new id, same logical id), the old one kept."""
-    columns = {c.key: getattr(previous, c.key) for c in DocumentEntry.__table__.columns}
+    columns = _columns(previous)
     columns.update(
         id=uuid.uuid4(),
         version=previous.version + 1,
@@ -1171,20 +1167,22 @@ def shred_patient(session: Session, patient_id: uuid.UUID) -> int:
     session.execute(delete(PatientKey).where(PatientKey.patient_id == patient_id))
     store = blobs_of(session)
     prefix = f"{patient_id}/"  # message attachments and documents stored before 0014
-    doomed = set(store.iter_keys(prefix))
-    doomed |= set(
-        session.execute(
+    elsewhere = {  # contents sealed under their own key (0014 on): found through their rows
+        key
+        for key in session.execute(
             select(DocumentEntry.blob_key).where(DocumentEntry.patient_id == patient_id)
         ).scalars()
-    )
+        if not key.startswith(prefix)
+    }
+    in_folder = sum(1 for _ in store.iter_keys(prefix))
 
     def destroy() -> None:
         store.delete_prefix(prefix)
-        for key in doomed:
+        for key in elsewhere:
             store.delete(key)
 
     _after_commit(session, destroy)
-    return len(doomed)
+    return in_folder + len(elsewhere)
 
 
 _AFTER_COMMIT = "carnet.documents.after_commit"

@@ -108,7 +108,7 @@ def recent_patients(session: Session, actor: Actor, *, limit: int = 10) -> list[
 
 # Rows that do not open a record: a name shown in a list, and the professional's message
 # inbox listing its threads (opening a thread, or writing, does count).
-NOT_OPENING = (*listing.LIST_ACTIONS, "communication.list")
+NOT_OPENING = (*listing.LIST_ACTIONS, listing.THREADS_LIST)
 
 
 def _opened_lately(

@@ -20,7 +20,7 @@ from carnet.access.gate import (
     load_facts,
 )
 from carnet.access.listing import LIST_ACTIONS
-from carnet.access.representation import represented_minors
+from carnet.access.representation import represented_with_record
 from carnet.audit import service as audit
 from carnet.audit.models import AuditEntry, AuditHead
 from carnet.crypto import activation_code, keyed_hash, normalise_code, same
@@ -530,17 +530,7 @@ def record_in_view(session: Session, actor: Actor, requested: str | None) -> Rec
     if actor.kind is not ActorKind.PATIENT or actor.patient_id is None:
         raise Forbidden("This page is for patients.")
     own = get_patient(session, actor.patient_id)
-    minors = represented_minors(session, actor.patient_id)
-    # only a child who has a record (open or closed): the pages have nothing to show otherwise
-    now = clock.now()
-    states = {
-        r.patient_id: r.effective_status(now)
-        for r in session.execute(
-            select(Record).where(Record.patient_id.in_([m.id for m in minors]))
-        ).scalars()
-    }
-    shown = (RecordStatus.OPEN, RecordStatus.CLOSED)
-    choices = [own, *(m for m in minors if states.get(m.id) in shown)]
+    choices = [own, *represented_with_record(session, actor.patient_id)]
     chosen = next((p for p in choices if requested and str(p.id) == requested), own)
     return RecordInView(patient=chosen, choices=choices, own=chosen.id == own.id)
 
