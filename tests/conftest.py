@@ -17,13 +17,15 @@ import pytest
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import ECKey
-from sqlalchemy import Connection, Engine, create_engine, select, text
+from sqlalchemy import ColumnElement, Connection, Engine, create_engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from carnet import clock
 from carnet.access import Actor, ActorKind
 from carnet.accounts.service import professional_actor
 from carnet.app import create_app
+from carnet.audit import service as audit
+from carnet.audit.models import AuditEntry
 from carnet.db import make_engine
 from carnet.demo import load_demo
 from carnet.documents.storage import LocalBlobStore
@@ -174,6 +176,21 @@ def factory(connection: Connection, settings: Settings) -> sessionmaker[Session]
 def session(factory: sessionmaker[Session]) -> Iterator[Session]:
     with factory() as db:
         yield db
+
+
+def audit_rows(session: Session, *where: ColumnElement[bool]) -> list[AuditEntry]:
+    """The audit rows matching ``where``, oldest first (by position in their chain), with what
+    the session's transaction has done: its rows are written at commit, so they are written
+    now (``audit.write_queued``), and rows read earlier are refreshed."""
+    audit.write_queued(session)
+    return list(
+        session.execute(
+            select(AuditEntry)
+            .where(*where)
+            .order_by(AuditEntry.seq)
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
 
 
 @pytest.fixture

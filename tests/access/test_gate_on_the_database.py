@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet.access import Action, Actor, Mode
@@ -14,18 +13,13 @@ from carnet.access.gate import authorize
 from carnet.audit.models import AuditEntry
 from carnet.errors import AccessDenied, Conflict, Forbidden, Invalid, NotFound
 from carnet.records.models import Record
-from tests.conftest import Cast
+from tests.conftest import Cast, audit_rows
 
 REASON = "détresse respiratoire, patiente inconsciente"
 
 
 def last_entry(session: Session, cast: Cast, who: str = "sylvie") -> AuditEntry:
-    return session.execute(
-        select(AuditEntry)
-        .where(AuditEntry.patient_id == cast.patients[who])
-        .order_by(AuditEntry.seq.desc())
-        .limit(1)
-    ).scalar_one()
+    return audit_rows(session, AuditEntry.patient_id == cast.patients[who])[-1]
 
 
 def set_record(session: Session, cast: Cast, who: str = "sylvie", **values: object) -> None:

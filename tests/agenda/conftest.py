@@ -19,7 +19,7 @@ from carnet.agenda.fhir import AppointmentDraft
 from carnet.agenda.models import Appointment
 from carnet.audit.models import AuditEntry
 from carnet.notifications.models import OutboxMessage
-from tests.conftest import Cast
+from tests.conftest import Cast, audit_rows
 from tests.portal.conftest import portal, signed_in  # noqa: F401 - the portal driver
 
 # A fixed moment for the tests that freeze the clock (a Monday, 10:00 in Paris).
@@ -73,10 +73,6 @@ def reminder_of(session: Session, row: Appointment) -> OutboxMessage | None:
 
 def trail(session: Session, patient_id: uuid.UUID) -> list[AuditEntry]:
     """The patient's audit rows about appointments, oldest first."""
-    return list(
-        session.execute(
-            select(AuditEntry)
-            .where(AuditEntry.patient_id == patient_id, AuditEntry.resource_type == "Appointment")
-            .order_by(AuditEntry.seq)
-        ).scalars()
+    return audit_rows(
+        session, AuditEntry.patient_id == patient_id, AuditEntry.resource_type == "Appointment"
     )

@@ -514,7 +514,7 @@ def test_an_earlier_professional_access_appears_with_the_professionals_name(
 ) -> None:
     sylvie = cast.patients["sylvie"]
     authorize(session, pro("durand"), sylvie, Action.READ, resource_type="Patient")
-    session.flush()
+    session.commit()
     token = flow.token()["access_token"]
 
     french = flow.fhir(f"/fhir/AuditEvent?patient={sylvie}", token).json()

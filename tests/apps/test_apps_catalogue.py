@@ -18,6 +18,7 @@ from carnet.apps.models import App
 from carnet.audit.models import AuditEntry
 from carnet.errors import AccessDenied, Forbidden, Invalid, NotFound
 from tests.apps.conftest import PODO_ID, REDIRECT, Portal
+from tests.conftest import audit_rows
 
 
 def names(session: Session) -> list[str]:
@@ -56,11 +57,9 @@ def test_an_app_enters_the_catalogue_only_once_labelled(session: Session, operat
     assert labelled.listed
     assert labelled.category == "prevention"
     assert "Sommeil+" in names(session)
-    trail = session.execute(
-        select(AuditEntry).where(
-            AuditEntry.action == "app.label", AuditEntry.resource_id == "sommeil"
-        )
-    ).scalar_one()
+    [trail] = audit_rows(
+        session, AuditEntry.action == "app.label", AuditEntry.resource_id == "sommeil"
+    )
     assert trail.detail == "referenced"
     assert trail.patient_id is None  # the registry is no one's record
 
@@ -72,11 +71,7 @@ def test_unlisting_takes_an_app_out_of_the_catalogue_but_keeps_it_connected(
     assert "PasFit" not in names(session)
     # Sylvie connected it: it stays connected until she disconnects it
     assert apps.active_grant(session, cast.patients["sylvie"], "pasfit") is not None
-    assert (
-        session.execute(select(AuditEntry).where(AuditEntry.action == "app.unlist"))
-        .scalars()
-        .first()
-    )
+    assert audit_rows(session, AuditEntry.action == "app.unlist")
 
 
 def test_a_withdrawn_app_leaves_the_catalogue(session: Session) -> None:

@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from carnet.audit import service as audit
 from carnet.audit.models import AuditEntry, AuditHead
 from carnet.audit.service import GENESIS, ChainProblem, chain_key, entry_hash, verify
-from tests.conftest import Cast
+from tests.conftest import Cast, audit_rows
 
 MOMENT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 def append_rows(session: Session, patient_id: uuid.UUID, count: int) -> list[AuditEntry]:
-    rows = [
+    for n in range(1, count + 1):
         audit.append(
             session,
             patient_id=patient_id,
@@ -33,18 +33,11 @@ def append_rows(session: Session, patient_id: uuid.UUID, count: int) -> list[Aud
             resource_type="Patient",
             resource_id=str(patient_id),
         )
-        for n in range(1, count + 1)
-    ]
-    session.flush()
-    return rows
+    return audit_rows(session, AuditEntry.chain == str(patient_id))[-count:]
 
 
 def rows_of(session: Session, chain: str) -> list[AuditEntry]:
-    return list(
-        session.execute(
-            select(AuditEntry).where(AuditEntry.chain == chain).order_by(AuditEntry.seq)
-        ).scalars()
-    )
+    return audit_rows(session, AuditEntry.chain == chain)
 
 
 def tamper(session: Session, sql: str, **params: object) -> None:
@@ -90,10 +83,10 @@ def test_each_patient_has_their_own_chain_starting_at_one(session: Session) -> N
 
 
 def test_events_about_no_patient_go_to_the_system_chain(session: Session) -> None:
-    entry = audit.append(session, patient_id=None, action="record.purge", actor_kind="operator")
-    session.flush()
+    audit.append(session, patient_id=None, action="record.purge", actor_kind="operator")
 
-    assert entry.chain == "system"
+    [entry] = audit_rows(session, AuditEntry.action == "record.purge")
+    assert (entry.chain, entry.patient_id) == ("system", None)
     assert not list(verify(session, "system"))
 
 
@@ -265,10 +258,10 @@ def test_an_append_reads_the_chain_head_afresh_even_from_a_long_lived_session(
         assert held is not None
         audit.append(second, patient_id=patient_id, action="read", actor_kind="patient")
         second.commit()
-        entry = audit.append(first, patient_id=patient_id, action="read", actor_kind="patient")
+        audit.append(first, patient_id=patient_id, action="read", actor_kind="patient")
         first.commit()
 
-        assert entry.seq == 3
+        assert [e.seq for e in audit_rows(first, AuditEntry.chain == str(patient_id))] == [1, 2, 3]
         assert list(verify(first, str(patient_id))) == []
 
 

@@ -137,3 +137,41 @@ def test_concurrent_first_appends_to_a_new_chain_all_succeed(
     finally:
         with session_scope(committing) as session:
             purge_patient(session, chain_id)
+
+
+def test_two_transactions_appending_to_the_same_chains_in_opposite_orders_both_commit(
+    committing: sessionmaker[Session],
+) -> None:
+    # A page naming several patients audits each: one request may name A then B while another
+    # names B then A. Rows are written at commit, each chain's head locked in the chains'
+    # order, so neither waits for the other in a cycle. (Were each row written at its append,
+    # PostgreSQL would abort one as a deadlock; on SQLite the second would wait at its first
+    # append for the first's commit, which waits here for the second.)
+    first, second = sorted(uuid.uuid4() for _ in range(2))
+    both_appended = threading.Barrier(2)
+
+    def work(n: int) -> None:
+        order = (first, second) if n == 0 else (second, first)
+        with session_scope(committing) as session:
+            for patient_id in order:
+                audit.append(
+                    session,
+                    patient_id=patient_id,
+                    action="patient_list.messaging",
+                    actor_kind="professional",
+                    actor_ref=f"thread-{n}",
+                )
+            both_appended.wait(timeout=30)
+
+    try:
+        errors = run_together(2, work)
+
+        assert errors == []
+        for patient_id in (first, second):
+            assert seqs_of(committing, str(patient_id)) == [1, 2]
+            with committing() as session:
+                assert list(audit.verify(session, str(patient_id))) == []
+    finally:
+        with session_scope(committing) as session:
+            purge_patient(session, first)
+            purge_patient(session, second)

@@ -196,6 +196,97 @@ def test_when_the_audit_row_cannot_be_written_nothing_of_the_access_is_committed
     assert session.get(NotifiedAccess, (sylvie, f"first:{durand.ref}")) is None
 
 
+def test_when_the_audit_rows_cannot_be_written_at_commit_nothing_is_committed(
+    session: Session,
+    factory: sessionmaker[Session],
+    cast: Cast,
+    pro: Callable[..., Actor],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The rows are queued at the access and written just before the commit, in the same
+    # transaction: if that write fails, the commit does not happen.
+    sylvie = cast.patients["sylvie"]
+    durand = pro("durand")
+    before = entries(session, sylvie)
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AuditStoreDown("audit store unavailable")
+
+    monkeypatch.setattr(audit, "_write", refuse)
+    with pytest.raises(AuditStoreDown):
+        run_request(factory, change_the_record(sylvie), read(durand, sylvie))
+
+    assert not regulator_opposed(session, sylvie)
+    assert entries(session, sylvie) == before
+    assert outbox_count(session, sylvie) == 0
+    assert session.get(NotifiedAccess, (sylvie, f"first:{durand.ref}")) is None
+
+
+def test_a_rolled_back_savepoint_takes_its_audit_rows_and_only_them_with_it(
+    session: Session,
+) -> None:
+    patient_id = uuid.uuid4()
+
+    def append(detail: str) -> None:
+        audit.append(
+            session, patient_id=patient_id, action="read", actor_kind="patient", detail=detail
+        )
+
+    append("before")
+    inside = session.begin_nested()
+    append("inside, rolled back")
+    deeper = session.begin_nested()
+    append("nested deeper, released then rolled back with its parent")
+    deeper.commit()
+    inside.rollback()
+    with session.begin_nested():
+        append("inside, released")
+    append("after")
+    session.commit()
+
+    assert [e.detail for e in entries(session, patient_id)] == [
+        "before",
+        "inside, released",
+        "after",
+    ]
+
+
+def test_rows_written_early_inside_a_savepoint_still_roll_back_with_it(session: Session) -> None:
+    # Reading the trail writes the queue mid-transaction (the read shows itself); what is
+    # queued after it, in a savepoint that then rolls back, is forgotten too.
+    patient_id = uuid.uuid4()
+
+    def append(detail: str) -> None:
+        audit.append(
+            session, patient_id=patient_id, action="read", actor_kind="patient", detail=detail
+        )
+
+    append("before")
+    inside = session.begin_nested()
+    append("written early, then rolled back")
+    audit.trail(session, patient_id)
+    append("queued after, then rolled back")
+    inside.rollback()
+    append("after")
+    session.commit()
+
+    assert [e.detail for e in entries(session, patient_id)] == ["before", "after"]
+
+
+def test_a_rollback_forgets_what_the_transaction_queued_and_a_denial_after_it_is_written_alone(
+    session: Session,
+) -> None:
+    patient_id = uuid.uuid4()
+    audit.append(session, patient_id=patient_id, action="read", actor_kind="patient")
+    session.rollback()
+    audit.append(
+        session, patient_id=patient_id, action="read", outcome="denied", actor_kind="patient"
+    )
+    session.commit()
+
+    assert [(e.seq, e.outcome) for e in entries(session, patient_id)] == [(1, "denied")]
+
+
 def test_when_a_denial_cannot_be_recorded_the_request_fails_and_nothing_is_committed(
     session: Session,
     factory: sessionmaker[Session],

@@ -21,20 +21,14 @@ from carnet.audit.transaction import audited_transaction
 from carnet.audit.words import ACTIONS, Reader, describe
 from carnet.errors import CarnetError
 from carnet.terminology.registry import terminology
-from tests.conftest import Cast
+from tests.conftest import Cast, audit_rows
 
 REASON = "patiente inconsciente aux urgences"
 MEDECIN = "Médecin"
 
 
 def last_entry(session: Session, patient_id: uuid.UUID) -> AuditEntry:
-    session.expire_all()
-    return session.execute(
-        select(AuditEntry)
-        .where(AuditEntry.chain == str(patient_id))
-        .order_by(AuditEntry.seq.desc())
-        .limit(1)
-    ).scalar_one()
+    return audit_rows(session, AuditEntry.chain == str(patient_id))[-1]
 
 
 def refused(factory: sessionmaker[Session], actor: Actor, patient_id: uuid.UUID) -> None:
@@ -132,10 +126,11 @@ def test_a_refusal_is_told_with_its_reason(
 
 def test_the_patients_own_actions_and_connected_apps_are_named_as_such(session: Session) -> None:
     patient_id = uuid.uuid4()
-    own = audit.append(session, patient_id=patient_id, action="read", actor_kind="patient")
-    app = audit.append(
+    audit.append(session, patient_id=patient_id, action="read", actor_kind="patient")
+    audit.append(
         session, patient_id=patient_id, action="write", actor_kind="app", actor_name="PasFit"
     )
+    own, app = audit_rows(session, AuditEntry.chain == str(patient_id))
 
     assert describe(own) == "Vous avez consulté votre dossier."
     assert describe(own, "en") == "You read your record."
@@ -213,16 +208,17 @@ def test_a_denial_maps_to_outcome_4(
 
 
 def test_names_with_markup_characters_are_escaped_in_the_narrative(session: Session) -> None:
-    entry = audit.append(
+    patient_id = uuid.uuid4()
+    audit.append(
         session,
-        patient_id=uuid.uuid4(),
+        patient_id=patient_id,
         action="read",
         actor_kind="professional",
         actor_ref="810000000017",
         actor_name="Dr <b>Durand</b> & Fils",
     )
 
-    event = validated(audit_event(entry))
+    event = validated(audit_event(last_entry(session, patient_id)))
 
     assert "&lt;b&gt;Durand&lt;/b&gt; &amp; Fils" in event.text.div
     assert "<b>" not in event.text.div

@@ -18,6 +18,7 @@ from carnet.messaging.fhir import MessageFacts, NewAttachment
 from carnet.notifications.models import OutboxMessage
 from tests.accounts.conftest import Portal, portal, signed_in  # noqa: F401 - the portal driver
 from tests.conftest import Cast
+from tests.conftest import audit_rows as matching_rows
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -73,13 +74,7 @@ def pdf(name: str = "compte-rendu.pdf", content: bytes = PDF) -> NewAttachment:
 
 
 def audit_rows(session: Session, patient_id: uuid.UUID, action: str) -> list[AuditEntry]:
-    return list(
-        session.execute(
-            select(AuditEntry).where(
-                AuditEntry.patient_id == patient_id, AuditEntry.action == action
-            )
-        ).scalars()
-    )
+    return matching_rows(session, AuditEntry.patient_id == patient_id, AuditEntry.action == action)
 
 
 def outbox(session: Session, template: str = "new_message") -> list[OutboxMessage]:

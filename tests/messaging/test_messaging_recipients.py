@@ -24,7 +24,7 @@ from carnet.notifications.models import OutboxMessage
 from carnet.patients.service import register_patient
 from carnet.records import service as records
 from carnet.records.models import Channel
-from tests.conftest import Cast
+from tests.conftest import Cast, audit_rows
 
 Make = Callable[..., Actor]
 _orders = itertools.count(700)
@@ -35,16 +35,11 @@ def names(session: Session, actor: Actor) -> set[str]:
 
 
 def list_rows(session: Session, patient_id: object, actor: Actor) -> list[AuditEntry]:
-    return list(
-        session.execute(
-            select(AuditEntry)
-            .where(
-                AuditEntry.patient_id == patient_id,
-                AuditEntry.action == "patient_list.messaging",
-                AuditEntry.actor_ref == actor.ref,
-            )
-            .order_by(AuditEntry.seq)
-        ).scalars()
+    return audit_rows(
+        session,
+        AuditEntry.patient_id == patient_id,
+        AuditEntry.action == "patient_list.messaging",
+        AuditEntry.actor_ref == actor.ref,
     )
 
 
@@ -149,14 +144,18 @@ def test_the_list_costs_the_same_few_statements_for_many_patients(
     session: Session, pro: Make, operator: Actor
 ) -> None:
     durand = pro("durand")
-    service.my_patients(session, durand)  # the chains' heads exist from here on
+    service.my_patients(session, durand)
+    audit.write_queued(session)  # the chains' heads exist from here on
     with statements(session) as few:
         assert len(service.my_patients(session, durand)) == 2
+        audit.write_queued(session)  # its audit rows count (written at commit)
 
     _authorizing_patients(session, operator, durand.professional_id, 8)
     service.my_patients(session, durand)
+    audit.write_queued(session)
     with statements(session) as many:
         assert len(service.my_patients(session, durand)) == 10
+        audit.write_queued(session)
 
     assert len(many) == len(few) <= 5
 
@@ -170,29 +169,30 @@ def test_the_inbox_costs_the_same_few_statements_for_many_patients_each_traced(
         service.start_thread(session, durand, patient_id=patient_id, subject="S", body="B")
 
     def listed(patient_id: Any) -> list[AuditEntry]:
-        return list(
-            session.execute(
-                select(AuditEntry).where(
-                    AuditEntry.patient_id == patient_id,
-                    AuditEntry.action == "communication.list",
-                    AuditEntry.actor_ref == durand.ref,
-                )
-            ).scalars()
+        return audit_rows(
+            session,
+            AuditEntry.patient_id == patient_id,
+            AuditEntry.action == "communication.list",
+            AuditEntry.actor_ref == durand.ref,
         )
 
     write_to(cast.patients["sylvie"])
-    service.list_my_threads(session, durand)  # the chains' heads exist from here on
+    service.list_my_threads(session, durand)
+    audit.write_queued(session)  # the chains' heads exist from here on
     with statements(session) as few:
         assert cast.patients["sylvie"] in {
             t.patient_id for t in service.list_my_threads(session, durand)
         }
+        audit.write_queued(session)  # its audit rows count (written at commit)
 
     others = _authorizing_patients(session, operator, durand.professional_id, 8)
     for patient_id in others:
         write_to(patient_id)
     service.list_my_threads(session, durand)
+    audit.write_queued(session)
     with statements(session) as many:
         inbox = service.list_my_threads(session, durand)
+        audit.write_queued(session)
 
     assert set(others) <= {t.patient_id for t in inbox}
     assert len(many) == len(few) <= 9

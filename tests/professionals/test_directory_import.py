@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet.access import Actor
 from carnet.audit.models import AuditEntry
 from carnet.errors import Forbidden, Invalid
 from carnet.professionals import service as directory
+from tests.conftest import audit_rows
 
 STRUCTURES_CSV = """struct_idnat,finess,name,kind,facility_type_code,city
 ,330781196,CHU de Bordeaux,hospital,SA01,Bordeaux
@@ -93,15 +93,7 @@ def test_a_malformed_file_is_explained() -> None:
 
 
 def system_rows(session: Session, action: str) -> list[AuditEntry]:
-    session.flush()
-    return list(
-        session.execute(
-            select(AuditEntry)
-            .where(AuditEntry.chain == "system", AuditEntry.action == action)
-            .order_by(AuditEntry.seq)
-            .execution_options(populate_existing=True)
-        ).scalars()
-    )
+    return audit_rows(session, AuditEntry.chain == "system", AuditEntry.action == action)
 
 
 def test_each_change_to_a_professional_is_traced_on_the_system_chain(

@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet.access import Actor
@@ -18,6 +17,7 @@ from carnet.audit.service import chain_of
 from carnet.errors import AccessDenied, CarnetError
 from carnet.patients.models import Patient
 from carnet.patients.service import register_patient
+from tests.conftest import audit_rows
 
 # A fixed moment after the personas' history (2021-2024), well before Léa comes of age (2029).
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -66,16 +66,10 @@ def trail(session: Session) -> Callable[..., list[AuditEntry]]:
     """The rows of one patient's chain, oldest first (optionally only some actions)."""
 
     def read(patient_id: object, *actions: str) -> list[AuditEntry]:
-        session.flush()
-        query = (
-            select(AuditEntry)
-            .where(AuditEntry.chain == chain_of(patient_id))  # type: ignore[arg-type]
-            .order_by(AuditEntry.seq)
-            .execution_options(populate_existing=True)
-        )
+        where = [AuditEntry.chain == chain_of(patient_id)]  # type: ignore[arg-type]
         if actions:
-            query = query.where(AuditEntry.action.in_(actions))
-        return list(session.execute(query).scalars())
+            where.append(AuditEntry.action.in_(actions))
+        return audit_rows(session, *where)
 
     return read
 

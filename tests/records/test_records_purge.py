@@ -17,6 +17,7 @@ from carnet.access import Action, Actor, ActorKind
 from carnet.access.gate import authorize
 from carnet.accounts.models import AccountKind
 from carnet.accounts.service import create_account
+from carnet.audit import service as audit
 from carnet.audit.models import SYSTEM_CHAIN, AuditEntry, AuditHead
 from carnet.audit.service import HASHED_FIELDS, verify
 from carnet.authorizations.service import grant
@@ -27,7 +28,7 @@ from carnet.patients.models import Patient
 from carnet.patients.service import add_representative
 from carnet.records import service as records
 from carnet.records.models import Channel, Record
-from tests.conftest import NIRS, Cast
+from tests.conftest import NIRS, Cast, audit_rows
 
 TEN_YEARS_LATER = datetime(2036, 3, 2, 9, 30, tzinfo=UTC)  # NOW + 10 years
 HENRI_RETENTION_END = datetime(2034, 5, 2, 15, 30, tzinfo=UTC)  # closed 2024-05-02 15:30
@@ -35,6 +36,7 @@ HENRI_RETENTION_END = datetime(2034, 5, 2, 15, 30, tzinfo=UTC)  # closed 2024-05
 
 def rows_of(session: Session, patient_id: uuid.UUID) -> dict[str, int]:
     """How many rows of each table still carry this patient's id (any column that holds it)."""
+    audit.write_queued(session)  # the transaction's audit rows too (written at commit)
     session.flush()
     counts: dict[str, int] = {}
     for table in Base.metadata.sorted_tables:
@@ -53,12 +55,7 @@ def rows_of(session: Session, patient_id: uuid.UUID) -> dict[str, int]:
 
 
 def system_rows(session: Session) -> list[AuditEntry]:
-    session.flush()
-    return list(
-        session.execute(
-            select(AuditEntry).where(AuditEntry.chain == SYSTEM_CHAIN).order_by(AuditEntry.seq)
-        ).scalars()
-    )
+    return audit_rows(session, AuditEntry.chain == SYSTEM_CHAIN)
 
 
 @pytest.fixture

@@ -10,16 +10,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet.access import Actor, Mode
+from carnet.audit import service as audit
 from carnet.audit.models import AuditEntry
 from carnet.audit.words import describe
 from carnet.authorizations import service as authorizations
 from carnet.records import practice
 from carnet.records import service as records
-from tests.conftest import Cast
+from tests.conftest import Cast, audit_rows
 
 Make = Callable[..., Actor]
 Holder = Callable[[str], Actor]
@@ -27,19 +27,17 @@ REASON = "patiente inconsciente aux urgences"
 
 
 def recent(session: Session, actor: Actor) -> list[str]:
+    """The list as the professional's next page shows it: what the test did so far was earlier
+    requests, each of which wrote its audit rows at its commit."""
+    audit.write_queued(session)
     return [p.name for p in practice.recent_patients(session, actor)]
 
 
 def listed_rows(session: Session, cast: Cast, who: str) -> list[AuditEntry]:
-    return list(
-        session.execute(
-            select(AuditEntry)
-            .where(
-                AuditEntry.patient_id == cast.patients[who],
-                AuditEntry.action == "patient_list.recent",
-            )
-            .order_by(AuditEntry.seq)
-        ).scalars()
+    return audit_rows(
+        session,
+        AuditEntry.patient_id == cast.patients[who],
+        AuditEntry.action == "patient_list.recent",
     )
 
 

@@ -252,9 +252,10 @@ def actor_fields(actor: Actor) -> dict[str, Any]:
 
 @dataclass
 class Pending:
-    """An allowed access whose audit row is still to be written (``record``), so that a
-    service may run its query first and hold the audit chain's lock for the shortest time.
-    The row is written in the same transaction: nothing is returned to the caller before."""
+    """An allowed access whose audit row is still to be recorded (``record``), so that a
+    service may run its query first and record, with the access, the rows of what it did
+    (``also``). The rows are written in the same transaction, at its commit (``audit``):
+    nothing is returned to the caller before."""
 
     decision: Decision
     entry: dict[str, Any]
@@ -406,10 +407,10 @@ def record_searches(
     session: Session, actor: Actor, entries: list[dict[str, Any]], decisions: list[Decision]
 ) -> None:
     """``Pending.record`` for many records at once (a list of a professional's conversations,
-    say): one audit row per record, written in one batch (``audit.append_each``), and each
+    say): one audit row per record, written in one batch (``audit.append_many``), and each
     patient told of a first access as a single search would. ``entries`` are the audit rows
     (one per patient), ``decisions`` the matching allowed decisions."""
-    audit.append_each(session, entries)
+    audit.append_many(session, entries)
     if actor.kind is not ActorKind.PROFESSIONAL:
         return
     patients = [entry["patient_id"] for entry in entries]

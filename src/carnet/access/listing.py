@@ -91,7 +91,7 @@ def _mine(actor: Actor) -> Any:
 
 def _show(session: Session, actor: Actor, patients: list[Patient], action: str) -> None:
     """One allowed row on each shown patient's trail, in one batch."""
-    audit.append_each(
+    audit.append_many(
         session,
         [
             {

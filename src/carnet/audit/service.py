@@ -1,8 +1,9 @@
 """Appending to and verifying the hash-chained trail.
 
 Each chain (one per patient, plus ``system``) is a sequence 1, 2, 3… where
-``hash = SHA-256(prev_hash + canonical(row))``. The chain head row is locked for the append, so
-concurrent appends to one patient's chain serialise while other patients' chains proceed.
+``hash = HMAC-SHA-256(prev_hash + canonical(row))``. A transaction's rows are queued and
+written just before it commits; the chain head rows are locked for that write, so concurrent
+appends to one patient's chain serialise while other patients' chains proceed.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, bindparam, select
+from sqlalchemy import Insert, Table, bindparam, event, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from carnet import clock
 from carnet.audit.models import SYSTEM_CHAIN, AuditEntry, AuditHead
@@ -97,12 +98,10 @@ def append(
     resource_id: str | None = None,
     reason: str | None = None,
     detail: str | None = None,
-) -> AuditEntry:
-    """Append one row to the patient's chain (or the system chain) in the caller's transaction.
-
-    Core statements, not the unit of work: this runs on every access, and three plain
-    statements (lock the head, insert the row, move the head) are the whole cost."""
-    values = append_many(
+) -> None:
+    """Record one row for the patient's chain (or the system chain) in the caller's
+    transaction: it is written when the transaction commits (see ``append_many``)."""
+    append_many(
         session,
         [
             {
@@ -122,77 +121,119 @@ def append(
                 "detail": detail,
             }
         ],
-    )[0]
-    return AuditEntry(**values)
+    )
 
 
-def append_many(session: Session, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Append rows (the keyword arguments of ``append``) to one chain, in order: the head is
-    locked and moved once, the rows inserted in one batch (an access and what it wrote).
-    Returns the rows' values (no ORM objects: the hot paths do not need them)."""
-    chains = {chain_of(e["patient_id"]) for e in entries}
-    if len(chains) != 1:
-        raise ValueError("append_many writes to one chain")
-    chain = chains.pop()
-    seq, prev_hash = _lock_head(session, chain)
-    key = chain_key(session)
-    now = clock.now()
-    rows: list[dict[str, Any]] = []
-    for entry in entries:
-        seq += 1
-        values = _row(entry, chain, seq, now, prev_hash, key)
-        prev_hash = values["hash"]
-        rows.append(values)
-    # Constant statements with bound parameters: compiled once, cached, no per-call coercion.
+_QUEUE = "carnet.audit.queue"
+
+
+@dataclass
+class _Queue:
+    """A transaction's audit rows: all it recorded, of which the first ``written`` are in the
+    database, and for each savepoint still open, (entries, written) when it began."""
+
+    entries: list[tuple[dict[str, Any], datetime]] = field(default_factory=list)
+    written: int = 0
+    savepoints: dict[SessionTransaction, tuple[int, int]] = field(default_factory=dict)
+
+
+def _queue(session: Session) -> _Queue:
+    queue = session.info.get(_QUEUE)
+    if queue is None:
+        queue = session.info[_QUEUE] = _Queue()
+    return queue
+
+
+def append_many(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Record rows (the keyword arguments of ``append``), on any patients' chains, in the
+    caller's transaction. They are queued and written when the transaction commits, in the
+    same transaction (``_write_at_commit``): each chain's head is then locked in the chains'
+    order, in one statement, just before the commit. So a chain is held for the shortest time,
+    and two transactions that touch the same chains in different orders (two professionals'
+    pages listing the same patients) never wait for each other in a cycle. A rollback (or a
+    savepoint's) forgets what it queued: a denial recorded after one is all that is written."""
+    if session.get_transaction() is None:
+        session.begin()  # the queue lives as long as this transaction (see _end)
+    now = clock.now()  # each row keeps the time of the access, not of the commit
+    _queue(session).entries.extend((entry, now) for entry in entries)
+
+
+def write_queued(session: Session) -> None:
+    """Write what the transaction has queued now (it is also done at commit): for a caller that
+    reads its own transaction's rows back."""
+    queue = session.info.get(_QUEUE)
+    if queue is not None and queue.written < len(queue.entries):
+        _write(session, queue.entries[queue.written :])
+        queue.written = len(queue.entries)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_at_commit(session: Session) -> None:
+    if not session.in_nested_transaction():  # a savepoint's release writes nothing yet
+        write_queued(session)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        queue = _queue(session)
+        queue.savepoints[transaction] = (len(queue.entries), queue.written)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(_QUEUE, None)
+        return
+    queue = session.info.get(_QUEUE)
+    mark = queue.savepoints.get(previous_transaction) if queue is not None else None
+    if queue is not None and mark is not None:
+        # What the savepoint recorded is forgotten; what was recorded before it but written
+        # inside it went with the savepoint's rollback, and is written again later.
+        del queue.entries[mark[0] :]
+        queue.written = min(queue.written, mark[1])
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _end(session: Session, transaction: SessionTransaction) -> None:
+    # A savepoint's mark is kept till the end: SQLAlchemy ends it before telling of its rollback.
+    if transaction.parent is None and not transaction.nested:
+        session.info.pop(_QUEUE, None)  # committed (written) or ended without a commit
+
+
+def _write(session: Session, entries: list[tuple[dict[str, Any], datetime]]) -> None:
+    """Append the entries to their chains, in order within each chain: the heads are locked in
+    the chains' order (one statement), the rows inserted in one batch and the heads moved in
+    another, so that the cost does not grow in round trips with the number of patients."""
+    by_chain: dict[str, list[tuple[dict[str, Any], datetime]]] = {}
+    for entry, at in entries:
+        by_chain.setdefault(chain_of(entry["patient_id"]), []).append((entry, at))
+    chains = sorted(by_chain)
     connection = core(session)
-    connection.execute(INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
-    connection.execute(MOVE_HEAD, {"c": chain, "s": seq, "h": prev_hash})
-    return rows
-
-
-def append_each(session: Session, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Append one row to each entry's own chain (a list that names several patients): the
-    heads are locked in one statement, in the chains' order (two such lists never wait for
-    each other in a cycle), the rows inserted in one batch and the heads moved in another, so
-    that the cost does not grow in round trips with the number of patients."""
-    if not entries:
-        return []
-    by_chain: dict[str, list[dict[str, Any]]] = {}
-    for entry in entries:
-        by_chain.setdefault(chain_of(entry["patient_id"]), []).append(entry)
-    heads = {
-        row.chain: (int(row.seq), str(row.hash))
-        for row in core(session).execute(LOCK_HEADS, {"c": sorted(by_chain)})
-    }
-    for chain in sorted(set(by_chain) - set(heads)):
-        heads[chain] = _lock_head(session, chain)  # a chain's first row: rare in a list
+    if len(chains) == 1:  # the usual case: one access, one patient
+        row = connection.execute(LOCK_HEAD, {"c": chains[0]}).first()
+        heads = {chains[0]: (int(row.seq), str(row.hash))} if row is not None else {}
+    else:
+        heads = {
+            row.chain: (int(row.seq), str(row.hash))
+            for row in connection.execute(LOCK_HEADS, {"c": chains})
+        }
+    for chain in chains:
+        if chain not in heads:
+            heads[chain] = _new_head(session, chain)  # a chain's first row, in order too
     key = chain_key(session)
-    now = clock.now()
     rows: list[dict[str, Any]] = []
     moves: list[dict[str, Any]] = []
-    for chain in sorted(by_chain):
+    for chain in chains:
         seq, prev_hash = heads[chain]
-        for entry in by_chain[chain]:
+        for entry, at in by_chain[chain]:
             seq += 1
-            values = _row(entry, chain, seq, now, prev_hash, key)
+            values = _row(entry, chain, seq, at, prev_hash, key)
             prev_hash = values["hash"]
             rows.append(values)
         moves.append({"c": chain, "s": seq, "h": prev_hash})
-    connection = core(session)
     connection.execute(INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
     connection.execute(MOVE_HEAD, moves if len(moves) > 1 else moves[0])
-    return rows
-
-
-def lock_chains(session: Session, patient_ids: Iterable[uuid.UUID]) -> None:
-    """Lock these patients' chain heads now, in one statement and in the chains' order. A
-    request that appends to several chains one after the other (a page listing several
-    patients, each access audited) takes them all first, so that two such requests never wait
-    for each other in a cycle (PostgreSQL would abort one). A chain without a head yet is
-    created when first appended to."""
-    chains = sorted({chain_of(p) for p in patient_ids})
-    if chains:
-        session.execute(LOCK_HEADS, {"c": chains}).all()
 
 
 def _row(
@@ -242,11 +283,8 @@ LOCK_HEADS = (
 )
 
 
-def _lock_head(session: Session, chain: str) -> tuple[int, str]:
-    """Lock the chain's head row (creating it first if the chain is new): (seq, hash)."""
-    row = core(session).execute(LOCK_HEAD, {"c": chain}).first()
-    if row is not None:
-        return int(row.seq), str(row.hash)
+def _new_head(session: Session, chain: str) -> tuple[int, str]:
+    """Create the head of a chain that has none yet, and lock it: (seq, hash)."""
     create = _insert_head_if_absent(session, chain)
     if create is None:
         session.execute(HEADS.insert().values(chain=chain, seq=0, hash=GENESIS))
@@ -332,6 +370,7 @@ def others_since(
     """The newest rows of the patient's trail recorded after ``since``, leaving out the given
     actor kinds and actions in the query itself (however many rows those are, they cannot push
     the others out of the page)."""
+    write_queued(session)
     e = AuditEntry
     query = select(e).where(
         e.chain == chain_of(patient_id),
@@ -347,9 +386,19 @@ def others_since(
 def trail(
     session: Session, patient_id: uuid.UUID, *, limit: int = 100, before_seq: int | None = None
 ) -> list[AuditEntry]:
-    """The patient's trail, newest first."""
+    """The patient's trail, newest first, with what this transaction did."""
+    write_queued(session)
     query = select(AuditEntry).where(AuditEntry.chain == chain_of(patient_id))
     if before_seq is not None:
         query = query.where(AuditEntry.seq < before_seq)
     query = query.order_by(AuditEntry.seq.desc()).limit(limit)
     return list(session.execute(query).scalars())
+
+
+def erase_chain(session: Session, patient_id: uuid.UUID) -> None:
+    """Delete the patient's chain (the retention purge), with what this transaction recorded
+    on it so far: nothing of the patient's trail is left after the purge."""
+    write_queued(session)
+    chain = chain_of(patient_id)
+    session.execute(ENTRIES.delete().where(ENTRIES.c.chain == chain))
+    session.execute(HEADS.delete().where(HEADS.c.chain == chain))

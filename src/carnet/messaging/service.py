@@ -30,8 +30,6 @@ from carnet.access.messaging import (
 )
 from carnet.access.representation import representatives_of
 from carnet.accounts.models import Account
-from carnet.audit import service as audit
-from carnet.authorizations.models import Authorization
 from carnet.db import new_id, settings_of
 from carnet.documents import envelope
 from carnet.documents.service import blobs_of, patient_data_key
@@ -537,23 +535,8 @@ def professional_inbox(
     session: Session, actor: Actor
 ) -> tuple[list[ThreadSummary], list[PatientChoice]]:
     """A professional's messaging page: their threads and the patients they may write to, each
-    patient audited. The audit chains of every patient the page may name are locked first, in
-    one ordered statement (``audit.lock_chains``): the two lists lock them one by one in
-    different orders, and two professionals sharing patients would otherwise deadlock."""
-    if actor.kind is ActorKind.PROFESSIONAL:
-        candidates = set(
-            session.execute(
-                select(Participant.patient_id).where(Participant.ref == actor.ref)
-            ).scalars()
-        )
-        candidates |= set(
-            session.execute(
-                select(Authorization.patient_id).where(
-                    Authorization.professional_id == actor.professional_id
-                )
-            ).scalars()
-        )
-        audit.lock_chains(session, candidates)
+    patient audited (the rows are written in the chains' order at commit: two professionals
+    sharing patients never deadlock, see ``audit.append_many``)."""
     return list_my_threads(session, actor), my_patients(session, actor)
 
 

@@ -22,7 +22,7 @@ from carnet.access.gate import (
 from carnet.access.listing import LIST_ACTIONS
 from carnet.access.representation import represented_with_record
 from carnet.audit import service as audit
-from carnet.audit.models import AuditEntry, AuditHead
+from carnet.audit.models import AuditEntry
 from carnet.crypto import activation_code, keyed_hash, normalise_code, same
 from carnet.db import Base, settings_of
 from carnet.errors import Conflict, Forbidden, Invalid, TooManyAttempts
@@ -413,9 +413,7 @@ def purge_patient(session: Session, patient_id: uuid.UUID) -> None:
             session.execute(delete(table).where(table.c.patient_id == patient_id))
         if "representative_id" in table.c:
             session.execute(delete(table).where(table.c.representative_id == patient_id))
-    chain = str(patient_id)
-    session.execute(delete(AuditEntry).where(AuditEntry.chain == chain))
-    session.execute(delete(AuditHead).where(AuditHead.chain == chain))
+    audit.erase_chain(session, patient_id)
     session.execute(delete(Patient).where(Patient.id == patient_id))
 
 
