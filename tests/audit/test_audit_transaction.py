@@ -15,7 +15,8 @@ from carnet.access.gate import authorize, deny_unknown
 from carnet.audit import service as audit
 from carnet.audit.models import AuditEntry, AuditHead, NotifiedAccess
 from carnet.audit.transaction import audited_transaction
-from carnet.errors import AccessDenied, Forbidden, NotFound
+from carnet.audit.words import describe
+from carnet.errors import AccessDenied, Conflict, Forbidden, NotFound
 from carnet.notifications.models import OutboxMessage
 from carnet.records.models import Record
 from tests.conftest import Cast
@@ -170,6 +171,52 @@ def test_a_request_failing_after_the_access_rolls_back_the_access_and_its_audit_
     assert not regulator_opposed(session, sylvie)
     assert entries(session, sylvie) == before
     assert outbox_count(session, sylvie) == 0
+
+
+def test_a_request_refused_after_its_access_was_allowed_keeps_that_access_as_a_failed_attempt(
+    session: Session, factory: sessionmaker[Session], cast: Cast, pro: Callable[..., Actor]
+) -> None:
+    # Allowed in, then refused for another reason (a state that forbids the change): the
+    # request's work is undone and no notice is left, but what was tried stays on the trail.
+    sylvie = cast.patients["sylvie"]
+    durand = pro("durand")
+    before = entries(session, sylvie)
+
+    def conflict(_: Session) -> None:
+        raise Conflict("The document was replaced already.")
+
+    with pytest.raises(Conflict):
+        run_request(factory, change_the_record(sylvie), read(durand, sylvie), conflict)
+
+    assert not regulator_opposed(session, sylvie)
+    assert outbox_count(session, sylvie) == 0
+    after = entries(session, sylvie)
+    assert [(e.outcome, e.action, e.actor_ref, e.detail) for e in after[len(before) :]] == [
+        ("failed", "read", durand.ref, "failed=conflict")
+    ]
+    assert describe(after[-1]).endswith(
+        "a consulté votre dossier — sans suite : l'état du dossier ou du document ne le "
+        "permettait pas."
+    )
+    assert list(audit.verify(session, str(sylvie))) == []
+
+
+def test_a_denial_after_an_allowed_access_keeps_the_attempt_and_the_denial(
+    session: Session, factory: sessionmaker[Session], cast: Cast, pro: Callable[..., Actor]
+) -> None:
+    sylvie = cast.patients["sylvie"]
+    durand, noir = pro("durand"), pro("noir")
+    before = entries(session, sylvie)
+
+    with pytest.raises(Forbidden):
+        run_request(factory, read(durand, sylvie), read(noir, sylvie))
+
+    assert [
+        (e.outcome, e.actor_ref, e.detail) for e in entries(session, sylvie)[len(before) :]
+    ] == [
+        ("failed", durand.ref, "failed=forbidden"),
+        ("denied", noir.ref, "blocked_by_patient"),
+    ]
 
 
 def test_when_the_audit_row_cannot_be_written_nothing_of_the_access_is_committed(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from carnet.audit.models import AuditEntry
 from carnet.documents.bundles import TRE_A05, Doc
 from carnet.documents.models import DocumentEntry
 from carnet.documents.storage import LocalBlobStore
-from tests.conftest import Cast
+from tests.conftest import Cast, audit_rows
 from tests.documents.conftest import bundle, sample_pdf
 
 Api = Callable[..., Any]
@@ -314,25 +315,25 @@ def test_a_replacement_supersedes_the_old_version_and_both_are_kept(api: Api) ->
 
 def test_only_the_author_deletes_and_deletion_is_logical(api: Api, session: Session) -> None:
     [doc] = provided_ids(api("durand", "post", "/fhir", json=bundle("durand", "sylvie")))
+    provided = session.get(DocumentEntry, uuid.UUID(doc))
+    assert provided is not None
     refused = api("petit", "post", f"/fhir/DocumentReference/{doc}/$delete")
     assert refused.status_code == 403
+    [tried] = audit_rows(session, AuditEntry.action == "document.delete")  # what was tried stays
+    assert (tried.outcome, tried.detail) == (
+        "failed",
+        f"failed=forbidden document={provided.logical_id}",
+    )
     deleted = api("durand", "post", f"/fhir/DocumentReference/{doc}/$delete")
     assert deleted.status_code == 200
     assert deleted.json()["status"] == "entered-in-error"
     assert doc not in {d["id"] for d in search(api, "durand")}
-    versions = (
-        session.execute(
-            select(DocumentEntry.status)
-            .where(
-                DocumentEntry.logical_id
-                == session.get(DocumentEntry, __import__("uuid").UUID(doc)).logical_id
-            )
-            .order_by(DocumentEntry.version)
-        )
-        .scalars()
-        .all()
-    )
-    assert versions == ["current", "entered-in-error"]
+    versions = session.execute(
+        select(DocumentEntry.status)
+        .where(DocumentEntry.logical_id == provided.logical_id)
+        .order_by(DocumentEntry.version)
+    ).scalars()
+    assert list(versions) == ["current", "entered-in-error"]
 
 
 def test_archiving_is_a_new_version_marked_archived(api: Api) -> None:

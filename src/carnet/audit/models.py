@@ -26,7 +26,7 @@ class AuditEntry(IdMixin, Base):
     patient_id: Mapped[uuid.UUID | None]  # no FK: the trail outlives nothing, purge removes it
     recorded_at: Mapped[datetime]
     action: Mapped[str] = mapped_column(String(64))  # read, search, create, update, deny, …
-    outcome: Mapped[str] = mapped_column(String(16))  # allowed | denied
+    outcome: Mapped[str] = mapped_column(String(16))  # allowed | denied | failed
     mode: Mapped[str] = mapped_column(String(16))  # normal | emergency | regulator
     reason: Mapped[str | None] = mapped_column(String(500))  # emergency reason, denial reason
     actor_kind: Mapped[str] = mapped_column(String(16))

@@ -167,6 +167,13 @@ def write_queued(session: Session) -> None:
         queue.written = len(queue.entries)
 
 
+def recorded(session: Session) -> list[dict[str, Any]]:
+    """The rows this transaction recorded so far, written or not (for the transaction
+    boundary, which traces a failed request's accesses again after rolling it back)."""
+    queue = session.info.get(_QUEUE)
+    return [entry for entry, _at in queue.entries] if queue is not None else []
+
+
 @event.listens_for(Session, "before_commit")
 def _write_at_commit(session: Session) -> None:
     if not session.in_nested_transaction():  # a savepoint's release writes nothing yet
@@ -358,41 +365,32 @@ def _verify_chain(session: Session, chain: str, head: Any | None) -> Iterator[Ch
         yield ChainProblem(chain, head.seq, "rows were removed at the end of the chain")
 
 
-def others_since(
+def trail(
     session: Session,
     patient_id: uuid.UUID,
     *,
-    since: datetime | None,
-    leave_out_kinds: tuple[str, ...],
-    leave_out_actions: tuple[str, ...],
-    limit: int,
+    limit: int = 100,
+    before_seq: int | None = None,
+    since: datetime | None = None,
+    leave_out_kinds: tuple[str, ...] = (),
+    leave_out_actions: tuple[str, ...] = (),
 ) -> list[AuditEntry]:
-    """The newest rows of the patient's trail recorded after ``since``, leaving out the given
-    actor kinds and actions in the query itself (however many rows those are, they cannot push
-    the others out of the page)."""
+    """The patient's trail, newest first, with what this transaction did: before the row
+    ``before_seq`` (paging), recorded after ``since``. Actor kinds and actions left out are
+    left out in the query itself (however many rows those are, they cannot push the others out
+    of the page)."""
     write_queued(session)
     e = AuditEntry
-    query = select(e).where(
-        e.chain == chain_of(patient_id),
-        e.patient_id == patient_id,
-        e.actor_kind.not_in(leave_out_kinds),
-        e.action.not_in(leave_out_actions),
-    )
+    query = select(e).where(e.chain == chain_of(patient_id))
+    if before_seq is not None:
+        query = query.where(e.seq < before_seq)
     if since is not None:
         query = query.where(e.recorded_at > since)
+    if leave_out_kinds:
+        query = query.where(e.actor_kind.not_in(leave_out_kinds))
+    if leave_out_actions:
+        query = query.where(e.action.not_in(leave_out_actions))
     return list(session.execute(query.order_by(e.seq.desc()).limit(limit)).scalars())
-
-
-def trail(
-    session: Session, patient_id: uuid.UUID, *, limit: int = 100, before_seq: int | None = None
-) -> list[AuditEntry]:
-    """The patient's trail, newest first, with what this transaction did."""
-    write_queued(session)
-    query = select(AuditEntry).where(AuditEntry.chain == chain_of(patient_id))
-    if before_seq is not None:
-        query = query.where(AuditEntry.seq < before_seq)
-    query = query.order_by(AuditEntry.seq.desc()).limit(limit)
-    return list(session.execute(query).scalars())
 
 
 def erase_chain(session: Session, patient_id: uuid.UUID) -> None:

@@ -1,5 +1,7 @@
-"""The transaction boundary every surface uses: commit on success; on an access denial, roll
-back what the request did, record the denial, commit that, and raise the public error."""
+"""The transaction boundary every surface uses: commit on success. On a refusal, undo what the
+request did but keep its trail: an access denial is recorded (decision 1), and the accesses the
+request was allowed before it was refused (a conflict, a document hidden from the actor, bad
+input) are recorded as attempts that failed. Then raise the public error."""
 
 from __future__ import annotations
 
@@ -19,16 +21,11 @@ def audited_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     try:
         yield session
         session.commit()
-    except AccessDenied as denied:
-        session.rollback()
-        record_denial(session, denied)
-        session.commit()
-        raise denied.public from None
     except CarnetError as error:
-        if error.keep_changes:
-            session.commit()
-        else:
-            session.rollback()
+        undo(session, error)
+        session.commit()
+        if isinstance(error, AccessDenied):
+            raise error.public from None
         raise
     except BaseException:
         session.rollback()
@@ -37,25 +34,43 @@ def audited_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def record_denial(session: Session, denied: AccessDenied) -> None:
-    entry: dict[str, Any] = dict(denied.entry)
-    service.append(session, **entry)
+def undo(session: Session, error: CarnetError) -> None:
+    """Undo the work of a request refused with ``error``, keeping its trail (the caller
+    commits): roll back, then record the accesses it was allowed as failed attempts and, for a
+    denial, the denial itself. What someone tried on a record stays on its trail, even when
+    nothing came of it. A refusal that keeps its changes (a failed code attempt's counter)
+    undoes nothing."""
+    if error.keep_changes:
+        return
+    attempts = [failed(entry, error) for entry in service.recorded(session)]
+    session.rollback()
+    if isinstance(error, AccessDenied):
+        attempts.append(dict(error.entry))
+    if attempts:
+        service.append_many(session, attempts)
+
+
+def failed(entry: dict[str, Any], error: CarnetError) -> dict[str, Any]:
+    """An allowed access's row, as an attempt that failed with ``error``: the error's code
+    comes first in the detail (``failed=conflict document=…``)."""
+    if entry.get("outcome", "allowed") != "allowed":
+        return entry
+    detail = f"failed={error.code}" + (f" {entry['detail']}" if entry.get("detail") else "")
+    return {**entry, "outcome": "failed", "detail": detail}
 
 
 def finish_request(session: Session, error: BaseException | None) -> None:
     """The same boundary as ``audited_transaction``, for a session opened elsewhere (the web
-    dependency): commit, or record the denial, or roll back; then close. Re-raises."""
+    dependency): commit, or undo keeping the trail, or roll back; then close. Re-raises."""
     try:
         if error is None:
             session.commit()
             return
-        if isinstance(error, AccessDenied):
-            session.rollback()
-            record_denial(session, error)
+        if isinstance(error, CarnetError):
+            undo(session, error)
             session.commit()
-            raise error.public from None
-        if isinstance(error, CarnetError) and error.keep_changes:
-            session.commit()
+            if isinstance(error, AccessDenied):
+                raise error.public from None
         else:
             session.rollback()
         raise error

@@ -113,6 +113,18 @@ ON_RESOURCE: dict[tuple[str, str], tuple[str, str]] = {
     },
 }
 
+# An access allowed, then refused for another reason (audit.transaction.failed): the error's
+# code comes first in the row's detail.
+FAILURES: dict[str, tuple[str, str]] = {
+    "conflict": (
+        "sans suite : l'état du dossier ou du document ne le permettait pas",
+        "not done: the state of the record or document did not allow it",
+    ),
+    "forbidden": ("sans suite : opération non permise", "not done: not permitted"),
+    "not-found": ("sans suite : introuvable", "not done: not found"),
+    "invalid": ("sans suite : demande incorrecte", "not done: incorrect request"),
+}
+
 DENIALS: dict[str, tuple[str, str]] = {
     "excluded_actor": (
         "refusé : cet acteur n'a jamais accès au dossier",
@@ -251,6 +263,9 @@ def describe(
         sentence += " " + MODES[entry.mode][i]
         if entry.reason:
             sentence += (" — motif : " if i == 0 else " — reason: ") + entry.reason
+    if entry.outcome == "failed":
+        code = (entry.detail or "").split(" ", 1)[0].removeprefix("failed=")
+        sentence += " — " + FAILURES.get(code, ("sans suite", "not done"))[i]
     if entry.outcome == "denied":
         denial = DENIALS.get(entry.detail or "", ("refusé", "refused"))[i]
         if reader is not None:  # the choices were made on the child's record

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from carnet.accounts import service as accounts
-from carnet.audit.transaction import record_denial
+from carnet.audit.transaction import undo
 from carnet.audit.words import describe
 from carnet.errors import AccessDenied, CarnetError, Invalid
 from carnet.records import practice, service
@@ -67,19 +67,13 @@ def form_failed(session: Session, error: CarnetError) -> CarnetError:
     """A form's service call failed: undo what it did (nothing is half-written), keep the
     trail of a refusal as the transaction boundary would, and return the error to show next
     to its field. Errors without a field are raised again (the error page says them)."""
-    if isinstance(error, AccessDenied):
-        if error.public.field is None:
-            raise error
-        session.rollback()
-        record_denial(session, error)
-        return error.public
-    if error.field is None:
+    shown = error.public if isinstance(error, AccessDenied) else error
+    if shown.field is None:
         raise error
+    undo(session, error)
     if error.keep_changes:
         session.commit()
-    else:
-        session.rollback()
-    return error
+    return shown
 
 
 def professional_home(

@@ -574,7 +574,7 @@ def what_is_new(
         query.last_updated = [("gt", since)]
     entries = documents.list_documents(session, actor, patient_id, query)
     _authorize_trail(session, actor, patient_id)
-    accesses = audit.others_since(  # what others did: not the patient's nor the parents' own
+    accesses = audit.trail(  # what others did: not the patient's nor the parents' own
         session,
         patient_id,
         since=since,
