@@ -267,15 +267,30 @@ class Pending:
         """Write the audit row (and ``also``, rows of the same access on the same chain, in
         one append), then notify the patient when the access calls for it."""
         audit.append_many(session, [self.entry, *(also or [])])
-        patient_id = self.entry["patient_id"]
+        self._notify(session)
+        return self.decision
+
+    def _notify(self, session: Session) -> None:
         if self.actor.kind is ActorKind.PROFESSIONAL and self.action in (
             Action.READ,
             Action.SEARCH,
         ):
             _notify_patient(
-                session, self.actor, patient_id, self.decision, self.first_access_notified
+                session,
+                self.actor,
+                self.entry["patient_id"],
+                self.decision,
+                self.first_access_notified,
             )
-        return self.decision
+
+
+def record_all(session: Session, accesses: list[Pending]) -> None:
+    """``Pending.record`` for many records at once (a list of a professional's conversations,
+    say): their rows in one batch, and each patient told of a first access as a single access
+    would."""
+    audit.append_many(session, [access.entry for access in accesses])
+    for access in accesses:
+        access._notify(session)
 
 
 def check(
@@ -401,29 +416,6 @@ def _added_here(session: Session, patient_id: uuid.UUID, key: str) -> bool:
         isinstance(o, NotifiedAccess) and o.patient_id == patient_id and o.key == key
         for o in session.new
     )
-
-
-def record_searches(
-    session: Session, actor: Actor, entries: list[dict[str, Any]], decisions: list[Decision]
-) -> None:
-    """``Pending.record`` for many records at once (a list of a professional's conversations,
-    say): one audit row per record, written in one batch (``audit.append_many``), and each
-    patient told of a first access as a single search would. ``entries`` are the audit rows
-    (one per patient), ``decisions`` the matching allowed decisions."""
-    audit.append_many(session, entries)
-    if actor.kind is not ActorKind.PROFESSIONAL:
-        return
-    patients = [entry["patient_id"] for entry in entries]
-    told = set(
-        session.execute(
-            select(NotifiedAccess.patient_id).where(
-                NotifiedAccess.patient_id.in_(patients),
-                NotifiedAccess.key == f"first:{actor.ref}",
-            )
-        ).scalars()
-    )
-    for patient_id, decision in zip(patients, decisions, strict=True):
-        _notify_patient(session, actor, patient_id, decision, patient_id in told)
 
 
 def _notify_patient(

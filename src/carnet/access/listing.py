@@ -32,19 +32,19 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from carnet.access.gate import actor_fields, bound_to, facts_from, record_searches
+from carnet.access.gate import Pending, actor_fields, bound_to, check, facts_from, record_all
 from carnet.access.messaging import Verb, decide_messaging
 from carnet.access.policy import (
     Action,
     Actor,
     ActorKind,
-    Decision,
     Mode,
     RecordFacts,
     decide,
     scope_allows,
 )
 from carnet.audit import service as audit
+from carnet.audit.models import NotifiedAccess
 from carnet.authorizations.models import Authorization, AuthorizationStatus
 from carnet.messaging.models import Participant
 from carnet.patients.models import Patient
@@ -64,15 +64,16 @@ def _professional(actor: Actor) -> bool:
 
 def _with_facts(
     session: Session, actor: Actor, query: Any
-) -> Iterator[tuple[Patient, RecordFacts]]:
-    """(patient, facts of their record for this actor) for each row of ``query``, a select of
-    ``Patient, Record, Authorization.status, Authorization.treating_doctor``: one round trip."""
-    for patient, record, status, treating in session.execute(query).all():
+) -> Iterator[tuple[Patient, RecordFacts, Any]]:
+    """(patient, facts of their record for this actor, the query's next column or None) for
+    each row of ``query``, a select of ``Patient, Record, Authorization.status,
+    Authorization.treating_doctor`` (and maybe one more): one round trip."""
+    for patient, record, status, treating, *more in session.execute(query).all():
         authorization = (status, bool(treating)) if status is not None else None
         facts = facts_from(session, actor, patient.id, record, authorization)
         if not bound_to(session, actor, patient.id):
             facts = RecordFacts(exists=False)  # a token for one patient names no other
-        yield patient, facts
+        yield patient, facts, more[0] if more else None
 
 
 def _facts_query() -> Any:
@@ -122,7 +123,7 @@ def patients_to_message(session: Session, actor: Actor) -> list[Patient]:
     )
     shown = [
         patient
-        for patient, facts in _with_facts(session, actor, query)
+        for patient, facts, _ in _with_facts(session, actor, query)
         if decide_messaging(actor, Verb.START, facts).allowed
     ]
     if shown:
@@ -163,7 +164,7 @@ def recent_patients(
         query = _facts_query().outerjoin(Authorization, _mine(actor))
         allowed = {
             patient.id: patient
-            for patient, facts in _with_facts(
+            for patient, facts, _ in _with_facts(
                 session, actor, query.where(Patient.id.in_(list(chunk)))
             )
             if may_still_read(actor, facts, chunk[patient.id])
@@ -181,41 +182,37 @@ def records_with_my_threads(session: Session, actor: Actor) -> list[tuple[uuid.U
     if not _professional(actor) or not scope_allows(actor, Action.SEARCH, "Communication"):
         return []
     mine = select(Participant.patient_id).where(Participant.ref == actor.ref)
+    told = and_(  # was the patient told of this professional's first access already?
+        NotifiedAccess.patient_id == Patient.id, NotifiedAccess.key == f"first:{actor.ref}"
+    )
     query = (
         _facts_query()
+        .add_columns(NotifiedAccess.key)
         .outerjoin(Authorization, _mine(actor))
+        .outerjoin(NotifiedAccess, told)
         .where(Patient.id.in_(mine))
         .order_by(Patient.id)
     )
     listed: list[tuple[uuid.UUID, RecordFacts]] = []
-    decisions: list[Decision] = []
-    for patient, facts in _with_facts(session, actor, query):
+    accesses: list[Pending] = []
+    for patient, facts, notified in _with_facts(session, actor, query):
         if not decide_messaging(actor, Verb.LIST, facts).allowed:
             continue
-        decision = decide(actor, Action.SEARCH, facts)
-        if decision.allowed:
+        if decide(actor, Action.SEARCH, facts).allowed:  # a refusal leaves the record out
             listed.append((patient.id, facts))
-            decisions.append(decision)
-    if listed:
-        record_searches(
-            session,
-            actor,
-            [
-                {
-                    "patient_id": patient_id,
-                    "action": THREADS_LIST,
-                    "outcome": "allowed",
-                    "mode": actor.mode.value,
-                    "reason": actor.reason if actor.mode is not Mode.NORMAL else None,
-                    "resource_type": "Communication",
-                    "resource_id": None,
-                    "detail": None,
-                    **actor_fields(actor),
-                }
-                for patient_id, _ in listed
-            ],
-            decisions,
-        )
+            accesses.append(
+                check(
+                    session,
+                    actor,
+                    patient.id,
+                    Action.SEARCH,
+                    resource_type="Communication",
+                    audit_action=THREADS_LIST,
+                    facts=facts,
+                    first_access_notified=notified is not None,
+                )
+            )
+    record_all(session, accesses)
     return listed
 
 
