@@ -9,7 +9,7 @@ import functools
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -48,6 +48,7 @@ from carnet.documents.storage import BlobMissing, BlobStore
 from carnet.errors import AccessDenied, Conflict, Forbidden, Invalid, NotFound
 from carnet.identity import parse_ins_identifier
 from carnet.messaging.models import Attachment
+from carnet.safety.engine import EarlierExam
 from carnet.terminology import documents as vocab
 from carnet.terminology.habilitations import Matrix, load_matrix
 
@@ -328,19 +329,6 @@ def _provide(
 
 
 EXAM_CATEGORIES = ("biologie", "imagerie")  # results of exams (not reports of visits)
-
-
-@dataclass(frozen=True)
-class EarlierExam:
-    """The same exam, done recently: when, and by whom (the surfaces put it in words)."""
-
-    done_on: datetime
-    by: str
-
-    def sentence(self, lang: str = "fr") -> str:
-        if lang == "fr":
-            return f"Le même examen a été fait le {self.done_on:%d/%m/%Y}, par {self.by}."
-        return f"The same exam was done on {self.done_on:%Y-%m-%d}, by {self.by}."
 
 
 def provide_checked(
@@ -744,8 +732,7 @@ def _search_conditions(
     if query.plain():
         return found  # the statement is built once per shape (``_plain_search``)
     d = DocumentEntry
-    conditions: list[ColumnElement[bool]] = [d.patient_id == patient_id, d.current.is_(True)]
-    conditions += visibility_clauses(shape)
+    conditions: list[ColumnElement[bool]] = []
     if query.statuses:
         conditions.append(d.status.in_(query.statuses))
     if not query.include_archived:
@@ -774,57 +761,61 @@ def _search_conditions(
         conditions.append(_compare(d.recorded_at, prefix, moment))
     if query.authors:
         conditions.append(d.author_ref.in_(query.authors))
-    found.conditions = conditions
+    found.filters = conditions
     return found
 
 
 @dataclass
 class Found:
-    """A search decided and audited-to-be: the access, what the actor sees, and the conditions
+    """A search decided and audited-to-be: the access, what the actor sees, and the filters
     of a filtered query (None: a plain one, served by a statement built once)."""
 
     access: Pending
     shape: Visibility
     patient_id: uuid.UUID
     params: dict[str, Any]
-    conditions: list[ColumnElement[bool]] | None = None
+    filters: list[ColumnElement[bool]] | None = None
 
     def statement(self, target: Any, query: DocumentQuery) -> tuple[Any, dict[str, Any]]:
-        d = DocumentEntry
-        if self.conditions is None:
-            params = {**self.params, "patient": self.patient_id}
-            return _plain_search(self.shape, target is d), {
-                **params,
-                "skip": query.offset,
-                "take": query.count + (1 if target is not d else 0),
-            }
-        stmt = (
-            select(target)
-            .where(*self.conditions)
-            .order_by(d.created.desc(), d.id.desc())
-            .offset(query.offset)
-            .limit(query.count + (1 if target is not d else 0))
-        )
-        return stmt, self.params
+        """The page's statement and its values; ``target``: rows, or the resources with one
+        more than the page (to tell whether a next page exists)."""
+        rows = target is DocumentEntry
+        if self.filters is None:
+            statement = _plain_search(self.shape, rows)
+        else:
+            statement = _search(self.shape, target, self.filters)
+        return statement, {
+            **self.params,
+            "patient": self.patient_id,
+            "skip": query.offset,
+            "take": query.count + (0 if rows else 1),
+        }
 
 
-@functools.lru_cache(maxsize=512)
-def _plain_search(shape: Visibility, rows: bool) -> Any:
-    """The current documents of a patient this shape sees, newest first, paged: built once per
-    shape (the common search: no filter), so a request only binds the values."""
+def _search(shape: Visibility, target: Any, filters: Iterable[ColumnElement[bool]]) -> Any:
+    """The current documents of a patient (bound: ``patient``) that this shape sees and that
+    match ``filters``, newest first, paged (``skip``, ``take``)."""
     d = DocumentEntry
     return (
-        select(d if rows else d.resource)
+        select(target)
         .where(
             d.patient_id == bindparam("patient", type_=Uuid()),
             d.current.is_(True),
             *visibility_clauses(shape),
-            d.status == "current",
+            *filters,
         )
         .order_by(d.created.desc(), d.id.desc())
         .offset(bindparam("skip"))
         .limit(bindparam("take"))
     )
+
+
+@functools.lru_cache(maxsize=512)
+def _plain_search(shape: Visibility, rows: bool) -> Any:
+    """The common search (no filter but the current status), built once per shape, so that a
+    request only binds the values."""
+    d = DocumentEntry
+    return _search(shape, d if rows else d.resource, (d.status == "current",))
 
 
 def _any(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
@@ -836,6 +827,14 @@ def _any(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
 def _visible_entry(
     session: Session, actor: Actor, entry: DocumentEntry | None, action: Action, audit_action: str
 ) -> DocumentEntry:
+    return _visible(session, actor, entry, action, audit_action)[0]
+
+
+def _visible(
+    session: Session, actor: Actor, entry: DocumentEntry | None, action: Action, audit_action: str
+) -> tuple[DocumentEntry, RecordFacts]:
+    """The entry, once the access to its record is decided and audited and the document is
+    visible to this actor (else "not found"), with the record's facts for this actor."""
     if entry is None:
         raise NotFound(NOT_FOUND)
     facts, mode = _open(
@@ -857,7 +856,7 @@ def _visible_entry(
         reveal_masked_in_emergency=settings.emergency_reveals_masked,
     ):
         raise NotFound(NOT_FOUND)  # audited as a read of the record; the document stays hidden
-    return entry
+    return entry, facts
 
 
 def blob_id_of(blob_key: str) -> str:
@@ -965,14 +964,15 @@ def _change(
     actor: Actor,
     entry_id: uuid.UUID,
     verb: str,
-    allowed: Callable[[DocumentEntry], bool],
+    allowed: Callable[[DocumentEntry, RecordFacts], bool],
     conflict: Callable[[DocumentEntry], str | None] = lambda _entry: None,
     **changes: Any,
 ) -> DocumentEntry:
     """A lifecycle change: first whether the actor may see the document at all (a document
     they may not see answers "not found", whatever they asked), then whether they may make
-    this change (``allowed``), then whether it fits the document's state (``conflict``)."""
-    entry = _visible_entry(
+    this change (``allowed``: the entry and the record's facts for the actor), then whether it
+    fits the document's state (``conflict``)."""
+    entry, facts = _visible(
         session,
         actor,
         session.get(DocumentEntry, entry_id),
@@ -980,7 +980,7 @@ def _change(
         f"document.{verb}",
     )
     entry = _current(session, entry.id)
-    if not allowed(entry):
+    if not allowed(entry, facts):
         raise Forbidden(_FORBIDDEN[verb])
     refusal = conflict(entry)
     if refusal is not None:
@@ -1001,7 +1001,12 @@ _FORBIDDEN = {
 def delete_document(session: Session, actor: Actor, entry_id: uuid.UUID) -> DocumentEntry:
     """Logical deletion, by the document's author only (domain.md §3.3)."""
     return _change(
-        session, actor, entry_id, "delete", lambda entry: _is_author(actor, entry), status=DELETED
+        session,
+        actor,
+        entry_id,
+        "delete",
+        lambda entry, _facts: _is_author(actor, entry),
+        status=DELETED,
     )
 
 
@@ -1010,7 +1015,12 @@ def set_archived(
 ) -> DocumentEntry:
     verb = "archive" if archived else "unarchive"
     return _change(
-        session, actor, entry_id, verb, lambda entry: _is_author(actor, entry), archived=archived
+        session,
+        actor,
+        entry_id,
+        verb,
+        lambda entry, _facts: _is_author(actor, entry),
+        archived=archived,
     )
 
 
@@ -1029,7 +1039,7 @@ def set_hidden_from_professionals(
         actor,
         entry_id,
         "hide" if hidden else "unhide",
-        lambda _entry: actor.kind in (ActorKind.PATIENT, ActorKind.APP),
+        lambda _entry, _facts: actor.kind in (ActorKind.PATIENT, ActorKind.APP),
         not_yet_visible,
         masked_ps=hidden,
     )
@@ -1041,12 +1051,10 @@ def set_patient_visibility(
     """A professional makes a document visible to the patient, or invisible until an
     announcement consultation (TD3.3b): its author, or the patient's treating doctor."""
 
-    def may(entry: DocumentEntry) -> bool:
+    def may(entry: DocumentEntry, facts: RecordFacts) -> bool:
         if actor.kind is not ActorKind.PROFESSIONAL:
             return False
-        return (
-            _is_author(actor, entry) or load_facts(session, actor, entry.patient_id).treating_doctor
-        )
+        return _is_author(actor, entry) or facts.treating_doctor
 
     def masked(entry: DocumentEntry) -> str | None:
         if not visible and entry.masked_ps:

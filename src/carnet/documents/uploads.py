@@ -20,6 +20,7 @@ from carnet.documents.bundles import Author, Doc, provide_bundle
 from carnet.documents.models import DocumentEntry
 from carnet.errors import Forbidden, Invalid
 from carnet.patients.models import Patient
+from carnet.safety.engine import EarlierExam
 from carnet.terminology import documents as vocab
 
 PATIENT_CLASS = "90"
@@ -83,7 +84,7 @@ def add_document(
     type_code: str,
     title: str,
     upload: Upload,
-) -> tuple[list[DocumentEntry], dict[uuid.UUID, list[service.EarlierExam]]]:
+) -> tuple[list[DocumentEntry], dict[uuid.UUID, list[EarlierExam]]]:
     """Add one document to the record through the ITI-65 path; returns the stored entry and,
     for exam results, the earlier same exams ("the same exam was done on …")."""
     patient = session.get(Patient, patient_id)

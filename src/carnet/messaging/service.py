@@ -34,7 +34,6 @@ from carnet.db import new_id, settings_of
 from carnet.documents import envelope
 from carnet.documents.service import blobs_of, patient_data_key
 from carnet.errors import Invalid, NotFound
-from carnet.identity import parse_ins_identifier
 from carnet.messaging.fhir import (
     AttachmentFacts,
     CommunicationInput,
@@ -44,7 +43,7 @@ from carnet.messaging.fhir import (
 from carnet.messaging.models import Attachment, Message, MessageRead, Participant, Thread
 from carnet.notifications.models import enqueue
 from carnet.patients.models import Patient
-from carnet.patients.service import find_by_nir
+from carnet.patients.service import find_by_identifier
 
 NO_THREAD = "No such message thread."
 MAX_SUBJECT = 200
@@ -238,9 +237,8 @@ def patient_by_ins(
     session: Session, actor: Actor, ins: str, *, field: str = "Communication.subject"
 ) -> uuid.UUID:
     """The patient named by an INS token; an unknown one is an audited "not found"."""
-    parsed = parse_ins_identifier(ins, field=field)
-    found = find_by_nir(session, parsed.matricule)
-    if found is None or found.ins_oid != parsed.oid:
+    found = find_by_identifier(session, ins, field=field)
+    if found is None:
         raise deny_unknown(actor, action=Action.WRITE, resource_type="Communication")
     return found.id
 

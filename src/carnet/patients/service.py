@@ -125,9 +125,10 @@ def require_by_nir(session: Session, nir: str) -> Patient:
     return patient
 
 
-def find_by_identifier(session: Session, token: str) -> Patient | None:
-    """Resolve a FHIR identifier token ``urn:oid:<INS OID>|<matricule>``."""
-    ins = parse_ins_identifier(token)
+def find_by_identifier(session: Session, token: str, *, field: str | None = None) -> Patient | None:
+    """Resolve a FHIR identifier token ``urn:oid:<INS OID>|<matricule>`` (a malformed one is
+    ``Invalid``, naming ``field``)."""
+    ins = parse_ins_identifier(token, field=field)
     patient = find_by_nir(session, ins.matricule)
     if patient is None or patient.ins_oid != ins.oid:
         return None

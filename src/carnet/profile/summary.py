@@ -21,6 +21,7 @@ from carnet.patients.models import Patient
 from carnet.profile import service
 from carnet.profile.fhir import BLOOD_GROUP_LOINC, CONTACT_ROLES, ORGAN_DONATION, ProfileInput
 from carnet.profile.models import ProfileEntry
+from carnet.safety.engine import EarlierExam
 
 DETECTED_ISSUE_URL = "https://carnet.invalid/fhir/StructureDefinition/detected-issue"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
@@ -147,8 +148,8 @@ def duplicate_warnings(
     earlier = service.recent_same_exam(session, patient_id, parsed.code, parsed.effective)
     out = []
     for entry in earlier:
-        when = entry.effective.astimezone(UTC).strftime("%d/%m/%Y") if entry.effective else "?"
-        who = entry.source_name or entry.source_ref
+        assert entry.effective is not None  # the same exam is found by its date
+        exam = EarlierExam(entry.effective.astimezone(UTC), entry.source_name or entry.source_ref)
         out.append(
             {
                 "kind": "duplicate",
@@ -156,8 +157,8 @@ def duplicate_warnings(
                 "severity_label": "examen récent",
                 "substances": [],
                 "rule": f"{parsed.display} ({parsed.code})",
-                "message_fr": f"Le même examen a été fait le {when}, par {who}.",
-                "message_en": f"The same exam was done on {when}, by {who}.",
+                "message_fr": exam.sentence("fr"),
+                "message_en": exam.sentence("en"),
                 "source": "Carnet",
                 "source_date": "",
             }

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -647,3 +648,18 @@ __all__ = [
     "check",
     "check_prescription",
 ]
+
+
+@dataclass(frozen=True)
+class EarlierExam:
+    """The same exam, done recently (within the operator's window): when, and by whom. Both a
+    result provided as a document and one entered in the profile are warned of in these
+    words."""
+
+    done_on: datetime
+    by: str
+
+    def sentence(self, lang: str = "fr") -> str:
+        if lang == "fr":
+            return f"Le même examen a été fait le {self.done_on:%d/%m/%Y}, par {self.by}."
+        return f"The same exam was done on {self.done_on:%Y-%m-%d}, by {self.by}."
