@@ -4,6 +4,7 @@ boundaries are faked (the notification sender, the clock)."""
 
 from __future__ import annotations
 
+import html
 import os
 import time
 import uuid
@@ -46,6 +47,12 @@ NIRS = {
 }
 INS = "urn:oid:1.2.250.1.213.1.4.8|{}"
 EXPIRED = "Le formulaire a expiré"  # the portal's CSRF refusal (web.i18n)
+
+
+def refused_for_csrf(response: Any) -> bool:
+    """The portal refused the form for its CSRF token (403, "the form has expired"), not for
+    the access it asked for."""
+    return response.status_code == 403 and EXPIRED in html.unescape(response.text)
 
 
 class FakeSender:

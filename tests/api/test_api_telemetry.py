@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from opentelemetry import metrics, trace
+from opentelemetry import _logs, metrics, trace
 
 from tests.conftest import NIRS
 
@@ -37,12 +37,24 @@ class RecordingMeterProvider(metrics.MeterProvider):
         return metrics.NoOpMeter(str(args[0]) if args else "carnet")
 
 
-def test_a_configured_collector_receives_no_span_or_metric_of_a_search(
+class RecordingLoggerProvider(_logs.LoggerProvider):
+    def __init__(self) -> None:
+        self.asked: list[Any] = []
+
+    def get_logger(self, *args: Any, **kwargs: Any) -> _logs.Logger:
+        self.asked.append(args)
+        return _logs.NoOpLogger(str(args[0]) if args else "carnet")
+
+
+def test_a_configured_collector_receives_no_span_metric_or_log_of_a_search(
     client: TestClient, system_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tracing, metering = RecordingTracerProvider(), RecordingMeterProvider()
+    logging = RecordingLoggerProvider()
     monkeypatch.setattr(trace, "get_tracer_provider", lambda: tracing)
     monkeypatch.setattr(metrics, "get_meter_provider", lambda: metering)
+    monkeypatch.setattr(_logs, "get_logger_provider", lambda: logging)
+    monkeypatch.setattr(_logs, "get_logger", lambda name, *args, **_: logging.get_logger(name))
     token = system_token(CARMES, DURAND_RPPS)
 
     answer = client.get(
@@ -54,3 +66,4 @@ def test_a_configured_collector_receives_no_span_or_metric_of_a_search(
     assert answer.status_code == 200
     assert tracing.asked == []
     assert metering.asked == []
+    assert logging.asked == []

@@ -273,16 +273,13 @@ def test_reads_and_writes_say_what_was_looked_at(
 
 
 def _row(kind: str, ref: str, name: str | None, action: str = "read", **extra: Any) -> AuditEntry:
+    """A trail row (``extra``: any other column; a misspelt one is a TypeError)."""
     return AuditEntry(
         actor_kind=kind,
         actor_ref=ref,
         actor_name=name,
         action=action,
-        outcome=extra.get("outcome", "allowed"),
-        detail=extra.get("detail"),
-        mode="normal",
-        resource_type=extra.get("resource_type"),
-        actor_structure=extra.get("actor_structure"),
+        **{"outcome": "allowed", "mode": "normal", **extra},
     )
 
 

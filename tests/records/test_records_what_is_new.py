@@ -5,7 +5,7 @@ access is not pushed out of it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -40,11 +40,20 @@ def test_only_what_happened_after_the_last_visit_is_new(
     cast: Cast,
     pro: Callable[..., Actor],
     holder: Callable[[str], Actor],
+    frozen: Callable[[datetime], None],
 ) -> None:
     sylvie, patient_id = holder("sylvie"), cast.patients["sylvie"]
-    practice.open_patient(session, pro("durand"), patient_id)
-    since = clock.now() + timedelta(seconds=1)
+    start = clock.now()
+    frozen(start)
+    practice.open_patient(session, pro("durand"), patient_id)  # before her last visit
+    last_visit = start + timedelta(minutes=1)
 
-    news = records.what_is_new(session, sylvie, patient_id, since=since)
+    assert records.what_is_new(session, sylvie, patient_id, since=last_visit).accesses == []
 
-    assert news.accesses == []
+    frozen(start + timedelta(minutes=2))
+    practice.open_patient(session, pro("roux"), patient_id)  # after it
+    news = records.what_is_new(session, sylvie, patient_id, since=last_visit)
+
+    assert news.accesses, "Dr Roux's access, after the last visit, is missing"
+    assert {e.actor_ref for e in news.accesses} == {pro("roux").ref}
+    assert all(e.recorded_at == start + timedelta(minutes=2) for e in news.accesses)
