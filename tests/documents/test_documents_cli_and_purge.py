@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,8 @@ from typer.testing import CliRunner
 
 from carnet.access import Actor
 from carnet.cli import app as cli
+from carnet.documents import envelope
+from carnet.documents import service as documents
 from carnet.documents.models import DocumentEntry, PatientKey
 from carnet.documents.service import shred_patient
 from carnet.documents.storage import LocalBlobStore
@@ -71,6 +74,36 @@ def test_verify_passes_on_the_demo_and_counts_its_documents(demo: FreshDemo) -> 
 
     assert result.exit_code == 0, result.output
     assert f"{current} document(s) verified" in result.output
+
+
+def test_verify_streams_the_documents_and_unwraps_each_patients_key_once_per_pass(
+    demo: FreshDemo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Built for 420 M documents: rows come a batch at a time in patient order (a batch of 2
+    # here, so that batches are crossed), and a patient's data key is not unwrapped again for
+    # each of their documents.
+    unwrapped: list[uuid.UUID] = []
+    unwrap = envelope.unwrap_key
+
+    def counting(master: bytes, wrapped: bytes, patient_id: uuid.UUID) -> bytes:
+        unwrapped.append(patient_id)
+        return unwrap(master, wrapped, patient_id)
+
+    monkeypatch.setattr(envelope, "unwrap_key", counting)
+    monkeypatch.setattr(documents, "VERIFY_BATCH", 2)
+    with demo.factory() as session:
+        owners = list(
+            session.execute(
+                select(DocumentEntry.patient_id).where(DocumentEntry.current.is_(True))
+            ).scalars()
+        )
+        holders = list(session.execute(select(Attachment.patient_id)).scalars())
+
+        assert list(documents.verify_contents(session)) == []
+
+    assert len(owners) > len(set(owners))  # some patients have several documents
+    # once per patient in the documents' pass, and once in the attachments' pass
+    assert sorted(unwrapped) == sorted([*set(owners), *set(holders)])
 
 
 def test_verify_fails_naming_the_document_whose_content_was_tampered_with(

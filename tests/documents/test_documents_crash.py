@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from carnet.cli import app as cli
+from carnet.documents import service as documents
 from carnet.documents.bundles import Doc
 from carnet.documents.models import DocumentEntry, Submission
 from carnet.documents.service import verify_contents
@@ -196,6 +197,25 @@ def test_gc_leaves_recent_contents_alone_as_they_may_belong_to_an_upload_under_w
         assert recent in demo.blob_keys()
     finally:
         demo.blobs.delete(recent)
+
+
+def test_gc_checks_the_store_a_batch_at_a_time_and_removes_only_orphans(
+    demo: FreshDemo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The store is walked and checked against the rows a few keys at a time (3 here, so that
+    # orphans and the contents of documents and message attachments share batches).
+    monkeypatch.setattr(documents, "GC_BATCH", 3)
+    assert demo.blob_keys() == stored_keys(demo)
+    orphans = {f"c/{n:02x}/00/{'9' * 30}{n:02d}" for n in range(5)}
+    for key in orphans:
+        demo.blobs.put(key, b"sealed bytes nobody refers to")
+
+    result = gc(demo)
+
+    assert result.exit_code == 0, result.output
+    assert f"removed {len(orphans)} orphan content(s)" in result.output
+    assert demo.blob_keys() == stored_keys(demo)  # every document's and attachment's content
+    assert unreadable(demo) == []
 
 
 # --- a corrupted upload through the API ---------------------------------------------------

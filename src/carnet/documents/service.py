@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -914,10 +915,19 @@ def download_name(entry: DocumentEntry) -> str:
 
 def _decrypt(session: Session, entry: DocumentEntry) -> bytes:
     key = patient_data_key(session, entry.patient_id, create=False)
-    sealed = blobs_of(session).get(entry.blob_key)
-    if entry.content_key is not None:  # else sealed under the data key (before 0014)
-        key = envelope.unwrap_content_key(key, entry.content_key, entry.blob_key)
-    return envelope.decrypt(key, sealed, entry.blob_key.encode())
+    return _open_content(session, key, entry.blob_key, entry.content_key)
+
+
+def _open_content(
+    session: Session, data_key: bytes, blob_key: str, content_key: bytes | None
+) -> bytes:
+    """A document's content, read from the store and decrypted: under its own content key,
+    wrapped by the patient's data key; or, for rows from before 0014, under the data key."""
+    sealed = blobs_of(session).get(blob_key)
+    key = data_key
+    if content_key is not None:
+        key = envelope.unwrap_content_key(data_key, content_key, blob_key)
+    return envelope.decrypt(key, sealed, blob_key.encode())
 
 
 def waiting_for_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> int:
@@ -1090,66 +1100,107 @@ class ContentProblem:
     kind: str = "document"  # or "attachment" (a message's)
 
 
+VERIFY_BATCH = 1_000  # rows fetched at a time: memory does not grow with the documents
+
+
 def verify_contents(session: Session) -> Iterator[ContentProblem]:
-    """Every current document's content is there, decrypts, and matches its hashes."""
+    """Every current document's content is there, decrypts, and matches its hashes; then every
+    message attachment's. The rows stream in patient order, a batch at a time, and each
+    patient's data key is unwrapped once in each of the two passes."""
+    d = DocumentEntry
     rows = session.execute(
-        select(DocumentEntry)
-        .where(DocumentEntry.current.is_(True))
-        .order_by(DocumentEntry.patient_id)
-    ).scalars()
-    for entry in rows:
+        select(d.id, d.patient_id, d.blob_key, d.content_key, d.sha256, d.sha1, d.size)
+        .where(d.current.is_(True))
+        .order_by(d.patient_id, d.id)
+        .execution_options(yield_per=VERIFY_BATCH)
+    )
+    key_of = _data_keys(session)
+    for row in rows:
         try:
-            content = _decrypt(session, entry)
+            content = _open_content(session, key_of(row.patient_id), row.blob_key, row.content_key)
         except BlobMissing:
-            yield ContentProblem(entry.id, "content missing from the blob store")
+            yield ContentProblem(row.id, "content missing from the blob store")
             continue
         except (envelope.CorruptContent, envelope.KeyUnavailable):
-            yield ContentProblem(entry.id, "content cannot be decrypted")
+            yield ContentProblem(row.id, "content cannot be decrypted")
             continue
         if (
-            hashlib.sha256(content).hexdigest() != entry.sha256
-            or hashlib.sha1(content, usedforsecurity=False).hexdigest() != entry.sha1
-            or len(content) != entry.size
+            hashlib.sha256(content).hexdigest() != row.sha256
+            or hashlib.sha1(content, usedforsecurity=False).hexdigest() != row.sha1
+            or len(content) != row.size
         ):
-            yield ContentProblem(entry.id, "content does not match its hash or size")
+            yield ContentProblem(row.id, "content does not match its hash or size")
     yield from _verify_attachments(session)
+
+
+def _data_keys(session: Session) -> Callable[[uuid.UUID], bytes]:
+    """``patient_data_key`` for rows read in patient order: the last patient's key (or why it
+    is unavailable) is kept, so that each key is unwrapped once."""
+    last: list[Any] = [None, None]  # patient id, key or the KeyUnavailable raised
+
+    def key_of(patient_id: uuid.UUID) -> bytes:
+        if last[0] != patient_id:
+            try:
+                last[1] = patient_data_key(session, patient_id, create=False)
+            except envelope.KeyUnavailable as unavailable:
+                last[1] = unavailable
+            last[0] = patient_id
+        if isinstance(last[1], envelope.KeyUnavailable):
+            raise last[1]
+        return bytes(last[1])
+
+    return key_of
 
 
 def _verify_attachments(session: Session) -> Iterator[ContentProblem]:
     """Message attachments share the patients' keys and the blob store: the same checks."""
-    rows = session.execute(select(Attachment).order_by(Attachment.patient_id)).scalars()
-    for attachment in rows:
+    key_of = _data_keys(session)
+    a = Attachment
+    rows = session.execute(
+        select(a.id, a.patient_id, a.blob_key, a.sha256, a.size)
+        .order_by(a.patient_id, a.id)
+        .execution_options(yield_per=VERIFY_BATCH)
+    )
+    for row in rows:
         try:
-            key = patient_data_key(session, attachment.patient_id, create=False)
-            sealed = blobs_of(session).get(attachment.blob_key)
-            content = envelope.decrypt(key, sealed, attachment.blob_key.encode())
+            content = _open_content(session, key_of(row.patient_id), row.blob_key, None)
         except BlobMissing:
-            yield ContentProblem(attachment.id, "content missing from the blob store", "attachment")
+            yield ContentProblem(row.id, "content missing from the blob store", "attachment")
             continue
         except (envelope.CorruptContent, envelope.KeyUnavailable):
-            yield ContentProblem(attachment.id, "content cannot be decrypted", "attachment")
+            yield ContentProblem(row.id, "content cannot be decrypted", "attachment")
             continue
-        if (
-            hashlib.sha256(content).hexdigest() != attachment.sha256
-            or len(content) != attachment.size
-        ):
-            yield ContentProblem(
-                attachment.id, "content does not match its hash or size", "attachment"
-            )
+        if hashlib.sha256(content).hexdigest() != row.sha256 or len(content) != row.size:
+            yield ContentProblem(row.id, "content does not match its hash or size", "attachment")
+
+
+GC_BATCH = 500  # store keys checked against the rows at a time (two indexed lookups)
 
 
 def collect_orphans(session: Session, *, older_than_seconds: float) -> int:
     """Delete contents no document or message attachment refers to. An upload killed between
     writing its content and committing its metadata leaves such a blob; it is never readable
-    through the API."""
+    through the API. The store's keys are checked against the rows a batch at a time."""
     store = blobs_of(session)
-    known = set(session.execute(select(DocumentEntry.blob_key)).scalars())
-    known |= set(session.execute(select(Attachment.blob_key)).scalars())
     removed = 0
-    for key in list(store.iter_keys()):
-        if key not in known and _older_than(store, key, older_than_seconds):
-            store.delete(key)
-            removed += 1
+    # Streamed: a key is deleted once listed (the local store lists each folder before
+    # yielding from it, object storage lists in pages), so memory does not grow with the store.
+    keys = store.iter_keys()
+    while batch := list(islice(keys, GC_BATCH)):
+        known = set(
+            session.execute(
+                select(DocumentEntry.blob_key).where(DocumentEntry.blob_key.in_(batch))
+            ).scalars()
+        )
+        known.update(
+            session.execute(select(Attachment.blob_key).where(Attachment.blob_key.in_(batch)))
+            .scalars()
+            .all()
+        )
+        for key in batch:
+            if key not in known and _older_than(store, key, older_than_seconds):
+                store.delete(key)
+                removed += 1
     sweep = getattr(store, "sweep_temp", None)
     if sweep is not None:
         removed += int(sweep(older_than_seconds))

@@ -86,7 +86,10 @@ class MessageRead(Base):
 
 class Attachment(IdMixin, Base):
     __tablename__ = "message_attachments"
-    __table_args__ = (Index("ix_message_attachments_message", "message_id"),)
+    __table_args__ = (
+        Index("ix_message_attachments_message", "message_id"),
+        Index("ix_message_attachments_blob", "blob_key"),  # gc asks by key (migration 0015)
+    )
 
     message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
