@@ -99,6 +99,21 @@ def test_the_whole_demo_trail_and_fresh_appends_verify_without_any_problem(
     assert list(verify(session, chain)) == []
 
 
+def test_verification_reads_heads_and_rows_a_batch_at_a_time_and_still_finds_a_change(
+    session: Session, chain: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit, "VERIFY_BATCH", 2)  # every chain and the heads cross batches
+    assert list(verify(session)) == []
+
+    tamper(
+        session,
+        "UPDATE audit_entries SET detail = 'changed' WHERE chain = :chain AND seq = 4",
+        chain=chain,
+    )
+
+    assert list(verify(session)) == [ChainProblem(chain, 4, "row content was altered")]
+
+
 @pytest.mark.parametrize(
     ("column", "value"),
     [

@@ -317,6 +317,9 @@ def _clip(value: str | None, size: int) -> str | None:
     return value[:size] if value else value
 
 
+VERIFY_BATCH = 1_000  # heads, and rows of a chain, read at a time
+
+
 @dataclass(frozen=True)
 class ChainProblem:
     chain: str
@@ -325,12 +328,18 @@ class ChainProblem:
 
 
 def verify(session: Session, chain: str | None = None) -> Iterator[ChainProblem]:
-    """Yield every inconsistency: altered rows, gaps (removed rows), reordering, a cut tail."""
+    """Yield every inconsistency: altered rows, gaps (removed rows), reordering, a cut tail.
+    Heads and rows stream a batch at a time: memory does not grow with the number of chains
+    (one per patient) nor with a chain's length."""
     # Core reads: what is in the database now, never objects a session remembers.
-    heads = select(HEADS.c.chain, HEADS.c.seq, HEADS.c.hash).order_by(HEADS.c.chain)
+    heads = (
+        select(HEADS.c.chain, HEADS.c.seq, HEADS.c.hash)
+        .order_by(HEADS.c.chain)
+        .execution_options(yield_per=VERIFY_BATCH)
+    )
     if chain is not None:
         heads = heads.where(HEADS.c.chain == chain)
-    for head in session.execute(heads).all():
+    for head in session.execute(heads):
         yield from _verify_chain(session, head.chain, head)
     # Deleting a head must not take its chain out of verification.
     headless = (
@@ -348,7 +357,12 @@ def verify(session: Session, chain: str | None = None) -> Iterator[ChainProblem]
 def _verify_chain(session: Session, chain: str, head: Any | None) -> Iterator[ChainProblem]:
     key = chain_key(session)
     prev_hash, expected_seq = GENESIS, 1
-    rows = session.execute(select(ENTRIES).where(ENTRIES.c.chain == chain).order_by(ENTRIES.c.seq))
+    rows = session.execute(
+        select(ENTRIES)
+        .where(ENTRIES.c.chain == chain)
+        .order_by(ENTRIES.c.seq)
+        .execution_options(yield_per=VERIFY_BATCH)
+    )
     for row in rows:
         if row.seq != expected_seq:
             yield ChainProblem(chain, expected_seq, "missing row(s) before this position")
