@@ -74,6 +74,21 @@ def test_a_closed_record_leaves_the_list(
     assert recent(session, durand) == ["Léa Martin"]
 
 
+def test_the_list_is_drawn_from_the_professionals_latest_accesses_only(
+    session: Session, cast: Cast, pro: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A laboratory feeding thousands of records a day: the list is worked out from its latest
+    # accesses (one here), not by grouping a month of them on every page.
+    durand = pro("durand")
+    practice.open_patient(session, durand, cast.patients["sylvie"])
+    practice.open_patient(session, durand, cast.patients["lea"])
+    assert set(recent(session, durand)) == {"Sylvie Martin", "Léa Martin"}
+
+    monkeypatch.setattr(practice, "RECENT_ROWS", 1)
+
+    assert recent(session, durand) == ["Léa Martin"]
+
+
 def test_a_patient_reached_in_emergency_stays_while_emergency_access_stays_open(
     session: Session, cast: Cast, pro: Make, holder: Holder
 ) -> None:

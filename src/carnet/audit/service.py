@@ -399,7 +399,8 @@ def trail(
     if before_seq is not None:
         query = query.where(e.seq < before_seq)
     if since is not None:
-        query = query.where(e.recorded_at > since)
+        # by the (patient, time) index: what is new is read, not the whole chain back to it
+        query = query.where(e.patient_id == patient_id, e.recorded_at > since)
     if leave_out_kinds:
         query = query.where(e.actor_kind.not_in(leave_out_kinds))
     if leave_out_actions:

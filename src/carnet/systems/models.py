@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carnet.db import Base, CreatedMixin, IdMixin
@@ -25,6 +25,8 @@ class System(IdMixin, CreatedMixin, Base):
 
 class UsedAssertion(Base):
     __tablename__ = "used_assertions"
+    # each token request forgets the expired ids (migration 0015)
+    __table_args__ = (Index("ix_used_assertions_expires", "expires_at"),)
 
     jti: Mapped[str] = mapped_column(String(200), primary_key=True)
     client_id: Mapped[str] = mapped_column(String(64))
