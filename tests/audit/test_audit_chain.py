@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select, text
@@ -97,6 +98,30 @@ def test_the_whole_demo_trail_and_fresh_appends_verify_without_any_problem(
 
     assert list(verify(session)) == []
     assert list(verify(session, chain)) == []
+
+
+def test_rows_appended_while_verification_runs_are_not_reported(
+    session: Session, chain: str
+) -> None:
+    # On a live database the head is read first: by the time the chain's rows are read, more
+    # were appended (and the head moved with them). The head as it was then says 3.
+    rows = rows_of(session, chain)
+    then = SimpleNamespace(seq=rows[2].seq, hash=rows[2].hash)
+
+    assert list(audit._verify_chain(session, chain, then)) == []
+
+
+def test_a_row_added_past_the_chain_head_is_reported(session: Session, chain: str) -> None:
+    last = rows_of(session, chain)[-1]
+    forged = {c.key: getattr(last, c.key) for c in AuditEntry.__table__.columns}
+    session.add(AuditEntry(**{**forged, "id": uuid.uuid4(), "seq": last.seq + 1}))
+    session.flush()
+
+    problems = list(verify(session, chain))
+
+    past = ChainProblem(chain, last.seq, "rows past the chain head: added without moving it")
+    assert past in problems
+    assert all(p.seq == last.seq + 1 for p in problems if p != past)  # only the forged row
 
 
 def test_verification_reads_heads_and_rows_a_batch_at_a_time_and_still_finds_a_change(

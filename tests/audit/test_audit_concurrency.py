@@ -149,6 +149,9 @@ def test_two_transactions_appending_to_the_same_chains_in_opposite_orders_both_c
     # append for the first's commit, which waits here for the second.)
     first, second = sorted(uuid.uuid4() for _ in range(2))
     both_appended = threading.Barrier(2)
+    with session_scope(committing) as session:  # both chains have a head already
+        for patient_id in (first, second):
+            audit.append(session, patient_id=patient_id, action="read", actor_kind="patient")
 
     def work(n: int) -> None:
         order = (first, second) if n == 0 else (second, first)
@@ -168,7 +171,7 @@ def test_two_transactions_appending_to_the_same_chains_in_opposite_orders_both_c
 
         assert errors == []
         for patient_id in (first, second):
-            assert seqs_of(committing, str(patient_id)) == [1, 2]
+            assert seqs_of(committing, str(patient_id)) == [1, 2, 3]
             with committing() as session:
                 assert list(audit.verify(session, str(patient_id))) == []
     finally:

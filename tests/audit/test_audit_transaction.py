@@ -5,25 +5,40 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from carnet.access import Action, Actor
 from carnet.access.gate import authorize, deny_unknown
 from carnet.audit import service as audit
-from carnet.audit.models import AuditEntry, AuditHead, NotifiedAccess
+from carnet.audit.models import SYSTEM_CHAIN, AuditEntry, AuditHead, NotifiedAccess
+from carnet.audit.service import GENESIS
 from carnet.audit.transaction import audited_transaction
 from carnet.audit.words import describe
 from carnet.errors import AccessDenied, Conflict, Forbidden, NotFound
 from carnet.notifications.models import OutboxMessage
+from carnet.patients.service import register_patient
 from carnet.records.models import Record
 from tests.conftest import Cast
 
 
 class AuditStoreDown(RuntimeError):
     pass
+
+
+def appender(session: Session, patient_id: uuid.UUID) -> Callable[[str], None]:
+    """Record a row on the patient's chain, told apart by its detail."""
+
+    def append(detail: str) -> None:
+        audit.append(
+            session, patient_id=patient_id, action="read", actor_kind="patient", detail=detail
+        )
+
+    return append
 
 
 def entries(session: Session, patient_id: uuid.UUID) -> list[AuditEntry]:
@@ -219,6 +234,38 @@ def test_a_denial_after_an_allowed_access_keeps_the_attempt_and_the_denial(
     ]
 
 
+def test_a_denial_after_the_same_actor_was_allowed_in_is_written_alone(
+    session: Session, factory: sessionmaker[Session], cast: Cast, pro: Callable[..., Actor]
+) -> None:
+    # Let into the record, then refused something in it (an appointment that is not theirs,
+    # say): the denial says what was tried, without a failed row beside it.
+    sylvie = cast.patients["sylvie"]
+    durand = pro("durand")
+    before = entries(session, sylvie)
+
+    def refused_inside(_: Session) -> None:
+        raise AccessDenied(
+            Forbidden("Not yours."),
+            {
+                "patient_id": sylvie,
+                "action": "read",
+                "outcome": "denied",
+                "mode": "normal",
+                "detail": "not_a_participant",
+                "actor_kind": "professional",
+                "actor_ref": durand.ref,
+            },
+        )
+
+    with pytest.raises(Forbidden):
+        run_request(factory, read(durand, sylvie), refused_inside)
+
+    added = entries(session, sylvie)[len(before) :]
+    assert [(e.outcome, e.actor_ref, e.detail) for e in added] == [
+        ("denied", durand.ref, "not_a_participant")
+    ]
+
+
 def test_when_the_audit_row_cannot_be_written_nothing_of_the_access_is_committed(
     session: Session,
     factory: sessionmaker[Session],
@@ -299,8 +346,8 @@ def test_a_rolled_back_savepoint_takes_its_audit_rows_and_only_them_with_it(
 
 
 def test_rows_written_early_inside_a_savepoint_still_roll_back_with_it(session: Session) -> None:
-    # Reading the trail writes the queue mid-transaction (the read shows itself); what is
-    # queued after it, in a savepoint that then rolls back, is forgotten too.
+    # Rows written mid-transaction (``write_queued``) inside a savepoint go with its rollback;
+    # those queued before the savepoint are written again, those queued after it forgotten.
     patient_id = uuid.uuid4()
 
     def append(detail: str) -> None:
@@ -311,7 +358,7 @@ def test_rows_written_early_inside_a_savepoint_still_roll_back_with_it(session: 
     append("before")
     inside = session.begin_nested()
     append("written early, then rolled back")
-    audit.trail(session, patient_id)
+    audit.write_queued(session)
     append("queued after, then rolled back")
     inside.rollback()
     append("after")
@@ -368,3 +415,111 @@ def test_the_gate_itself_never_writes_a_denial_without_the_transaction_boundary(
 
     assert denied.value.entry["detail"] == "blocked_by_patient"
     assert entries(session, sylvie) == before
+
+
+def test_a_failed_flush_inside_a_savepoint_keeps_what_was_recorded_before_it(
+    session: Session,
+) -> None:
+    # SQLAlchemy rolls a failed flush's inner transaction back on its own: that is not the
+    # request's transaction ending, and what was recorded before stays queued.
+    patient_id = uuid.uuid4()
+    append = appender(session, patient_id)
+    append("before")
+    savepoint = session.begin_nested()
+    session.add(AuditHead(chain=SYSTEM_CHAIN, seq=0, hash=GENESIS))  # exists: refused
+    with pytest.raises(IntegrityError):
+        session.flush()
+    savepoint.rollback()
+    append("after")
+    session.commit()
+
+    assert [e.detail for e in entries(session, patient_id)] == ["before", "after"]
+
+
+def test_a_transaction_committed_around_a_savepoint_left_open_writes_all_it_recorded(
+    factory: sessionmaker[Session],
+) -> None:
+    patient_id = uuid.uuid4()
+    with factory() as other:
+        root = other.begin()
+        append = appender(other, patient_id)
+        append("before")
+        other.begin_nested()
+        append("inside the savepoint left open")
+        root.commit()
+
+        assert [e.detail for e in entries(other, patient_id)] == [
+            "before",
+            "inside the savepoint left open",
+        ]
+
+
+def test_a_closed_session_forgets_what_it_had_not_committed(
+    factory: sessionmaker[Session],
+) -> None:
+    patient_id = uuid.uuid4()
+    with factory() as reused:
+        append = appender(reused, patient_id)
+        append("never committed")
+        reused.close()
+        append("after the close")
+        reused.commit()
+
+        assert [e.detail for e in entries(reused, patient_id)] == ["after the close"]
+
+
+def test_a_refused_request_keeps_only_its_access_decisions_as_failed_attempts_at_their_time(
+    session: Session,
+    factory: sessionmaker[Session],
+    cast: Cast,
+    pro: Callable[..., Actor],
+    operator: Actor,
+    frozen: Callable[[datetime], None],
+) -> None:
+    # The request registers a person (a row on their new chain), reads Sylvie's record (an
+    # access decision) and lists Léa's name (a row of what it showed), then is refused. Only
+    # the access is kept, as a failed attempt, at the time it was made; the person it
+    # registered does not exist, and gets no chain.
+    sylvie, lea = cast.patients["sylvie"], cast.patients["lea"]
+    durand = pro("durand")
+    before = {who: entries(session, who) for who in (sylvie, lea)}
+    at_read = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    registered: list[uuid.UUID] = []
+
+    def register(db: Session) -> None:
+        registered.append(
+            register_patient(
+                db,
+                operator,
+                nir="180057505690239",
+                birth_name="PASSANT",
+                birth_given_names=["LOUIS"],
+                birth_date=date(1980, 5, 17),
+                sex="M",
+                birth_place_code="75056",
+            ).id
+        )
+
+    def read_at_nine(db: Session) -> None:
+        frozen(at_read)
+        read(durand, sylvie)(db)
+        frozen(at_read + timedelta(minutes=5))
+
+    def show_lea(db: Session) -> None:
+        audit.append(db, patient_id=lea, action="patient_list.messaging", actor_kind="professional")
+
+    def refuse(_: Session) -> None:
+        raise Conflict("Refused after all.")
+
+    with pytest.raises(Conflict):
+        run_request(factory, register, read_at_nine, show_lea, refuse)
+
+    [attempt] = entries(session, sylvie)[len(before[sylvie]) :]
+    assert (attempt.outcome, attempt.detail, attempt.recorded_at) == (
+        "failed",
+        "failed=conflict",
+        at_read,
+    )
+    assert entries(session, lea) == before[lea]
+    assert entries(session, registered[0]) == []
+    assert session.get(AuditHead, str(registered[0])) is None

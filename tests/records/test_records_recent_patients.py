@@ -160,6 +160,7 @@ def test_the_patients_home_keeps_the_names_shown_in_lists_for_the_history_only(
     practice.open_patient(session, durand, cast.patients["sylvie"])
     assert "Sylvie Martin" in recent(session, durand)
 
+    audit.write_queued(session)  # her visit comes after his page (its own request)
     news = records.what_is_new(session, holder("sylvie"), cast.patients["sylvie"], since=None)
     history = records.read_trail(session, holder("sylvie"), cast.patients["sylvie"], limit=20)
 

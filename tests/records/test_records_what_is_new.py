@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.access import Actor
+from carnet.audit import service as audit
 from carnet.records import practice
 from carnet.records import service as records
 from tests.conftest import Cast
@@ -27,6 +28,7 @@ def test_a_professionals_access_stays_in_whats_new_after_many_visits_of_the_pati
     practice.open_patient(session, pro("durand"), patient_id)
     for _ in range(210):  # more rows of her own than the home used to read back
         records.read_trail(session, sylvie, patient_id, limit=1)
+    audit.write_queued(session)  # each of these was its own request, committed
 
     news = records.what_is_new(session, sylvie, patient_id, since=since)
 
@@ -46,12 +48,14 @@ def test_only_what_happened_after_the_last_visit_is_new(
     start = clock.now()
     frozen(start)
     practice.open_patient(session, pro("durand"), patient_id)  # before her last visit
+    audit.write_queued(session)  # a request of its own, committed
     last_visit = start + timedelta(minutes=1)
 
     assert records.what_is_new(session, sylvie, patient_id, since=last_visit).accesses == []
 
     frozen(start + timedelta(minutes=2))
     practice.open_patient(session, pro("roux"), patient_id)  # after it
+    audit.write_queued(session)
     news = records.what_is_new(session, sylvie, patient_id, since=last_visit)
 
     assert news.accesses, "Dr Roux's access, after the last visit, is missing"

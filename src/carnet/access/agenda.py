@@ -105,7 +105,8 @@ def denied(
     public: CarnetError,
 ) -> AccessDenied:
     """A refusal on one appointment, audited on the patient's chain by the transaction
-    boundary (which rolls back what the request did, the gate's "allowed" row included)."""
+    boundary (which rolls back what the request did, the gate's "allowed" row on this record
+    included: the denial says what was tried)."""
     entry: dict[str, Any] = {
         "patient_id": patient_id,
         "action": action.value,

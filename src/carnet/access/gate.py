@@ -264,9 +264,11 @@ class Pending:
     first_access_notified: bool | None = None
 
     def record(self, session: Session, also: list[dict[str, Any]] | None = None) -> Decision:
-        """Write the audit row (and ``also``, rows of the same access on the same chain, in
-        one append), then notify the patient when the access calls for it."""
-        audit.append_many(session, [self.entry, *(also or [])])
+        """Record the access's audit row (and ``also``, rows of what the access did on the
+        same chain), then notify the patient when the access calls for it."""
+        audit.append_many(session, [self.entry], access=True)
+        if also:
+            audit.append_many(session, also)
         self._notify(session)
         return self.decision
 
@@ -288,7 +290,7 @@ def record_all(session: Session, accesses: list[Pending]) -> None:
     """``Pending.record`` for many records at once (a list of a professional's conversations,
     say): their rows in one batch, and each patient told of a first access as a single access
     would."""
-    audit.append_many(session, [access.entry for access in accesses])
+    audit.append_many(session, [access.entry for access in accesses], access=True)
     for access in accesses:
         access._notify(session)
 

@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from carnet.access import ActorKind
 from carnet.accounts import self_service, service
+from carnet.audit.transaction import undo
 from carnet.audit.words import describe
 from carnet.errors import CarnetError, Conflict, Invalid, TooManyAttempts, Unauthenticated
 from carnet.records import service as records
@@ -176,11 +177,11 @@ ACTIVATION_FIELDS = ("nir", "birth_date", "code", "login")
 
 
 def _refused(session: DbSession, error: CarnetError) -> int:
-    """A refused form writes nothing, except the counter of a wrong code; its status code."""
+    """A refused form writes nothing, except the counter of a wrong code (and the trail of an
+    attempt, ``undo``); its status code."""
+    undo(session, error)
     if error.keep_changes:
         session.commit()
-    else:
-        session.rollback()
     return (
         429 if isinstance(error, TooManyAttempts) else 409 if isinstance(error, Conflict) else 400
     )

@@ -12,7 +12,8 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,7 @@ from carnet import clock
 from carnet.audit.models import SYSTEM_CHAIN, AuditEntry, AuditHead
 from carnet.crypto import derive_key
 from carnet.db import core, new_id, settings_of
+from carnet.patients.models import Patient
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
@@ -128,13 +130,22 @@ _QUEUE = "carnet.audit.queue"
 
 
 @dataclass
+class _Queued:
+    entry: dict[str, Any]
+    at: datetime  # the time of the access, not of the commit
+    access: bool  # an access decision (kept as a failed attempt if the request is refused)
+
+
+@dataclass
 class _Queue:
     """A transaction's audit rows: all it recorded, of which the first ``written`` are in the
-    database, and for each savepoint still open, (entries, written) when it began."""
+    database, and for each savepoint, (rows, written) when it began."""
 
-    entries: list[tuple[dict[str, Any], datetime]] = field(default_factory=list)
+    rows: list[_Queued] = field(default_factory=list)
     written: int = 0
-    savepoints: dict[SessionTransaction, tuple[int, int]] = field(default_factory=dict)
+    savepoints: weakref.WeakKeyDictionary[SessionTransaction, tuple[int, int]] = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
 
 
 def _queue(session: Session) -> _Queue:
@@ -144,77 +155,127 @@ def _queue(session: Session) -> _Queue:
     return queue
 
 
-def append_many(session: Session, entries: list[dict[str, Any]]) -> None:
+def append_many(session: Session, entries: list[dict[str, Any]], *, access: bool = False) -> None:
     """Record rows (the keyword arguments of ``append``), on any patients' chains, in the
-    caller's transaction. They are queued and written when the transaction commits, in the
-    same transaction (``_write_at_commit``): each chain's head is then locked in the chains'
-    order, in one statement, just before the commit. So a chain is held for the shortest time,
-    and two transactions that touch the same chains in different orders (two professionals'
-    pages listing the same patients) never wait for each other in a cycle. A rollback (or a
-    savepoint's) forgets what it queued: a denial recorded after one is all that is written."""
+    caller's transaction (``access``: they are the gate's access decisions). They are queued
+    and written when the transaction commits, in the same transaction (``_write_at_commit``):
+    each chain's head is then locked in the chains' order, in one statement, just before the
+    commit. So a chain is held for the shortest time, and two transactions that touch the same
+    chains in different orders (two professionals' pages listing the same patients) never wait
+    for each other in a cycle. A rollback (or a savepoint's) forgets what it queued."""
     if session.get_transaction() is None:
         session.begin()  # the queue lives as long as this transaction (see _end)
-    now = clock.now()  # each row keeps the time of the access, not of the commit
-    _queue(session).entries.extend((entry, now) for entry in entries)
+    now = clock.now()
+    _queue(session).rows.extend(_Queued(entry, now, access) for entry in entries)
 
 
 def write_queued(session: Session) -> None:
-    """Write what the transaction has queued now (it is also done at commit): for a caller that
-    reads its own transaction's rows back."""
+    """Write what the transaction has queued now (the commit does it otherwise). Tests use it
+    to read their transaction's rows back; the service reads only committed rows."""
     queue = session.info.get(_QUEUE)
-    if queue is not None and queue.written < len(queue.entries):
-        _write(session, queue.entries[queue.written :])
-        queue.written = len(queue.entries)
+    if queue is not None and queue.written < len(queue.rows):
+        _write(session, queue.rows[queue.written :])
+        queue.written = len(queue.rows)
 
 
-def recorded(session: Session) -> list[dict[str, Any]]:
-    """The rows this transaction recorded so far, written or not (for the transaction
-    boundary, which traces a failed request's accesses again after rolling it back)."""
+def accesses(session: Session) -> list[tuple[dict[str, Any], datetime]]:
+    """The access decisions this transaction recorded, with their times: the transaction
+    boundary records them again as failed attempts after rolling a refused request back."""
     queue = session.info.get(_QUEUE)
-    return [entry for entry, _at in queue.entries] if queue is not None else []
+    return [(q.entry, q.at) for q in queue.rows if q.access] if queue is not None else []
+
+
+def append_failed(
+    session: Session, attempts: list[tuple[dict[str, Any], datetime]], code: str
+) -> None:
+    """Record ``attempts`` (``accesses`` taken before the rollback) as accesses that failed
+    with the error ``code`` (first in the detail: ``failed=conflict document=…``), each at its
+    own time. An attempt on a patient who does not exist once rolled back (registered by the
+    request itself) is left out: ids that are not patients never get an audit chain."""
+    ids = {entry["patient_id"] for entry, _at in attempts if entry["patient_id"] is not None}
+    existing = (
+        set(session.execute(select(Patient.id).where(Patient.id.in_(ids))).scalars())
+        if ids
+        else set()
+    )
+    failed = [
+        _Queued(
+            {
+                **entry,
+                "outcome": "failed",
+                "detail": f"failed={code}" + (f" {entry['detail']}" if entry.get("detail") else ""),
+            },
+            at,
+            False,
+        )
+        for entry, at in attempts
+        if entry.get("outcome", "allowed") == "allowed"
+        and (entry["patient_id"] is None or entry["patient_id"] in existing)
+    ]
+    if failed:
+        if session.get_transaction() is None:
+            session.begin()
+        _queue(session).rows.extend(failed)
+
+
+def _drop(queue: _Queue, dropped: Callable[[_Queued], bool]) -> None:
+    """Take rows out of the queue, keeping ``written`` and the savepoints' marks counting the
+    same rows as before."""
+
+    def kept_before(n: int) -> int:
+        return sum(1 for q in queue.rows[:n] if not dropped(q))
+
+    for savepoint, (rows, written) in list(queue.savepoints.items()):
+        queue.savepoints[savepoint] = (kept_before(rows), kept_before(written))
+    queue.written = kept_before(queue.written)
+    queue.rows = [q for q in queue.rows if not dropped(q)]
 
 
 @event.listens_for(Session, "before_commit")
 def _write_at_commit(session: Session) -> None:
-    if not session.in_nested_transaction():  # a savepoint's release writes nothing yet
-        write_queued(session)
+    # Also at a savepoint's release: the root's own hook may run while one is still open
+    # (a root transaction committed around a savepoint left open).
+    write_queued(session)
 
 
 @event.listens_for(Session, "after_transaction_create")
 def _mark(session: Session, transaction: SessionTransaction) -> None:
     if transaction.nested:
         queue = _queue(session)
-        queue.savepoints[transaction] = (len(queue.entries), queue.written)
+        queue.savepoints[transaction] = (len(queue.rows), queue.written)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
-    if not previous_transaction.nested:
+    if previous_transaction.parent is None:  # the transaction itself: all is forgotten
         session.info.pop(_QUEUE, None)
         return
+    if not previous_transaction.nested:
+        return  # a failed flush's inner transaction: the enclosing one's rollback decides
     queue = session.info.get(_QUEUE)
-    mark = queue.savepoints.get(previous_transaction) if queue is not None else None
+    mark = queue.savepoints.pop(previous_transaction, None) if queue is not None else None
     if queue is not None and mark is not None:
         # What the savepoint recorded is forgotten; what was recorded before it but written
         # inside it went with the savepoint's rollback, and is written again later.
-        del queue.entries[mark[0] :]
+        del queue.rows[mark[0] :]
         queue.written = min(queue.written, mark[1])
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _end(session: Session, transaction: SessionTransaction) -> None:
-    # A savepoint's mark is kept till the end: SQLAlchemy ends it before telling of its rollback.
-    if transaction.parent is None and not transaction.nested:
+    # A savepoint's mark stays till it is collected: SQLAlchemy ends a savepoint before it
+    # tells of its rollback (``_forget``).
+    if transaction.parent is None:
         session.info.pop(_QUEUE, None)  # committed (written) or ended without a commit
 
 
-def _write(session: Session, entries: list[tuple[dict[str, Any], datetime]]) -> None:
+def _write(session: Session, entries: list[_Queued]) -> None:
     """Append the entries to their chains, in order within each chain: the heads are locked in
     the chains' order (one statement), the rows inserted in one batch and the heads moved in
     another, so that the cost does not grow in round trips with the number of patients."""
-    by_chain: dict[str, list[tuple[dict[str, Any], datetime]]] = {}
-    for entry, at in entries:
-        by_chain.setdefault(chain_of(entry["patient_id"]), []).append((entry, at))
+    by_chain: dict[str, list[_Queued]] = {}
+    for queued in entries:
+        by_chain.setdefault(chain_of(queued.entry["patient_id"]), []).append(queued)
     chains = sorted(by_chain)
     connection = core(session)
     if len(chains) == 1:  # the usual case: one access, one patient
@@ -233,9 +294,9 @@ def _write(session: Session, entries: list[tuple[dict[str, Any], datetime]]) -> 
     moves: list[dict[str, Any]] = []
     for chain in chains:
         seq, prev_hash = heads[chain]
-        for entry, at in by_chain[chain]:
+        for queued in by_chain[chain]:
             seq += 1
-            values = _row(entry, chain, seq, at, prev_hash, key)
+            values = _row(queued.entry, chain, seq, queued.at, prev_hash, key)
             prev_hash = values["hash"]
             rows.append(values)
         moves.append({"c": chain, "s": seq, "h": prev_hash})
@@ -354,16 +415,27 @@ def verify(session: Session, chain: str | None = None) -> Iterator[ChainProblem]
         yield from _verify_chain(session, name, None)
 
 
+def _chain_rows(session: Session, chain: str) -> Iterator[Any]:
+    """The chain's rows in order, a page at a time (keyset on ``seq``: one round trip a page,
+    where a server-side cursor per chain would cost three)."""
+    after = 0
+    while True:
+        page = session.execute(
+            select(ENTRIES)
+            .where(ENTRIES.c.chain == chain, ENTRIES.c.seq > after)
+            .order_by(ENTRIES.c.seq)
+            .limit(VERIFY_BATCH)
+        ).all()
+        yield from page
+        if len(page) < VERIFY_BATCH:
+            return
+        after = page[-1].seq
+
+
 def _verify_chain(session: Session, chain: str, head: Any | None) -> Iterator[ChainProblem]:
     key = chain_key(session)
     prev_hash, expected_seq = GENESIS, 1
-    rows = session.execute(
-        select(ENTRIES)
-        .where(ENTRIES.c.chain == chain)
-        .order_by(ENTRIES.c.seq)
-        .execution_options(yield_per=VERIFY_BATCH)
-    )
-    for row in rows:
+    for row in _chain_rows(session, chain):
         if row.seq != expected_seq:
             yield ChainProblem(chain, expected_seq, "missing row(s) before this position")
         if row.prev_hash != prev_hash:
@@ -376,7 +448,18 @@ def _verify_chain(session: Session, chain: str, head: Any | None) -> Iterator[Ch
             chain, expected_seq - 1, "the chain head is missing: rows may have been removed"
         )
     elif head.seq != expected_seq - 1 or head.hash != prev_hash:
-        yield ChainProblem(chain, head.seq, "rows were removed at the end of the chain")
+        # On a live database the head was read before the rows: read it again, in case the
+        # rows past it were appended (with their head) since.
+        now = session.execute(
+            select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.chain == chain)
+        ).first()
+        if now is None or now.seq != expected_seq - 1 or now.hash != prev_hash:
+            problem = (
+                "rows were removed at the end of the chain"
+                if now is None or now.seq >= expected_seq - 1
+                else "rows past the chain head: added without moving it"
+            )
+            yield ChainProblem(chain, head.seq, problem)
 
 
 def trail(
@@ -389,11 +472,10 @@ def trail(
     leave_out_kinds: tuple[str, ...] = (),
     leave_out_actions: tuple[str, ...] = (),
 ) -> list[AuditEntry]:
-    """The patient's trail, newest first, with what this transaction did: before the row
-    ``before_seq`` (paging), recorded after ``since``. Actor kinds and actions left out are
-    left out in the query itself (however many rows those are, they cannot push the others out
-    of the page)."""
-    write_queued(session)
+    """The patient's trail as committed, newest first (this transaction's own rows are written
+    at its commit, and show from the next read on): before the row ``before_seq`` (paging),
+    recorded after ``since``. Actor kinds and actions left out are left out in the query
+    itself (however many rows those are, they cannot push the others out of the page)."""
     e = AuditEntry
     query = select(e).where(e.chain == chain_of(patient_id))
     if before_seq is not None:
@@ -410,8 +492,11 @@ def trail(
 
 def erase_chain(session: Session, patient_id: uuid.UUID) -> None:
     """Delete the patient's chain (the retention purge), with what this transaction recorded
-    on it so far: nothing of the patient's trail is left after the purge."""
-    write_queued(session)
+    on it so far: nothing of the patient's trail is left after the purge. Its queued rows are
+    dropped, not written (writing would lock its head out of the chains' order)."""
     chain = chain_of(patient_id)
+    queue = session.info.get(_QUEUE)
+    if queue is not None:
+        _drop(queue, lambda q: chain_of(q.entry["patient_id"]) == chain)
     session.execute(ENTRIES.delete().where(ENTRIES.c.chain == chain))
     session.execute(HEADS.delete().where(HEADS.c.chain == chain))

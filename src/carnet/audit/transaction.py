@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,27 +35,22 @@ def audited_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 def undo(session: Session, error: CarnetError) -> None:
     """Undo the work of a request refused with ``error``, keeping its trail (the caller
-    commits): roll back, then record the accesses it was allowed as failed attempts and, for a
-    denial, the denial itself. What someone tried on a record stays on its trail, even when
-    nothing came of it. A refusal that keeps its changes (a failed code attempt's counter)
-    undoes nothing."""
+    commits): roll back, then record the accesses ``access`` had allowed it as failed attempts
+    (``audit.append_failed``) and, for a denial, the denial itself. What someone tried on a
+    record stays on its trail, even when nothing came of it; the rows of what the request did
+    (a document written, a name shown in a list) go with it. A refusal that keeps its changes
+    (a failed code attempt's counter) undoes nothing."""
     if error.keep_changes:
         return
-    attempts = [failed(entry, error) for entry in service.recorded(session)]
+    attempts = service.accesses(session)
     session.rollback()
     if isinstance(error, AccessDenied):
-        attempts.append(dict(error.entry))
-    if attempts:
-        service.append_many(session, attempts)
-
-
-def failed(entry: dict[str, Any], error: CarnetError) -> dict[str, Any]:
-    """An allowed access's row, as an attempt that failed with ``error``: the error's code
-    comes first in the detail (``failed=conflict document=…``)."""
-    if entry.get("outcome", "allowed") != "allowed":
-        return entry
-    detail = f"failed={error.code}" + (f" {entry['detail']}" if entry.get("detail") else "")
-    return {**entry, "outcome": "failed", "detail": detail}
+        # What the refused actor tried on the refused record, the denial says; the rest failed.
+        refused = (error.entry.get("patient_id"), error.entry.get("actor_ref"))
+        attempts = [a for a in attempts if (a[0]["patient_id"], a[0].get("actor_ref")) != refused]
+    service.append_failed(session, attempts, error.code)
+    if isinstance(error, AccessDenied):
+        service.append_many(session, [dict(error.entry)])
 
 
 def finish_request(session: Session, error: BaseException | None) -> None:

@@ -321,7 +321,7 @@ def _provide(
         connection.execute(INSERT_SUBMISSION, submission)
         rows = [_columns(entry) for entry in entries]
         connection.execute(INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
-        access.record(session, also=writes)  # the audit chain is locked last, for the least time
+        access.record(session, also=writes)  # written at the commit (audit, decision 7)
     except BaseException:
         if ours and sealed is not None:  # nothing half-written: no content without its rows
             discard(store, sealed)
@@ -670,7 +670,7 @@ def search(
 ) -> SearchResult:
     """ITI-67: the documents of a patient (by id, or by a parsed INS) this actor may see,
     newest first. The patient, the record's facts and the access decision cost one query; the
-    audit row is written after the search, so the chain's lock is held for the least time."""
+    audit row is recorded after the search and written at the commit."""
     found = _search_conditions(session, actor, patient, query)
     statement, params = found.statement(DocumentEntry.resource, query)
     rows = core(session).execute(statement, params).scalars().all()

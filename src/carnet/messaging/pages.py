@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from carnet.access import ActorKind
+from carnet.audit.transaction import undo
 from carnet.errors import Invalid, NotFound
 from carnet.messaging import service
 from carnet.messaging.fhir import INS_SYSTEM, NewAttachment
@@ -122,7 +123,7 @@ def start_thread(
             hidden_from_representatives=form.get("hidden") == "on",
         )
     except Invalid as error:
-        session.rollback()  # nothing half-written
+        undo(session, error)  # nothing half-written; the attempt stays on the trail
         return _inbox(request, session, signed, error=error, form=form)
     return RedirectResponse(f"/messages/{message.thread_id}", status_code=303)
 
@@ -176,7 +177,7 @@ def reply(
             session, signed.actor, thread_id=thread, body=form.get("body", ""), attachments=files
         )
     except Invalid as error:
-        session.rollback()  # nothing half-written
+        undo(session, error)  # nothing half-written; the attempt stays on the trail
         return _thread(request, session, signed, thread, error=error, body=form.get("body", ""))
     context = _context(request, session, signed)
     return RedirectResponse(context["link"](f"/messages/{thread}"), status_code=303)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from carnet import clock
+from carnet.audit.transaction import undo
 from carnet.errors import Conflict, Invalid
 from carnet.profile import fhir, forms, overview, printing, summary
 from carnet.profile.fhir import ProfileInput
@@ -31,11 +32,6 @@ def _parse(slug: str, form: dict[str, str], settings: Any) -> ProfileInput:
 
 def _back_to(slug: str, viewing: Viewing) -> Response:
     return RedirectResponse(f"{with_record('/profil', viewing)}#{slug}", status_code=303)
-
-
-def _undo(session: Session) -> None:
-    """A refused form writes nothing (the route re-renders it instead of raising)."""
-    session.rollback()
 
 
 def _choices(request: Request, settings: Any) -> dict[str, Any]:
@@ -117,7 +113,7 @@ def add_entry(
     try:
         overview.add_entry(session, viewing.actor, viewing.patient_id, _parse(slug, form, settings))
     except FormErrors as error:
-        _undo(session)
+        undo(session, error)  # the form writes nothing; the attempt stays on the trail
         return _profile_page(
             request, session, viewing, settings, error=error, slug=slug, values=form
         )
@@ -167,7 +163,7 @@ def change_entry(
         parsed = _parse(slug, form, settings)
         overview.change_entry(session, viewing.actor, viewing.patient_id, entry_id, slug, parsed)
     except FormErrors as error:
-        _undo(session)
+        undo(session, error)  # the form writes nothing; the attempt stays on the trail
         line = overview.entry_to_edit(session, viewing.actor, viewing.patient_id, entry_id, slug)
         return _edit_page(request, line, viewing, form, error)
     return _back_to(slug, viewing)

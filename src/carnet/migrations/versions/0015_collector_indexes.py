@@ -17,6 +17,7 @@ down_revision = "0014"
 branch_labels = None
 depends_on = None
 
+
 def upgrade() -> None:
     op.create_index("ix_message_attachments_blob", "message_attachments", ["blob_key"])
     op.create_index("ix_used_assertions_expires", "used_assertions", ["expires_at"])
