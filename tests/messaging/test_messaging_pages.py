@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.accounts import service as accounts
+from carnet.messaging import service
 from carnet.messaging.models import Message, Thread
 from tests.accounts.conftest import DURAND, Portal
 from tests.conftest import NIRS, Cast, refused_for_csrf
@@ -48,6 +49,33 @@ def thread_id(session: Session, subject: str) -> uuid.UUID:
 
 def text(response) -> str:
     return html.unescape(response.text)
+
+
+def test_the_doctors_inbox_pages_through_his_conversations(
+    portal: Portal, session: Session, cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "THREADS_PAGE", 1)
+    sign_in_durand(portal, session)
+    for subject in ("Premier", "Second"):
+        sent = send(
+            portal,
+            "/messages",
+            {"patient": str(cast.patients["sylvie"]), "subject": subject, "body": "Bonjour"},
+        )
+        assert sent.status_code == 303, sent.text
+
+    newest = portal.client.get("/messages")
+    assert "Second" in text(newest)
+    assert "Premier" not in text(newest)
+    older = re.search(r'href="(/messages\?avant=[^"]+)"', newest.text)
+    assert older, "a link to the older conversations"
+    assert "Conversations plus anciennes" in text(newest)
+
+    next_page = portal.client.get(html.unescape(older.group(1)))
+    assert next_page.status_code == 200
+    assert "Premier" in text(next_page)
+    assert "Second" not in text(next_page)
+    assert 'href="/messages">Les plus récents' in next_page.text  # back to the newest
 
 
 def test_a_doctor_writes_to_his_patient_with_an_attachment(

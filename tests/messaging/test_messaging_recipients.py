@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event, select
@@ -31,7 +31,7 @@ _orders = itertools.count(700)
 
 
 def names(session: Session, actor: Actor) -> set[str]:
-    return {p.display_name for p in service.my_patients(session, actor)}
+    return {p.display_name for p in service.my_patients(session, actor)[0]}
 
 
 def list_rows(session: Session, patient_id: object, actor: Actor) -> list[AuditEntry]:
@@ -48,7 +48,7 @@ def test_each_patient_named_in_the_list_is_traced_on_their_trail(
 ) -> None:
     durand = pro("durand")
 
-    listed = service.my_patients(session, durand)
+    listed = service.my_patients(session, durand)[0]
 
     assert {p.id for p in listed} == {cast.patients["sylvie"], cast.patients["lea"]}
     for who in ("sylvie", "lea"):
@@ -78,13 +78,15 @@ def test_an_excluded_actor_lists_nobody_even_with_an_authorization(
     blanc = pro("blanc")  # occupational medicine
     authorizations.grant(session, holder("sylvie"), cast.patients["sylvie"], blanc.professional_id)
 
-    assert service.my_patients(session, blanc) == []
+    assert service.my_patients(session, blanc)[0] == []
     assert list_rows(session, cast.patients["sylvie"], blanc) == []
 
 
 def test_nobody_is_listed_in_emergency_or_regulator_mode(session: Session, pro: Make) -> None:
-    assert service.my_patients(session, pro("durand", mode=Mode.EMERGENCY, reason="malaise")) == []
-    assert service.my_patients(session, pro("lefevre", mode=Mode.REGULATOR)) == []
+    assert (
+        service.my_patients(session, pro("durand", mode=Mode.EMERGENCY, reason="malaise"))[0] == []
+    )
+    assert service.my_patients(session, pro("lefevre", mode=Mode.REGULATOR))[0] == []
 
 
 def test_blocked_or_revoked_patients_are_not_listed(
@@ -95,9 +97,9 @@ def test_blocked_or_revoked_patients_are_not_listed(
     authorizations.block(session, holder("sylvie"), cast.patients["sylvie"], petit.professional_id)
     authorizations.revoke(session, holder("sylvie"), cast.patients["sylvie"], roux.professional_id)
 
-    assert service.my_patients(session, petit) == []
-    assert service.my_patients(session, roux) == []
-    assert service.my_patients(session, pro("noir")) == []  # blocked by Sylvie from the start
+    assert service.my_patients(session, petit)[0] == []
+    assert service.my_patients(session, roux)[0] == []
+    assert service.my_patients(session, pro("noir"))[0] == []  # blocked by Sylvie from the start
 
 
 def _authorizing_patients(
@@ -147,14 +149,14 @@ def test_the_list_costs_the_same_few_statements_for_many_patients(
     service.my_patients(session, durand)
     audit.write_queued(session)  # the chains' heads exist from here on
     with statements(session) as few:
-        assert len(service.my_patients(session, durand)) == 2
+        assert len(service.my_patients(session, durand)[0]) == 2
         audit.write_queued(session)  # its audit rows count (written at commit)
 
     _authorizing_patients(session, operator, durand.professional_id, 8)
     service.my_patients(session, durand)
     audit.write_queued(session)
     with statements(session) as many:
-        assert len(service.my_patients(session, durand)) == 10
+        assert len(service.my_patients(session, durand)[0]) == 10
         audit.write_queued(session)
 
     assert len(many) == len(few) <= 5
@@ -181,7 +183,7 @@ def test_the_inbox_costs_the_same_few_statements_for_many_patients_each_traced(
     audit.write_queued(session)  # the chains' heads exist from here on
     with statements(session) as few:
         assert cast.patients["sylvie"] in {
-            t.patient_id for t in service.list_my_threads(session, durand)
+            t.patient_id for t in service.list_my_threads(session, durand)[0]
         }
         audit.write_queued(session)  # its audit rows count (written at commit)
 
@@ -191,7 +193,7 @@ def test_the_inbox_costs_the_same_few_statements_for_many_patients_each_traced(
     service.list_my_threads(session, durand)
     audit.write_queued(session)
     with statements(session) as many:
-        inbox = service.list_my_threads(session, durand)
+        inbox = service.list_my_threads(session, durand)[0]
         audit.write_queued(session)
 
     assert set(others) <= {t.patient_id for t in inbox}
@@ -206,3 +208,61 @@ def test_the_inbox_costs_the_same_few_statements_for_many_patients_each_traced(
             select(OutboxMessage.template).where(OutboxMessage.patient_id == patient_id)
         ).scalars()
         assert list(told).count("first_access") == 1
+
+
+def test_the_inbox_shows_a_page_of_conversations_and_traces_only_the_records_on_it(
+    session: Session, pro: Make, operator: Actor, frozen: Callable[[datetime], None]
+) -> None:
+    # A professional with years of conversations: a page at a time, the latest first, and
+    # only the records of the page read and traced.
+    durand = pro("durand")
+    patients = _authorizing_patients(session, operator, durand.professional_id, 5)
+    start = datetime.now(UTC) + timedelta(days=1)  # after the demo's conversations
+    for minutes, patient_id in enumerate(patients):  # the last one written to is the latest
+        frozen(start + timedelta(minutes=minutes))
+        service.start_thread(session, durand, patient_id=patient_id, subject="S", body="B")
+    audit.write_queued(session)
+
+    def listed(patient_id: Any) -> int:
+        return len(
+            audit_rows(
+                session,
+                AuditEntry.patient_id == patient_id,
+                AuditEntry.action == "communication.list",
+            )
+        )
+
+    first, older = service.list_my_threads(session, durand, limit=2)
+    assert [t.patient_id for t in first] == [patients[4], patients[3]]
+    assert older == first[-1].id
+    assert [listed(p) for p in patients] == [0, 0, 0, 1, 1]
+
+    second, older = service.list_my_threads(session, durand, before=older, limit=2)
+    assert [t.patient_id for t in second] == [patients[2], patients[1]]
+    third, older = service.list_my_threads(session, durand, before=older, limit=2)
+    assert third[0].patient_id == patients[0]  # then the demo's, older
+
+
+def test_the_patients_to_write_to_are_the_latest_authorizations_and_only_they_are_traced(
+    session: Session, pro: Make, operator: Actor, frozen: Callable[[datetime], None]
+) -> None:
+    durand = pro("durand")
+    tomorrow = datetime.now(UTC) + timedelta(days=1)  # after the demo's authorizations
+    frozen(tomorrow)
+    older = _authorizing_patients(session, operator, durand.professional_id, 3)
+    frozen(tomorrow + timedelta(hours=1))
+    latest = _authorizing_patients(session, operator, durand.professional_id, 2)
+
+    shown, more = service.my_patients(session, durand, limit=2)
+
+    assert {p.id for p in shown} == set(latest)
+    assert more
+    named = [
+        p
+        for p in [*older, *latest]
+        if audit_rows(
+            session, AuditEntry.patient_id == p, AuditEntry.action == "patient_list.messaging"
+        )
+    ]
+    assert named == latest
+    assert service.my_patients(session, durand, limit=100)[1] is False

@@ -73,7 +73,7 @@ def test_the_patient_replies_and_the_doctor_sees_one_unread(
 
     assert answer.sender_kind == "patient"
     assert answer.in_response_to_id == sent.id
-    mine = {t.id: t for t in service.list_my_threads(session, pro("durand"))}
+    mine = {t.id: t for t in service.list_my_threads(session, pro("durand"))[0]}
     assert mine[sent.thread_id].unread == 1
     assert mine[sent.thread_id].patient_name == "Sylvie Martin"
 
@@ -173,7 +173,7 @@ def test_a_revoked_doctor_can_no_longer_read_or_write_his_threads(
         denied = refused(call)
         assert isinstance(denied.public, Forbidden)
         assert denied.entry["detail"] == "no_authorization"
-    assert sent.thread_id not in {t.id for t in service.list_my_threads(session, durand)}
+    assert sent.thread_id not in {t.id for t in service.list_my_threads(session, durand)[0]}
 
 
 def test_a_blocked_doctor_can_no_longer_read_his_threads(
@@ -185,7 +185,7 @@ def test_a_blocked_doctor_can_no_longer_read_his_threads(
 
     denied = refused(lambda: service.read_thread(session, petit, sent.thread_id))
     assert denied.entry["detail"] == "blocked_by_patient"
-    assert service.list_my_threads(session, petit) == []
+    assert service.list_my_threads(session, petit) == ([], None)
 
 
 def test_a_closed_record_takes_no_new_message(session: Session, cast: Cast, pro: Make) -> None:

@@ -183,7 +183,7 @@ def test_opening_the_message_inbox_does_not_keep_a_patient_in_the_list(
     frozen(datetime.now(UTC) + timedelta(days=40))  # everything he did is past the 30 days
     assert recent(session, durand) == []
 
-    inbox = messaging.list_my_threads(session, durand)  # lists her thread, traced
+    inbox, _ = messaging.list_my_threads(session, durand)  # lists her thread, traced
 
     assert any(t.patient_id == cast.patients["sylvie"] for t in inbox)
     assert recent(session, durand) == []

@@ -46,7 +46,6 @@ from carnet.access.policy import (
 from carnet.audit import service as audit
 from carnet.audit.models import NotifiedAccess
 from carnet.authorizations.models import Authorization, AuthorizationStatus
-from carnet.messaging.models import Participant
 from carnet.patients.models import Patient
 from carnet.records.models import Record
 
@@ -110,25 +109,35 @@ def _show(session: Session, actor: Actor, patients: list[Patient], action: str) 
     )
 
 
-def patients_to_message(session: Session, actor: Actor) -> list[Patient]:
-    """The patients this professional may start a conversation with, by name; each is traced."""
+def patients_to_message(
+    session: Session, actor: Actor, *, limit: int
+) -> tuple[list[Patient], bool]:
+    """The patients this professional may start a conversation with, by name, among their
+    ``limit`` latest authorizations (a caseload of thousands is not listed, nor traced, on
+    every page: others are reached by INS); each name shown is traced. Also: whether older
+    authorizations were left out."""
     if not _professional(actor) or not scope_allows(actor, Action.READ, "Patient"):
-        return []
+        return [], False
     query = (
         _facts_query()
         .join(Authorization, _mine(actor))
         # narrows the query to the candidates; the messaging rule below decides
         .where(Authorization.status == AuthorizationStatus.ACTIVE.value)
-        .order_by(Patient.birth_name, Patient.birth_given_names, Patient.id)
+        .order_by(Authorization.updated_at.desc(), Patient.id)
+        .limit(limit + 1)
     )
-    shown = [
-        patient
-        for patient, facts, _ in _with_facts(session, actor, query)
-        if decide_messaging(actor, Verb.START, facts).allowed
-    ]
+    candidates = list(_with_facts(session, actor, query))
+    shown = sorted(
+        (
+            patient
+            for patient, facts, _ in candidates[:limit]
+            if decide_messaging(actor, Verb.START, facts).allowed
+        ),
+        key=lambda p: (p.birth_name, p.birth_given_names, str(p.id)),
+    )
     if shown:
         _show(session, actor, shown, MESSAGING_LIST)
-    return shown
+    return shown, len(candidates) > limit
 
 
 def may_still_read(actor: Actor, facts: RecordFacts, modes: Iterable[Mode]) -> bool:
@@ -176,12 +185,14 @@ def recent_patients(
     return shown
 
 
-def records_with_my_threads(session: Session, actor: Actor) -> list[tuple[uuid.UUID, RecordFacts]]:
-    """The records (with their facts) whose conversations this professional's inbox lists:
-    one query for them all, and one batch of trail rows — not a round trip per patient."""
+def records_with_my_threads(
+    session: Session, actor: Actor, patient_ids: Iterable[uuid.UUID]
+) -> list[tuple[uuid.UUID, RecordFacts]]:
+    """Among ``patient_ids`` (the records of a page of the professional's conversations), those
+    whose conversations they may list, with their facts: one query for them all, and one batch
+    of trail rows — not a round trip per patient."""
     if not _professional(actor) or not scope_allows(actor, Action.SEARCH, "Communication"):
         return []
-    mine = select(Participant.patient_id).where(Participant.ref == actor.ref)
     told = and_(  # was the patient told of this professional's first access already?
         NotifiedAccess.patient_id == Patient.id, NotifiedAccess.key == f"first:{actor.ref}"
     )
@@ -190,7 +201,7 @@ def records_with_my_threads(session: Session, actor: Actor) -> list[tuple[uuid.U
         .add_columns(NotifiedAccess.key)
         .outerjoin(Authorization, _mine(actor))
         .outerjoin(NotifiedAccess, told)
-        .where(Patient.id.in_(mine))
+        .where(Patient.id.in_(list(patient_ids)))
         .order_by(Patient.id)
     )
     listed: list[tuple[uuid.UUID, RecordFacts]] = []

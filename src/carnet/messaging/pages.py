@@ -76,8 +76,10 @@ def _uuid(value: str) -> uuid.UUID:
 
 
 @router.get("/messages")
-def messages_page(request: Request, session: DbSession, signed: SignedIn) -> Response:
-    return _inbox(request, session, signed)
+def messages_page(
+    request: Request, session: DbSession, signed: SignedIn, avant: str | None = None
+) -> Response:
+    return _inbox(request, session, signed, before=_uuid(avant) if avant else None)
 
 
 def _inbox(
@@ -87,19 +89,22 @@ def _inbox(
     *,
     error: Invalid | None = None,
     form: dict[str, str] | None = None,
+    before: uuid.UUID | None = None,
 ) -> Response:
     context = _context(request, session, signed)
     if context["patient_id"] is not None:
         threads = service.list_threads(session, signed.actor, context["patient_id"])
         return render(request, "messages.html", {**context, "threads": threads})
-    threads, patients = service.professional_inbox(session, signed.actor)
+    inbox = service.professional_inbox(session, signed.actor, before=before)
     return render(
         request,
         "messages_pro.html",
         {
             **context,
-            "threads": threads,
-            "patients": patients,
+            "threads": inbox.threads,
+            "older": inbox.older,
+            "patients": inbox.patients,
+            "more_patients": inbox.more_patients,
             "error": error,
             "form": form or {},
         },

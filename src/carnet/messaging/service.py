@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -387,13 +387,60 @@ def list_threads(session: Session, actor: Actor, patient_id: uuid.UUID) -> list[
     return _summaries(session, actor, [(patient_id, facts)])
 
 
-def list_my_threads(session: Session, actor: Actor) -> list[ThreadSummary]:
-    """A professional's threads across their patients. Records where they may no longer
-    write (blocked, revoked, closed) drop out; each listed record is audited."""
+THREADS_PAGE = 50  # a professional's conversations shown at a time, the latest first
+CHOICES = 100  # patients offered to write to: the latest authorizations (others by INS)
+
+
+@dataclass(frozen=True)
+class Inbox:
+    """A professional's messaging page: a page of their conversations, and the patients they
+    may write to."""
+
+    threads: list[ThreadSummary]
+    older: uuid.UUID | None  # the last thread shown, when older ones follow (the next page)
+    patients: list[PatientChoice]
+    more_patients: bool  # older authorizations left out of the list (reached by INS)
+
+
+def list_my_threads(
+    session: Session,
+    actor: Actor,
+    *,
+    before: uuid.UUID | None = None,
+    limit: int | None = None,
+) -> tuple[list[ThreadSummary], uuid.UUID | None]:
+    """A page of a professional's threads across their patients, the latest first (``before``:
+    the last thread of the previous page), and the last one shown when older ones follow.
+    Records where they may no longer list them (blocked, revoked, closed) drop out; each record
+    on the page is audited, the others are not read."""
     if actor.kind is not ActorKind.PROFESSIONAL:
-        return []
-    allowed = listing.records_with_my_threads(session, actor)
-    return _summaries(session, actor, allowed)
+        return [], None
+    limit = limit or THREADS_PAGE
+    query = (
+        select(Thread)
+        .join(Participant, Participant.thread_id == Thread.id)
+        .where(Participant.ref == actor.ref)
+        .order_by(Thread.last_message_at.desc(), Thread.id)
+        .limit(limit + 1)
+    )
+    if before is not None:
+        previous = session.get(Thread, before)
+        if previous is not None:
+            query = query.where(
+                or_(
+                    Thread.last_message_at < previous.last_message_at,
+                    and_(
+                        Thread.last_message_at == previous.last_message_at,
+                        Thread.id > previous.id,
+                    ),
+                )
+            )
+    page = list(session.execute(query).scalars())
+    shown = page[:limit]
+    allowed = dict(listing.records_with_my_threads(session, actor, {t.patient_id for t in shown}))
+    threads = [t for t in shown if t.patient_id in allowed]
+    older = shown[-1].id if len(page) > limit else None
+    return _summarise(session, actor, threads), older
 
 
 def _summaries(
@@ -406,6 +453,10 @@ def _summaries(
             .order_by(Thread.last_message_at.desc(), Thread.id)
         ).scalars()
     )
+    return _summarise(session, actor, threads)
+
+
+def _summarise(session: Session, actor: Actor, threads: list[Thread]) -> list[ThreadSummary]:
     unread = _unread_by_thread(session, [t.id for t in threads], reader_ref(actor))
     names = _patient_names(session, {t.patient_id for t in threads})
     return [_summary(t, names.get(t.patient_id, ""), unread.get(t.id, 0)) for t in threads]
@@ -529,22 +580,23 @@ def unread_for_home(
     return HomeMessages(unread=sum(t.unread for t in threads), threads=news)
 
 
-def professional_inbox(
-    session: Session, actor: Actor
-) -> tuple[list[ThreadSummary], list[PatientChoice]]:
-    """A professional's messaging page: their threads and the patients they may write to, each
-    patient audited (the rows are written in the chains' order at commit: two professionals
-    sharing patients never deadlock, see ``audit.append_many``)."""
-    return list_my_threads(session, actor), my_patients(session, actor)
+def professional_inbox(session: Session, actor: Actor, *, before: uuid.UUID | None = None) -> Inbox:
+    """A professional's messaging page: a page of their threads and the patients they may
+    write to, each patient audited (the rows are written in the chains' order at commit: two
+    professionals sharing patients never deadlock, see ``audit.append_many``)."""
+    threads, older = list_my_threads(session, actor, before=before)
+    patients, more = my_patients(session, actor)
+    return Inbox(threads, older, patients, more)
 
 
-def my_patients(session: Session, actor: Actor) -> list[PatientChoice]:
+def my_patients(
+    session: Session, actor: Actor, *, limit: int = CHOICES
+) -> tuple[list[PatientChoice], bool]:
     """The patients this professional may write to (``access.listing``: authorized, not
-    blocked, record open, normal care); each patient named is traced on their trail."""
-    return [
-        PatientChoice(p.id, p.display_name, p.birth_date)
-        for p in listing.patients_to_message(session, actor)
-    ]
+    blocked, record open, normal care), among their ``limit`` latest authorizations, by name;
+    each patient named is traced on their trail. Also: whether older ones were left out."""
+    shown, more = listing.patients_to_message(session, actor, limit=limit)
+    return [PatientChoice(p.id, p.display_name, p.birth_date) for p in shown], more
 
 
 # --- helpers -------------------------------------------------------------------------------

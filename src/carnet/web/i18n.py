@@ -105,6 +105,11 @@ CORE: dict[str, str] = {
     "Pages": "Pages",
     "Newest": "Les plus récents",
     "Older accesses": "Accès plus anciens",
+    "Older conversations": "Conversations plus anciennes",
+    "Your patients with the latest authorizations. For another patient, type their INS below.": (
+        "Vos patients aux autorisations les plus récentes. Pour un autre patient, saisissez "
+        "son INS ci-dessous."
+    ),
     "Professionals": "Professionnels",
     "Professionals and their access": "Les professionnels et leur accès",
     "Professional": "Professionnel",
