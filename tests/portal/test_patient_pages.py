@@ -7,12 +7,14 @@ import html
 import re
 import uuid
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet.access import Action, Mode
 from carnet.access.gate import authorize
 from carnet.authorizations.models import Authorization
+from carnet.documents import pages as documents_pages
 from carnet.documents.models import DocumentEntry
 from carnet.records.models import Record
 from tests.conftest import Cast
@@ -77,6 +79,32 @@ def test_documents_are_grouped_by_category_with_the_patients_own_marked(
     assert "Ajouté par vous" in page
     assert "Masqué aux professionnels" in page  # the psychiatry report she hid
     assert len(doc_ids(page)) >= 3
+
+
+def test_the_documents_page_by_page_reaches_every_document(
+    signed_in: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Grouped by category a page at a time (3 here), the newest first: a record of years
+    # of documents is read to its first one, not cut silently.
+    monkeypatch.setattr(documents_pages, "PAGE", 1000)
+    everything = set(doc_ids(signed_in.client.get("/documents").text))
+    monkeypatch.setattr(documents_pages, "PAGE", 3)
+    seen: list[str] = []
+    url: str | None = "/documents"
+    pages = 0
+    while url is not None:
+        page = signed_in.client.get(url).text
+        ids = doc_ids(page)
+        assert 0 < len(ids) <= 3
+        seen += ids
+        older = re.search(r'href="(/documents\?page=\d+)[^"]*">Documents plus anciens', page)
+        url = html.unescape(older.group(1)) if older else None
+        pages += 1
+
+    assert pages > 1
+    assert "Documents plus récents" in page  # the last page links back
+    assert len(seen) == len(set(seen))  # no document on two pages
+    assert set(seen) == everything
 
 
 def test_a_document_shows_its_metadata_and_downloads_decrypted(

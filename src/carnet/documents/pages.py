@@ -30,9 +30,14 @@ from carnet.web.portal import (
 router = APIRouter(tags=["portal"])
 
 
+PAGE = 100  # documents a page, the newest first, grouped by category
+
+
 @router.get("/documents")
-def documents_page(request: Request, session: DbSession, viewing: ViewingRecord) -> Response:
-    return _documents_page(request, session, viewing)
+def documents_page(
+    request: Request, session: DbSession, viewing: ViewingRecord, page: int = 1
+) -> Response:
+    return _documents_page(request, session, viewing, page=max(page, 1))
 
 
 def _documents_page(
@@ -42,10 +47,15 @@ def _documents_page(
     *,
     error: CarnetError | None = None,
     form: dict[str, str] | None = None,
+    page: int = 1,
 ) -> Response:
-    entries = service.list_documents(
-        session, viewing.actor, viewing.patient_id, service.DocumentQuery(count=500)
+    found = service.list_documents(
+        session,
+        viewing.actor,
+        viewing.patient_id,
+        service.DocumentQuery(count=PAGE + 1, offset=(page - 1) * PAGE),
     )
+    entries = found[:PAGE]
     groups = [
         (category, [e for e in entries if e.category == category.key])
         for category in vocab.categories()
@@ -56,6 +66,8 @@ def _documents_page(
         {
             **viewing.context(),
             "groups": [(c, es) for c, es in groups if es],
+            "page": page,
+            "more": len(found) > PAGE,
             "types": uploads.patient_types(),
             "advance_directives": vocab.ADVANCE_DIRECTIVES[1],
             "max_mb": request.app.state.settings.document_max_bytes // 1_000_000,

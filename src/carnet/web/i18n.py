@@ -106,6 +106,9 @@ CORE: dict[str, str] = {
     "Newest": "Les plus récents",
     "Older accesses": "Accès plus anciens",
     "Older conversations": "Conversations plus anciennes",
+    "Newer documents": "Documents plus récents",
+    "Older documents": "Documents plus anciens",
+    "No older document.": "Aucun document plus ancien.",
     "Your patients with the latest authorizations. For another patient, type their INS below.": (
         "Vos patients aux autorisations les plus récentes. Pour un autre patient, saisissez "
         "son INS ci-dessous."
