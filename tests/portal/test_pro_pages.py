@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,7 @@ from carnet.documents.models import DocumentEntry
 from carnet.profile import fhir as profile_fhir
 from carnet.profile import service as profile_service
 from carnet.profile.models import ProfileEntry
+from carnet.records import practice
 from carnet.records.models import Record
 from tests.conftest import INS, NIRS, Cast, refused_for_csrf
 from tests.portal.conftest import Portal, form_token
@@ -39,6 +41,32 @@ def trail(session: Session, patient_id: uuid.UUID, **where: object) -> list[Audi
     for name, value in where.items():
         query = query.where(getattr(AuditEntry, name) == value)
     return list(session.execute(query.order_by(AuditEntry.seq)).scalars())
+
+
+def test_the_patients_documents_come_a_page_at_a_time_to_the_first_one(
+    portal: Portal, session: Session, cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sylvie = cast.patients["sylvie"]
+    sign_in_professional(portal, session, "durand")
+
+    def ids(page: str) -> list[str]:
+        return re.findall(rf'href="/pro/patients/{sylvie}/documents/([0-9a-f-]{{36}})"', page)
+
+    monkeypatch.setattr(practice, "DOCUMENTS_PAGE", 1000)
+    everything = ids(portal.client.get(f"/pro/patients/{sylvie}").text)
+    monkeypatch.setattr(practice, "DOCUMENTS_PAGE", 3)
+    seen: list[str] = []
+    url: str | None = f"/pro/patients/{sylvie}"
+    while url is not None:
+        page = portal.client.get(url).text
+        assert 0 < len(ids(page)) <= 3
+        seen += ids(page)
+        older = re.search(r'href="([^"]+\?page=\d+)#docs-title">Documents plus anciens', page)
+        url = html.unescape(older.group(1)) if older else None
+
+    assert len(seen) > 3
+    assert len(seen) == len(set(seen))  # no document on two pages
+    assert set(seen) == set(everything)  # (each page is grouped by category on its own)
 
 
 def test_a_gp_finds_sylvie_by_her_nir_and_reads_her_summary_and_documents(

@@ -122,10 +122,11 @@ def patient_page(
     *,
     error: CarnetError | None = None,
     form: dict[str, str] | None = None,
+    documents_page: int = 1,
 ) -> Response:
     actor = signed.actor_on(patient_id)
     request.state.actor = actor  # an emergency access is flagged on the response too
-    page = practice.open_patient(session, actor, patient_id)
+    page = practice.open_patient(session, actor, patient_id, documents_page=documents_page)
     status = 400 if error else 403 if page.refusal == "blocked" else 200
     return pro_render(
         request,
@@ -151,9 +152,9 @@ def _grouped(entries: list[Any]) -> list[tuple[Any, list[Any]]]:
 
 @router.get("/pro/patients/{patient_id}")
 def pro_patient(
-    request: Request, patient_id: uuid.UUID, session: DbSession, signed: SignedIn
+    request: Request, patient_id: uuid.UUID, session: DbSession, signed: SignedIn, page: int = 1
 ) -> Response:
-    return patient_page(request, session, signed, patient_id)
+    return patient_page(request, session, signed, patient_id, documents_page=max(page, 1))
 
 
 @router.post("/pro/patients/{patient_id}/urgence")

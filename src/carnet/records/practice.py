@@ -166,13 +166,20 @@ class PatientPage:
     emergency_opposed: bool = False
     summary: summary.EmergencyView | None = None
     documents: list[DocumentEntry] = field(default_factory=list)
+    documents_page: int = 1  # which page of the documents, 100 a page
+    more_documents: bool = False  # older documents follow
     prescriptions: list[ProfileEntry] = field(default_factory=list)
 
 
-def open_patient(session: Session, actor: Actor, patient_id: uuid.UUID | str) -> PatientPage:
+DOCUMENTS_PAGE = 100  # documents shown at a time on the patient's page, the newest first
+
+
+def open_patient(
+    session: Session, actor: Actor, patient_id: uuid.UUID | str, *, documents_page: int = 1
+) -> PatientPage:
     """The record's state and this professional's standing (TD0.2), with the next action
-    they may take; when their access allows reading: the emergency summary and the documents
-    within the habilitation matrix (each read audited by the services that do it)."""
+    they may take; when their access allows reading: the emergency summary and a page of the
+    documents within the habilitation matrix (each read audited by the services that do it)."""
     _professional(actor)
     view = lookup_by_id(session, actor, patient_id)
     page = PatientPage(view=view, mode=actor.mode)
@@ -191,13 +198,18 @@ def open_patient(session: Session, actor: Actor, patient_id: uuid.UUID | str) ->
         page.may_break_glass = decide(emergency, Action.READ, facts).allowed
         return page
     page.summary = summary.emergency_view(session, actor, view.patient.id, facts=facts)
-    page.documents = documents.list_documents(
+    found = documents.list_documents(
         session,
         actor,
         view.patient.id,
-        documents.DocumentQuery(count=200),
+        documents.DocumentQuery(
+            count=DOCUMENTS_PAGE + 1, offset=(documents_page - 1) * DOCUMENTS_PAGE
+        ),
         subject=Subject(view.patient.id, facts),
     )
+    page.documents = found[:DOCUMENTS_PAGE]
+    page.documents_page = documents_page
+    page.more_documents = len(found) > DOCUMENTS_PAGE
     return page
 
 
