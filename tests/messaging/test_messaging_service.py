@@ -313,6 +313,25 @@ def test_the_home_page_gets_the_unread_count_and_the_news(
     assert service.unread_for_home(session, sylvie, cast.patients["sylvie"]).unread == first.unread
 
 
+def test_the_home_lists_the_latest_news_only_and_counts_every_unread_message(
+    session: Session,
+    cast: Cast,
+    start: Start,
+    patient: Callable[[str], Actor],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(service, "HOME_NEWS", 1)
+    sylvie = patient("sylvie")
+    before = service.unread_for_home(session, sylvie, cast.patients["sylvie"]).unread
+    start()
+    latest = start()
+
+    home = service.unread_for_home(session, sylvie, cast.patients["sylvie"])
+
+    assert [t.id for t in home.threads] == [latest.thread_id]  # the newest news only
+    assert home.unread == before + 2  # while every unread message counts
+
+
 @pytest.mark.parametrize(
     ("subject", "body", "field"),
     [("", "Bonjour", "subject"), ("Sujet", "   ", "body"), ("x" * 201, "B", "subject")],

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -573,11 +573,39 @@ def attachment_content(
 def unread_for_home(
     session: Session, actor: Actor, patient_id: uuid.UUID, *, since: datetime | None = None
 ) -> HomeMessages:
-    """For the patient's home page: the unread count, and the threads with something new
-    (unread, or written since ``since``, the previous visit)."""
-    threads = list_threads(session, actor, patient_id)
-    news = [t for t in threads if t.unread or (since is not None and t.last_message_at > since)]
-    return HomeMessages(unread=sum(t.unread for t in threads), threads=news)
+    """For the patient's home page: the unread count, and the latest ``HOME_NEWS`` threads
+    with something new (unread, or written since ``since``, the previous visit). Counted and
+    chosen in the database: years of conversations are not read on every visit."""
+    facts = authorize_messaging(session, actor, patient_id, Verb.LIST)
+    visible = select(Thread.id).where(
+        Thread.patient_id == patient_id, *thread_clauses(actor, facts)
+    )
+    reader = reader_ref(actor)
+    read = (
+        select(MessageRead.message_id)
+        .where(MessageRead.message_id == Message.id, MessageRead.reader_ref == reader)
+        .exists()
+    )
+    unread = select(Message.thread_id).where(
+        Message.patient_id == patient_id,
+        Message.thread_id.in_(visible),
+        Message.sender_ref != reader,
+        ~read,
+    )
+    count = session.execute(select(func.count()).select_from(unread.subquery())).scalar_one()
+    new: ColumnElement[bool] = Thread.id.in_(unread)
+    if since is not None:
+        new = or_(new, Thread.last_message_at > since)
+    threads = session.execute(
+        select(Thread)
+        .where(Thread.id.in_(visible), new)
+        .order_by(Thread.last_message_at.desc(), Thread.id)
+        .limit(HOME_NEWS)
+    ).scalars()
+    return HomeMessages(unread=int(count), threads=_summarise(session, actor, list(threads)))
+
+
+HOME_NEWS = 10  # conversations with news listed on the patient's home
 
 
 def professional_inbox(session: Session, actor: Actor, *, before: uuid.UUID | None = None) -> Inbox:
