@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet.audit.models import AuditEntry
+from carnet.authorizations.models import Authorization
 from carnet.professionals import service as directory
 from tests.conftest import INS, JWT_BEARER, NIRS, OPERATOR, Cast
 
@@ -628,6 +629,26 @@ def test_an_emergency_token_is_for_one_patient(
     )
     assert response.status_code == 400
     assert "patient" in response.json()["error_description"]
+
+
+def test_a_professional_reads_his_own_consent_by_id_and_no_one_elses(
+    client: TestClient, session: Session, cast: Cast, system_token: Callable[..., str]
+) -> None:
+    sylvie = cast.patients["sylvie"]
+    headers = {"Authorization": f"Bearer {token_for(system_token, 'durand')}"}
+    own = client.get("/fhir/Consent", params={"patient": str(sylvie)}, headers=headers).json()
+    [mine] = [e["resource"]["id"] for e in own["entry"]]
+    others = session.execute(
+        select(Authorization.id).where(
+            Authorization.patient_id == sylvie, Authorization.id != uuid.UUID(mine)
+        )
+    ).scalars()
+    other = str(next(iter(others)))  # another professional's consent on her record
+
+    assert client.get(f"/fhir/Consent/{mine}", headers=headers).status_code == 200
+    refused = client.get(f"/fhir/Consent/{other}", headers=headers)
+    assert refused.status_code == 404
+    assert refused.json()["resourceType"] == "OperationOutcome"
 
 
 def test_a_consent_update_cannot_change_which_professional_it_is_about(

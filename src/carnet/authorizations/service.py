@@ -189,24 +189,7 @@ def list_authorizations(
     session: Session, actor: Actor, patient_id: uuid.UUID
 ) -> list[tuple[Authorization, Professional]]:
     """The holder sees every decision; a professional sees only their own."""
-    if actor.kind is ActorKind.PROFESSIONAL:
-        authorize(
-            session,
-            actor,
-            patient_id,
-            Action.LOOKUP,
-            resource_type="Consent",
-            audit_action="authorization.search",
-        )
-    else:
-        authorize(
-            session,
-            actor,
-            patient_id,
-            Action.READ,
-            resource_type="Consent",
-            audit_action="authorization.search",
-        )
+    _authorize_consents(session, actor, patient_id)
     query = (
         select(Authorization, Professional)
         .join(Professional, Professional.id == Authorization.professional_id)
@@ -221,13 +204,32 @@ def list_authorizations(
 def get_authorization(
     session: Session, actor: Actor, authorization_id: uuid.UUID
 ) -> tuple[Authorization, Professional]:
+    """One consent, by id, to whoever ``list_authorizations`` would show it (and audited the
+    same way); "not found" otherwise."""
     row = session.get(Authorization, authorization_id)
     if row is None:
         raise NotFound("No such consent.")
-    for found, professional in list_authorizations(session, actor, row.patient_id):
-        if found.id == authorization_id:
-            return found, professional
-    raise NotFound("No such consent.")
+    _authorize_consents(session, actor, row.patient_id)
+    theirs = (
+        actor.kind is not ActorKind.PROFESSIONAL or row.professional_id == actor.professional_id
+    )
+    professional = session.get(Professional, row.professional_id)
+    if row.version <= 0 or not theirs or professional is None:
+        raise NotFound("No such consent.")
+    return row, professional
+
+
+def _authorize_consents(session: Session, actor: Actor, patient_id: uuid.UUID) -> None:
+    """Reading a record's consents: the holder's side reads the record; a professional only
+    looks it up (and then sees their own consent only)."""
+    authorize(
+        session,
+        actor,
+        patient_id,
+        Action.LOOKUP if actor.kind is ActorKind.PROFESSIONAL else Action.READ,
+        resource_type="Consent",
+        audit_action="authorization.search",
+    )
 
 
 def apply_consent(
