@@ -4,9 +4,10 @@ kind of tampering done behind the application's back (raw SQL on the tables)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -109,6 +110,27 @@ def test_rows_appended_while_verification_runs_are_not_reported(
     then = SimpleNamespace(seq=rows[2].seq, hash=rows[2].hash)
 
     assert list(audit._verify_chain(session, chain, then)) == []
+
+
+def test_a_row_committed_between_reading_the_rows_and_the_head_is_read_on(
+    session: Session, chain: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The race of a live database: the chain's rows are read, then a request appends one
+    # (row and head) before the head is read again. Verification reads on, and finds nothing.
+    read_rows = audit._chain_rows
+    appended: list[bool] = []
+
+    def rows_then_an_append(db: Session, name: str, after: int = 0) -> Iterator[Any]:
+        yield from read_rows(db, name, after)
+        if not appended:
+            appended.append(True)
+            audit.append(db, patient_id=uuid.UUID(name), action="read", actor_kind="patient")
+            audit.write_queued(db)
+
+    monkeypatch.setattr(audit, "_chain_rows", rows_then_an_append)
+
+    assert list(verify(session, chain)) == []
+    assert appended == [True]
 
 
 def test_a_row_added_past_the_chain_head_is_reported(session: Session, chain: str) -> None:

@@ -234,7 +234,8 @@ def test_the_inbox_shows_a_page_of_conversations_and_traces_only_the_records_on_
 
     first, older = service.list_my_threads(session, durand, limit=2)
     assert [t.patient_id for t in first] == [patients[4], patients[3]]
-    assert older == first[-1].id
+    assert older is not None
+    assert older.id == first[-1].id
     assert [listed(p) for p in patients] == [0, 0, 0, 1, 1]
 
     second, older = service.list_my_threads(session, durand, before=older, limit=2)
@@ -266,3 +267,29 @@ def test_the_patients_to_write_to_are_the_latest_authorizations_and_only_they_ar
     ]
     assert named == latest
     assert service.my_patients(session, durand, limit=100)[1] is False
+
+
+def test_the_inbox_pages_hold_through_ties_and_conversations_written_to_meanwhile(
+    session: Session, pro: Make, operator: Actor, frozen: Callable[[datetime], None]
+) -> None:
+    durand = pro("durand")
+    patients = _authorizing_patients(session, operator, durand.professional_id, 4)
+    same_minute = datetime.now(UTC) + timedelta(days=1)  # after the demo's conversations
+    frozen(same_minute)  # four conversations written at the very same time: ties on the time
+    threads = [
+        service.start_thread(session, durand, patient_id=p, subject="S", body="B").thread_id
+        for p in patients
+    ]
+    audit.write_queued(session)
+
+    first, older = service.list_my_threads(session, durand, limit=2)
+    assert older is not None
+    frozen(same_minute + timedelta(minutes=1))  # the first page's conversations move on
+    service.reply(session, durand, thread_id=first[0].id, body="Et aussi…")
+    second, _ = service.list_my_threads(session, durand, before=older, limit=2)
+
+    assert [t.id for t in first] == sorted(threads, key=lambda t: t.hex)[:2]  # ties: by id
+    assert [t.id for t in second] == sorted(threads, key=lambda t: t.hex)[2:]  # no repeat
+    link = service.Position.parse(older.token())
+    assert link == older  # what the link carries is the position itself
+    assert service.Position.parse("not-a-position") is None

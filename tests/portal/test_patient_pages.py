@@ -107,6 +107,14 @@ def test_the_documents_page_by_page_reaches_every_document(
     assert set(seen) == everything
 
 
+def test_a_page_past_the_last_says_so(signed_in: Portal) -> None:
+    for page in ("99999", str(10**18)):  # beyond any record, and beyond the database's integers
+        answer = signed_in.client.get(f"/documents?page={page}")
+        assert answer.status_code == 200
+        assert "Aucun document plus ancien." in html.unescape(answer.text)
+        assert doc_ids(answer.text) == []
+
+
 def test_a_document_shows_its_metadata_and_downloads_decrypted(
     signed_in: Portal, session: Session, cast: Cast
 ) -> None:

@@ -67,6 +67,9 @@ def test_the_patients_documents_come_a_page_at_a_time_to_the_first_one(
     assert len(seen) > 3
     assert len(seen) == len(set(seen))  # no document on two pages
     assert set(seen) == set(everything)  # (each page is grouped by category on its own)
+    beyond = portal.client.get(f"/pro/patients/{sylvie}?page={10**18}")
+    assert beyond.status_code == 200
+    assert "Aucun document plus ancien." in text(beyond)
 
 
 def test_a_gp_finds_sylvie_by_her_nir_and_reads_her_summary_and_documents(

@@ -415,10 +415,9 @@ def verify(session: Session, chain: str | None = None) -> Iterator[ChainProblem]
         yield from _verify_chain(session, name, None)
 
 
-def _chain_rows(session: Session, chain: str) -> Iterator[Any]:
-    """The chain's rows in order, a page at a time (keyset on ``seq``: one round trip a page,
-    where a server-side cursor per chain would cost three)."""
-    after = 0
+def _chain_rows(session: Session, chain: str, after: int = 0) -> Iterator[Any]:
+    """The chain's rows past ``after`` in order, a page at a time (keyset on ``seq``: one
+    round trip a page, where a server-side cursor per chain would cost three)."""
     while True:
         page = session.execute(
             select(ENTRIES)
@@ -432,34 +431,43 @@ def _chain_rows(session: Session, chain: str) -> Iterator[Any]:
         after = page[-1].seq
 
 
+HEAD_OF = select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.chain == bindparam("c"))
+LIVE_PASSES = 5  # how often a chain growing while it is verified is read on
+
+
 def _verify_chain(session: Session, chain: str, head: Any | None) -> Iterator[ChainProblem]:
     key = chain_key(session)
-    prev_hash, expected_seq = GENESIS, 1
-    for row in _chain_rows(session, chain):
-        if row.seq != expected_seq:
-            yield ChainProblem(chain, expected_seq, "missing row(s) before this position")
-        if row.prev_hash != prev_hash:
-            yield ChainProblem(chain, row.seq, "link to the previous row is broken")
-        if entry_hash(key, row.prev_hash, row) != row.hash:
-            yield ChainProblem(chain, row.seq, "row content was altered")
-        prev_hash, expected_seq = row.hash, row.seq + 1
-    if head is None:
-        yield ChainProblem(
-            chain, expected_seq - 1, "the chain head is missing: rows may have been removed"
-        )
-    elif head.seq != expected_seq - 1 or head.hash != prev_hash:
-        # On a live database the head was read before the rows: read it again, in case the
-        # rows past it were appended (with their head) since.
-        now = session.execute(
-            select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.chain == chain)
-        ).first()
-        if now is None or now.seq != expected_seq - 1 or now.hash != prev_hash:
-            problem = (
-                "rows were removed at the end of the chain"
-                if now is None or now.seq >= expected_seq - 1
-                else "rows past the chain head: added without moving it"
-            )
-            yield ChainProblem(chain, head.seq, problem)
+    prev_hash, last = GENESIS, 0
+    for _pass in range(LIVE_PASSES):
+        for row in _chain_rows(session, chain, after=last):
+            if row.seq != last + 1:
+                yield ChainProblem(chain, last + 1, "missing row(s) before this position")
+            if row.prev_hash != prev_hash:
+                yield ChainProblem(chain, row.seq, "link to the previous row is broken")
+            if entry_hash(key, row.prev_hash, row) != row.hash:
+                yield ChainProblem(chain, row.seq, "row content was altered")
+            prev_hash, last = row.hash, row.seq
+        if head is None:
+            yield ChainProblem(chain, last, "the chain head is missing: rows may have been removed")
+            return
+        if head.seq == last and head.hash == prev_hash:
+            return
+        # On a live database the head was read before the rows, and rows may have been
+        # appended (with their head) since: read the head again, and the rows after it.
+        fresh = session.execute(HEAD_OF, {"c": chain}).first()
+        if fresh is None:
+            yield ChainProblem(chain, last, "the chain head is missing: rows may have been removed")
+            return
+        moved = (fresh.seq, fresh.hash) != (head.seq, head.hash)
+        head = fresh
+        if not moved or head.seq <= last:
+            break
+    if head is None or (head.seq == last and head.hash == prev_hash):
+        return  # (a missing head was reported in the loop)
+    if head.seq < last:
+        yield ChainProblem(chain, head.seq, "rows past the chain head: added without moving it")
+    else:
+        yield ChainProblem(chain, head.seq, "rows were removed at the end of the chain")
 
 
 def trail(

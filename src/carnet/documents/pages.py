@@ -23,6 +23,7 @@ from carnet.web.portal import (
     SignedIn,
     ViewingRecord,
     check_csrf,
+    page_number,
     render,
     with_record,
 )
@@ -37,7 +38,7 @@ PAGE = 100  # documents a page, the newest first, grouped by category
 def documents_page(
     request: Request, session: DbSession, viewing: ViewingRecord, page: int = 1
 ) -> Response:
-    return _documents_page(request, session, viewing, page=max(page, 1))
+    return _documents_page(request, session, viewing, page=page_number(page))
 
 
 def _documents_page(

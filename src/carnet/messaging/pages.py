@@ -79,7 +79,7 @@ def _uuid(value: str) -> uuid.UUID:
 def messages_page(
     request: Request, session: DbSession, signed: SignedIn, avant: str | None = None
 ) -> Response:
-    return _inbox(request, session, signed, before=_uuid(avant) if avant else None)
+    return _inbox(request, session, signed, before=service.Position.parse(avant) if avant else None)
 
 
 def _inbox(
@@ -89,7 +89,7 @@ def _inbox(
     *,
     error: Invalid | None = None,
     form: dict[str, str] | None = None,
-    before: uuid.UUID | None = None,
+    before: service.Position | None = None,
 ) -> Response:
     context = _context(request, session, signed)
     if context["patient_id"] is not None:

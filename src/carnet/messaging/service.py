@@ -12,7 +12,7 @@ import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -397,22 +397,46 @@ class Inbox:
     may write to."""
 
     threads: list[ThreadSummary]
-    older: uuid.UUID | None  # the last thread shown, when older ones follow (the next page)
+    older: Position | None  # where the page ended, when older conversations follow
     patients: list[PatientChoice]
     more_patients: bool  # older authorizations left out of the list (reached by INS)
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page of conversations ended: the last one's time and id. The link to the next
+    page carries them (not a thread to look up): a conversation written to since, or gone,
+    does not move the pages."""
+
+    at: datetime
+    id: uuid.UUID
+
+    FORMAT = "%Y%m%dT%H%M%S.%fZ"
+
+    def token(self) -> str:
+        return f"{self.at.astimezone(UTC).strftime(self.FORMAT)}_{self.id.hex}"
+
+    @classmethod
+    def parse(cls, token: str) -> Position | None:
+        """The position a link carries; None for anything else (the first page)."""
+        stamp, _, ident = token.partition("_")
+        try:
+            return cls(datetime.strptime(stamp, cls.FORMAT).replace(tzinfo=UTC), uuid.UUID(ident))
+        except ValueError:
+            return None
 
 
 def list_my_threads(
     session: Session,
     actor: Actor,
     *,
-    before: uuid.UUID | None = None,
+    before: Position | None = None,
     limit: int | None = None,
-) -> tuple[list[ThreadSummary], uuid.UUID | None]:
+) -> tuple[list[ThreadSummary], Position | None]:
     """A page of a professional's threads across their patients, the latest first (``before``:
-    the last thread of the previous page), and the last one shown when older ones follow.
-    Records where they may no longer list them (blocked, revoked, closed) drop out; each record
-    on the page is audited, the others are not read."""
+    where the previous page ended), and where this one ends when older ones follow. Records
+    where they may no longer list them (blocked, revoked, closed) drop out; each record on the
+    page is audited, the others are not read."""
     if actor.kind is not ActorKind.PROFESSIONAL:
         return [], None
     limit = limit or THREADS_PAGE
@@ -424,22 +448,18 @@ def list_my_threads(
         .limit(limit + 1)
     )
     if before is not None:
-        previous = session.get(Thread, before)
-        if previous is not None:
-            query = query.where(
-                or_(
-                    Thread.last_message_at < previous.last_message_at,
-                    and_(
-                        Thread.last_message_at == previous.last_message_at,
-                        Thread.id > previous.id,
-                    ),
-                )
+        query = query.where(
+            or_(
+                Thread.last_message_at < before.at,
+                and_(Thread.last_message_at == before.at, Thread.id > before.id),
             )
+        )
     page = list(session.execute(query).scalars())
     shown = page[:limit]
     allowed = dict(listing.records_with_my_threads(session, actor, {t.patient_id for t in shown}))
     threads = [t for t in shown if t.patient_id in allowed]
-    older = shown[-1].id if len(page) > limit else None
+    last = shown[-1] if shown else None
+    older = Position(last.last_message_at, last.id) if last and len(page) > limit else None
     return _summarise(session, actor, threads), older
 
 
@@ -608,7 +628,7 @@ def unread_for_home(
 HOME_NEWS = 10  # conversations with news listed on the patient's home
 
 
-def professional_inbox(session: Session, actor: Actor, *, before: uuid.UUID | None = None) -> Inbox:
+def professional_inbox(session: Session, actor: Actor, *, before: Position | None = None) -> Inbox:
     """A professional's messaging page: a page of their threads and the patients they may
     write to, each patient audited (the rows are written in the chains' order at commit: two
     professionals sharing patients never deadlock, see ``audit.append_many``)."""

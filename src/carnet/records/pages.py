@@ -19,7 +19,7 @@ from carnet.records import practice, service
 from carnet.records.service import lookup_by_id
 from carnet.web.deps import DbSession
 from carnet.web.i18n import lang_of
-from carnet.web.portal import CsrfForm, Signed, SignedIn, ViewingRecord, render
+from carnet.web.portal import CsrfForm, Signed, SignedIn, ViewingRecord, page_number, render
 
 router = APIRouter(tags=["portal"])
 PAGE = 25
@@ -154,7 +154,7 @@ def _grouped(entries: list[Any]) -> list[tuple[Any, list[Any]]]:
 def pro_patient(
     request: Request, patient_id: uuid.UUID, session: DbSession, signed: SignedIn, page: int = 1
 ) -> Response:
-    return patient_page(request, session, signed, patient_id, documents_page=max(page, 1))
+    return patient_page(request, session, signed, patient_id, documents_page=page_number(page))
 
 
 @router.post("/pro/patients/{patient_id}/urgence")

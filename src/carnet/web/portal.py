@@ -136,6 +136,14 @@ def viewing(request: Request, session: DbSession, signed: SignedIn) -> Viewing:
 ViewingRecord = Annotated[Viewing, Depends(viewing)]
 
 
+LAST_PAGE = 1_000_000  # beyond any record's pages, and within the database's integers
+
+
+def page_number(page: int) -> int:
+    """A page number from a link, brought within 1 … ``LAST_PAGE``."""
+    return min(max(page, 1), LAST_PAGE)
+
+
 def with_record(path: str, viewing: Viewing) -> str:
     """``path`` with the record parameter, for redirects after a form."""
     if not viewing.query:
