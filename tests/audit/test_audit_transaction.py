@@ -266,12 +266,20 @@ def test_a_denial_after_the_same_actor_was_allowed_in_is_written_alone(
     ]
 
 
-def test_when_the_audit_row_cannot_be_written_nothing_of_the_access_is_committed(
+@pytest.mark.parametrize(
+    "failing",
+    [
+        pytest.param("append_many", id="at-the-access"),  # every append goes through it
+        pytest.param("_write", id="at-the-commit"),  # the queue is written just before it
+    ],
+)
+def test_when_the_audit_rows_cannot_be_written_nothing_of_the_access_is_committed(
     session: Session,
     factory: sessionmaker[Session],
     cast: Cast,
     pro: Callable[..., Actor],
     monkeypatch: pytest.MonkeyPatch,
+    failing: str,
 ) -> None:
     sylvie = cast.patients["sylvie"]
     durand = pro("durand")
@@ -280,33 +288,7 @@ def test_when_the_audit_row_cannot_be_written_nothing_of_the_access_is_committed
     def refuse(*_: object, **__: object) -> None:
         raise AuditStoreDown("audit store unavailable")
 
-    monkeypatch.setattr(audit, "append_many", refuse)  # every append goes through it
-    with pytest.raises(AuditStoreDown):
-        run_request(factory, change_the_record(sylvie), read(durand, sylvie))
-
-    assert not regulator_opposed(session, sylvie)
-    assert entries(session, sylvie) == before
-    assert outbox_count(session, sylvie) == 0
-    assert session.get(NotifiedAccess, (sylvie, f"first:{durand.ref}")) is None
-
-
-def test_when_the_audit_rows_cannot_be_written_at_commit_nothing_is_committed(
-    session: Session,
-    factory: sessionmaker[Session],
-    cast: Cast,
-    pro: Callable[..., Actor],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The rows are queued at the access and written just before the commit, in the same
-    # transaction: if that write fails, the commit does not happen.
-    sylvie = cast.patients["sylvie"]
-    durand = pro("durand")
-    before = entries(session, sylvie)
-
-    def refuse(*_: object, **__: object) -> None:
-        raise AuditStoreDown("audit store unavailable")
-
-    monkeypatch.setattr(audit, "_write", refuse)
+    monkeypatch.setattr(audit, failing, refuse)
     with pytest.raises(AuditStoreDown):
         run_request(factory, change_the_record(sylvie), read(durand, sylvie))
 
