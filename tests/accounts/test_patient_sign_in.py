@@ -10,14 +10,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carnet.accounts.models import SignInChallenge
+from carnet.accounts import service as accounts
+from carnet.accounts.models import Account, SignInChallenge
 from carnet.accounts.service import BAD_CREDENTIALS
 from carnet.notifications.models import OutboxMessage, OutboxStatus
 from carnet.settings import Settings
 from carnet.web.i18n import FR
 from carnet.web.portal import CSRF_COOKIE, SESSION_COOKIE
 from tests.accounts.conftest import PENDING_COOKIE, SYLVIE, Portal
-from tests.conftest import refused_for_csrf
+from tests.conftest import Cast, refused_for_csrf
 
 
 def test_the_login_page_sets_a_csrf_cookie_and_puts_the_token_in_the_form(
@@ -232,6 +233,21 @@ def test_a_session_expires_after_its_inactivity_limit(
     response = portal.client.get("/", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login")
+
+
+def test_the_idle_limit_slides_at_most_once_a_minute(
+    session: Session, cast: Cast, frozen: Callable[[datetime], None], start: datetime
+) -> None:
+    # Not a write of the session row on every page (and every image of it): the limit moves
+    # on once a minute at most, so it is late by under a minute out of its thirty.
+    account = session.execute(select(Account).where(Account.login == SYLVIE)).scalar_one()
+    token = accounts._new_session(session, account, stage="signed_in", challenge_id=None, ttl=1800)
+    first = accounts.load_session(session, token).expires_at
+
+    frozen(start + timedelta(seconds=59))
+    assert accounts.load_session(session, token).expires_at == first  # not moved yet
+    frozen(start + timedelta(seconds=61))
+    assert accounts.load_session(session, token).expires_at == start + timedelta(seconds=61 + 1800)
 
 
 def test_a_session_ends_at_its_absolute_limit_however_active(

@@ -363,10 +363,15 @@ def load_session(session: Session, token: str | None, *, stage: str = "signed_in
         raise Unauthenticated("Your session has expired; please sign in again.")
     if web.created_at + timedelta(seconds=settings.session_absolute_ttl_seconds) <= now:
         raise Unauthenticated("Your session has expired; please sign in again.")
-    if stage == "signed_in":
+    if stage == "signed_in" and now - web.last_seen_at >= SLIDE_EVERY:
         web.last_seen_at = now
         web.expires_at = now + timedelta(seconds=settings.session_ttl_seconds)
     return web
+
+
+# The idle expiry slides on at most once a minute: not a write of the session row on every
+# page and every image of it (the expiry is late by less than a minute, out of its 30).
+SLIDE_EVERY = timedelta(seconds=60)
 
 
 def end_session(session: Session, token: str | None) -> None:
