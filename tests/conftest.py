@@ -25,7 +25,6 @@ from carnet import clock
 from carnet.access import Actor, ActorKind
 from carnet.accounts.service import professional_actor
 from carnet.app import create_app
-from carnet.audit import service as audit
 from carnet.audit.models import AuditEntry
 from carnet.db import make_engine
 from carnet.demo import load_demo
@@ -187,9 +186,11 @@ def session(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 def audit_rows(session: Session, *where: ColumnElement[bool]) -> list[AuditEntry]:
     """The audit rows matching ``where``, oldest first (by position in their chain), with what
-    the session's transaction has done: its rows are written at commit, so they are written
-    now (``audit.write_queued``), and rows read earlier are refreshed."""
-    audit.write_queued(session)
+    the session's transaction has done: its rows are written at commit, so the session commits
+    first — the tests' sessions run in a savepoint of a connection rolled back at the end, and
+    the rows go the way a request's do (``before_commit``) — and rows read earlier are
+    refreshed."""
+    session.commit()
     return list(
         session.execute(
             select(AuditEntry)
