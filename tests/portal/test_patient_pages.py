@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from carnet.access import Action, Mode
 from carnet.access.gate import authorize
 from carnet.authorizations.models import Authorization
-from carnet.documents import pages as documents_pages
+from carnet.documents import service as documents_service
 from carnet.documents.models import DocumentEntry
 from carnet.records.models import Record
 from tests.conftest import Cast
@@ -86,9 +86,9 @@ def test_the_documents_page_by_page_reaches_every_document(
 ) -> None:
     # Grouped by category a page at a time (3 here), the newest first: a record of years
     # of documents is read to its first one, not cut silently.
-    monkeypatch.setattr(documents_pages, "PAGE", 1000)
+    monkeypatch.setattr(documents_service, "PAGE", 1000)
     everything = set(doc_ids(signed_in.client.get("/documents").text))
-    monkeypatch.setattr(documents_pages, "PAGE", 3)
+    monkeypatch.setattr(documents_service, "PAGE", 3)
     seen: list[str] = []
     url: str | None = "/documents"
     pages = 0

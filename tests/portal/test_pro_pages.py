@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 from carnet.access import Actor
 from carnet.audit.models import AuditEntry
 from carnet.authorizations.models import Authorization
+from carnet.documents import service as documents_service
 from carnet.documents.models import DocumentEntry
 from carnet.profile import fhir as profile_fhir
 from carnet.profile import service as profile_service
 from carnet.profile.models import ProfileEntry
-from carnet.records import practice
 from carnet.records.models import Record
 from tests.conftest import INS, NIRS, Cast, refused_for_csrf
 from tests.portal.conftest import Portal, form_token
@@ -52,9 +52,9 @@ def test_the_patients_documents_come_a_page_at_a_time_to_the_first_one(
     def ids(page: str) -> list[str]:
         return re.findall(rf'href="/pro/patients/{sylvie}/documents/([0-9a-f-]{{36}})"', page)
 
-    monkeypatch.setattr(practice, "DOCUMENTS_PAGE", 1000)
+    monkeypatch.setattr(documents_service, "PAGE", 1000)
     everything = ids(portal.client.get(f"/pro/patients/{sylvie}").text)
-    monkeypatch.setattr(practice, "DOCUMENTS_PAGE", 3)
+    monkeypatch.setattr(documents_service, "PAGE", 3)
     seen: list[str] = []
     url: str | None = f"/pro/patients/{sylvie}"
     while url is not None:

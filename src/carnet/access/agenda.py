@@ -74,9 +74,10 @@ def may_change(actor: Actor, record: RecordFacts, appointment: AppointmentFacts)
     if record.closed:  # read-only until reopened (policy refuses the write anyway)
         return False
     if on_holder_side(actor, record):
-        if not holder_side_sees(record, appointment.hidden_from_representatives):
-            return False
-        return appointment.source_kind in PATIENT_SIDE
+        return (
+            holder_side_sees(record, appointment.hidden_from_representatives)
+            and appointment.source_kind in PATIENT_SIDE
+        )
     return _professionals_own(actor, appointment)
 
 

@@ -23,7 +23,7 @@ from carnet.access.policy import (
     decide_creation,
     scope_allows,
 )
-from carnet.access.representation import represents
+from carnet.access.representation import HOLDER_SIDE, represents
 from carnet.apps.models import App, AppGrant
 from carnet.audit import service as audit
 from carnet.audit.models import NotifiedAccess
@@ -330,7 +330,7 @@ def check(
         "detail": detail if decision.allowed else decision.reason,
         **actor_fields(actor),
     }
-    if actor.kind in (ActorKind.PATIENT, ActorKind.APP) and facts.is_representative:
+    if actor.kind in HOLDER_SIDE and facts.is_representative:
         entry["actor_kind"] = "representative" if actor.kind is ActorKind.PATIENT else "app"
     if not decision.allowed:
         if not facts.exists and session.get(Patient, patient_id) is None:

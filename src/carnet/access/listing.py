@@ -46,6 +46,7 @@ from carnet.access.policy import (
 from carnet.audit import service as audit
 from carnet.audit.models import NotifiedAccess
 from carnet.authorizations.models import Authorization, AuthorizationStatus
+from carnet.errors import AccessDenied
 from carnet.patients.models import Patient
 from carnet.records.models import Record
 
@@ -209,20 +210,21 @@ def records_with_my_threads(
     for patient, facts, notified in _with_facts(session, actor, query):
         if not decide_messaging(actor, Verb.LIST, facts).allowed:
             continue
-        if decide(actor, Action.SEARCH, facts).allowed:  # a refusal leaves the record out
-            listed.append((patient.id, facts))
-            accesses.append(
-                check(
-                    session,
-                    actor,
-                    patient.id,
-                    Action.SEARCH,
-                    resource_type="Communication",
-                    audit_action=THREADS_LIST,
-                    facts=facts,
-                    first_access_notified=notified is not None,
-                )
+        try:
+            access = check(
+                session,
+                actor,
+                patient.id,
+                Action.SEARCH,
+                resource_type="Communication",
+                audit_action=THREADS_LIST,
+                facts=facts,
+                first_access_notified=notified is not None,
             )
+        except AccessDenied:
+            continue  # a refusal leaves the record out of the list (nothing was shown)
+        listed.append((patient.id, facts))
+        accesses.append(access)
     record_all(session, accesses)
     return listed
 

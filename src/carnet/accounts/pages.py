@@ -180,8 +180,6 @@ def _refused(session: DbSession, error: CarnetError) -> int:
     """A refused form writes nothing, except the counter of a wrong code (and the trail of an
     attempt, ``undo``); its status code."""
     undo(session, error)
-    if error.keep_changes:
-        session.commit()
     return (
         429 if isinstance(error, TooManyAttempts) else 409 if isinstance(error, Conflict) else 400
     )

@@ -16,31 +16,25 @@ from carnet.errors import AccessDenied, CarnetError
 
 @contextmanager
 def audited_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A transaction around the block, with ``finish_request``'s boundary."""
     session = factory()
     try:
         yield session
-        session.commit()
-    except CarnetError as error:
-        undo(session, error)
-        session.commit()
-        if isinstance(error, AccessDenied):
-            raise error.public from None
-        raise
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    except BaseException as error:
+        finish_request(session, error)  # re-raises (the public error of a denial)
+    else:
+        finish_request(session, None)
 
 
 def undo(session: Session, error: CarnetError) -> None:
-    """Undo the work of a request refused with ``error``, keeping its trail (the caller
-    commits): roll back, then record the accesses ``access`` had allowed it as failed attempts
-    (``audit.append_failed``) and, for a denial, the denial itself. What someone tried on a
-    record stays on its trail, even when nothing came of it; the rows of what the request did
-    (a document written, a name shown in a list) go with it. A refusal that keeps its changes
-    (a failed code attempt's counter) undoes nothing."""
+    """Undo the work of a request refused with ``error``, keeping its trail; the caller
+    commits. Roll back, then record the accesses ``access`` had allowed it as failed attempts
+    (``audit.append_failed``) and, for a denial, the denial itself: what someone tried on a
+    record stays on its trail even when nothing came of it, while the rows of what the request
+    did (a document written, a name shown in a list) go with it. A refusal that keeps its
+    changes (a failed code attempt's counter) undoes nothing: it is committed here."""
     if error.keep_changes:
+        session.commit()
         return
     attempts = service.accesses(session)
     session.rollback()
@@ -54,8 +48,9 @@ def undo(session: Session, error: CarnetError) -> None:
 
 
 def finish_request(session: Session, error: BaseException | None) -> None:
-    """The same boundary as ``audited_transaction``, for a session opened elsewhere (the web
-    dependency): commit, or undo keeping the trail, or roll back; then close. Re-raises."""
+    """The boundary for a session once its request is done (the web dependency's, and
+    ``audited_transaction``'s): commit, or undo keeping the trail, or roll back; then close.
+    Re-raises."""
     try:
         if error is None:
             session.commit()

@@ -113,7 +113,7 @@ ON_RESOURCE: dict[tuple[str, str], tuple[str, str]] = {
     },
 }
 
-# An access allowed, then refused for another reason (audit.transaction.failed): the error's
+# An access allowed, then refused for another reason (audit.append_failed): the error's
 # code comes first in the row's detail.
 FAILURES: dict[str, tuple[str, str]] = {
     "conflict": (

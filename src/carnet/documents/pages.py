@@ -31,9 +31,6 @@ from carnet.web.portal import (
 router = APIRouter(tags=["portal"])
 
 
-PAGE = 100  # documents a page, the newest first, grouped by category
-
-
 @router.get("/documents")
 def documents_page(
     request: Request, session: DbSession, viewing: ViewingRecord, page: int = 1
@@ -50,13 +47,7 @@ def _documents_page(
     form: dict[str, str] | None = None,
     page: int = 1,
 ) -> Response:
-    found = service.list_documents(
-        session,
-        viewing.actor,
-        viewing.patient_id,
-        service.DocumentQuery(count=PAGE + 1, offset=(page - 1) * PAGE),
-    )
-    entries = found[:PAGE]
+    entries, more = service.list_documents_page(session, viewing.actor, viewing.patient_id, page)
     groups = [
         (category, [e for e in entries if e.category == category.key])
         for category in vocab.categories()
@@ -68,7 +59,7 @@ def _documents_page(
             **viewing.context(),
             "groups": [(c, es) for c, es in groups if es],
             "page": page,
-            "more": len(found) > PAGE,
+            "more": more,
             "types": uploads.patient_types(),
             "advance_directives": vocab.ADVANCE_DIRECTIVES[1],
             "max_mb": request.app.state.settings.document_max_bytes // 1_000_000,

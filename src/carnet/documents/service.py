@@ -40,6 +40,7 @@ from carnet.access.gate import (
     load_facts,
     load_subject,
 )
+from carnet.access.representation import HOLDER_SIDE
 from carnet.audit import service as audit
 from carnet.db import core, new_id, settings_of
 from carnet.documents import envelope
@@ -696,6 +697,29 @@ def list_documents(
     return rows
 
 
+PAGE = 100  # documents a portal page lists, the newest first
+
+
+def list_documents_page(
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    page: int,
+    *,
+    subject: Subject | None = None,
+) -> tuple[list[DocumentEntry], bool]:
+    """Page ``page`` (from 1) of ``list_documents`` for the portal's lists, ``PAGE`` at a
+    time, and whether older documents follow."""
+    found = list_documents(
+        session,
+        actor,
+        patient_id,
+        DocumentQuery(count=PAGE + 1, offset=(page - 1) * PAGE),
+        subject=subject,
+    )
+    return found[:PAGE], len(found) > PAGE
+
+
 def _search_conditions(
     session: Session,
     actor: Actor,
@@ -1049,7 +1073,7 @@ def set_hidden_from_professionals(
         actor,
         entry_id,
         "hide" if hidden else "unhide",
-        lambda _entry, _facts: actor.kind in (ActorKind.PATIENT, ActorKind.APP),
+        lambda _entry, _facts: actor.kind in HOLDER_SIDE,
         not_yet_visible,
         masked_ps=hidden,
     )

@@ -71,8 +71,6 @@ def form_failed(session: Session, error: CarnetError) -> CarnetError:
     if shown.field is None:
         raise error
     undo(session, error)
-    if error.keep_changes:
-        session.commit()
     return shown
 
 

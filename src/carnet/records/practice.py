@@ -171,9 +171,6 @@ class PatientPage:
     prescriptions: list[ProfileEntry] = field(default_factory=list)
 
 
-DOCUMENTS_PAGE = 100  # documents shown at a time on the patient's page, the newest first
-
-
 def open_patient(
     session: Session, actor: Actor, patient_id: uuid.UUID | str, *, documents_page: int = 1
 ) -> PatientPage:
@@ -198,18 +195,10 @@ def open_patient(
         page.may_break_glass = decide(emergency, Action.READ, facts).allowed
         return page
     page.summary = summary.emergency_view(session, actor, view.patient.id, facts=facts)
-    found = documents.list_documents(
-        session,
-        actor,
-        view.patient.id,
-        documents.DocumentQuery(
-            count=DOCUMENTS_PAGE + 1, offset=(documents_page - 1) * DOCUMENTS_PAGE
-        ),
-        subject=Subject(view.patient.id, facts),
+    page.documents, page.more_documents = documents.list_documents_page(
+        session, actor, view.patient.id, documents_page, subject=Subject(view.patient.id, facts)
     )
-    page.documents = found[:DOCUMENTS_PAGE]
     page.documents_page = documents_page
-    page.more_documents = len(found) > DOCUMENTS_PAGE
     return page
 
 
