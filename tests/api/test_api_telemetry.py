@@ -50,11 +50,11 @@ def test_a_configured_collector_receives_no_span_metric_or_log_of_a_search(
     client: TestClient, system_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tracing, metering = RecordingTracerProvider(), RecordingMeterProvider()
-    logging = RecordingLoggerProvider()
+    logs = RecordingLoggerProvider()
     monkeypatch.setattr(trace, "get_tracer_provider", lambda: tracing)
     monkeypatch.setattr(metrics, "get_meter_provider", lambda: metering)
-    monkeypatch.setattr(_logs, "get_logger_provider", lambda: logging)
-    monkeypatch.setattr(_logs, "get_logger", lambda name, *args, **_: logging.get_logger(name))
+    monkeypatch.setattr(_logs, "get_logger_provider", lambda: logs)
+    monkeypatch.setattr(_logs, "get_logger", lambda name, *args, **_: logs.get_logger(name))
     token = system_token(CARMES, DURAND_RPPS)
 
     answer = client.get(
@@ -66,4 +66,4 @@ def test_a_configured_collector_receives_no_span_metric_or_log_of_a_search(
     assert answer.status_code == 200
     assert tracing.asked == []
     assert metering.asked == []
-    assert logging.asked == []
+    assert logs.asked == []

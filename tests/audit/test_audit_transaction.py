@@ -302,11 +302,7 @@ def test_a_rolled_back_savepoint_takes_its_audit_rows_and_only_them_with_it(
     session: Session,
 ) -> None:
     patient_id = uuid.uuid4()
-
-    def append(detail: str) -> None:
-        audit.append(
-            session, patient_id=patient_id, action="read", actor_kind="patient", detail=detail
-        )
+    append = appender(session, patient_id)
 
     append("before")
     inside = session.begin_nested()
@@ -331,11 +327,7 @@ def test_rows_written_early_inside_a_savepoint_still_roll_back_with_it(session: 
     # Rows written mid-transaction (``write_queued``) inside a savepoint go with its rollback;
     # those queued before the savepoint are written again, those queued after it forgotten.
     patient_id = uuid.uuid4()
-
-    def append(detail: str) -> None:
-        audit.append(
-            session, patient_id=patient_id, action="read", actor_kind="patient", detail=detail
-        )
+    append = appender(session, patient_id)
 
     append("before")
     inside = session.begin_nested()

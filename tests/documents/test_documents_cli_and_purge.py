@@ -301,7 +301,7 @@ def test_rewrap_keys_rotates_the_master_key_and_verify_passes_under_the_new_one(
         assert verify(demo, CARNET_MASTER_KEY=old).exit_code == 1  # the old key is retired
     finally:  # the demo back under its own key, for the other tests of the module
         restored = rewrap(demo, old, new)
-    assert counted
+    assert counted is not None  # (for the type checker: asserted in the try block)
     assert f"{counted[1]} data key(s) rewrapped, 0 already current" in restored.output
     assert verify(demo).exit_code == 0
 

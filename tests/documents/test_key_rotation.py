@@ -8,13 +8,14 @@ on the system chain; a malformed key is refused at start, naming the setting."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from carnet.access import Actor, ActorKind
+from carnet.access import Actor
 from carnet.app import create_app
 from carnet.audit.models import AuditEntry
 from carnet.documents import envelope
@@ -22,10 +23,8 @@ from carnet.documents.models import PatientKey
 from carnet.documents.service import rewrap_keys, verify_contents
 from carnet.errors import Forbidden
 from carnet.settings import Settings
-from tests.conftest import Cast
+from tests.conftest import OPERATOR, Cast, audit_rows
 from tests.documents.conftest import new_master
-
-OPERATOR = Actor(kind=ActorKind.OPERATOR, ref="cli", display_name="operator (CLI)")
 
 
 def configured(factory: sessionmaker[Session], settings: Settings, **changes: Any) -> Session:
@@ -64,13 +63,8 @@ def test_the_old_key_reads_until_the_rewrap_then_the_new_key_alone(
     with configured(factory, settings, master_key=old) as retired:
         assert list(verify_contents(retired))  # the old key no longer opens anything
 
-    session.expire_all()
-    traced = session.execute(
-        select(AuditEntry.detail)
-        .where(AuditEntry.chain == "system", AuditEntry.action == "keys.rewrap")
-        .order_by(AuditEntry.seq)
-    ).scalars()
-    assert list(traced)[-2:] == [
+    traced = audit_rows(session, AuditEntry.chain == "system", AuditEntry.action == "keys.rewrap")
+    assert [row.detail for row in traced][-2:] == [
         f"rewrapped={total} current=0 unreadable=0",
         f"rewrapped=0 current={total} unreadable=0",
     ]
@@ -95,14 +89,9 @@ def test_a_key_no_configured_master_opens_is_reported(
     assert done.rewrapped == keys(session) - 1
 
 
-def test_only_an_operator_rewraps(session: Session, cast: Cast) -> None:
-    holder = Actor(
-        kind=ActorKind.PATIENT,
-        ref=f"patient:{cast.patients['sylvie']}",
-        patient_id=cast.patients["sylvie"],
-    )
+def test_only_an_operator_rewraps(session: Session, holder: Callable[[str], Actor]) -> None:
     with pytest.raises(Forbidden):
-        rewrap_keys(session, holder)
+        rewrap_keys(session, holder("sylvie"))
 
 
 @pytest.mark.parametrize(

@@ -73,7 +73,7 @@ def pdf(name: str = "compte-rendu.pdf", content: bytes = PDF) -> NewAttachment:
     return NewAttachment(filename=name, content=content)
 
 
-def audit_rows(session: Session, patient_id: uuid.UUID, action: str) -> list[AuditEntry]:
+def rows_about(session: Session, patient_id: uuid.UUID, action: str) -> list[AuditEntry]:
     return matching_rows(session, AuditEntry.patient_id == patient_id, AuditEntry.action == action)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from carnet.messaging.models import Thread
 from tests.conftest import INS, NIRS, Cast
 from tests.documents.conftest import HOME, RPPS
-from tests.messaging.conftest import PDF, audit_rows, count
+from tests.messaging.conftest import PDF, count, rows_about
 
 Api = Callable[..., Any]
 
@@ -145,11 +145,11 @@ def test_bad_input_gets_an_operation_outcome_naming_the_field(
 def test_refused_professionals_cannot_write_and_the_refusal_is_audited(
     api: Api, cast: Cast, session: Session, name: str, status: int
 ) -> None:
-    before = len(audit_rows(session, cast.patients["sylvie"], "communication.start"))
+    before = len(rows_about(session, cast.patients["sylvie"], "communication.start"))
     response = api(name, "post", "/fhir/Communication", json=new_thread(cast))
     assert response.status_code == status
     assert response.json()["resourceType"] == "OperationOutcome"
-    rows = audit_rows(session, cast.patients["sylvie"], "communication.start")
+    rows = rows_about(session, cast.patients["sylvie"], "communication.start")
     if name != "blanc":  # an excluded actor's token names no patient it may know of
         assert len(rows) == before + 1
         assert rows[-1].outcome == "denied"

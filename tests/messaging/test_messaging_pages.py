@@ -19,7 +19,7 @@ from carnet.messaging import service
 from carnet.messaging.models import Message, Thread
 from tests.accounts.conftest import DURAND, Portal
 from tests.conftest import NIRS, Cast, refused_for_csrf
-from tests.messaging.conftest import PDF, audit_rows, count
+from tests.messaging.conftest import PDF, count, rows_about
 
 
 def sign_in_durand(portal: Portal, session: Session) -> None:
@@ -210,10 +210,10 @@ def test_sylvie_acts_for_lea_but_does_not_see_her_confidential_thread(
     assert f"/messages/{vaccine}?record={lea}" in inbox.text
 
     confidential = thread_id(session, "Suite de ta consultation")
-    before = len(audit_rows(session, lea, "communication.read"))
+    before = len(rows_about(session, lea, "communication.read"))
     hidden = signed_in.client.get(f"/messages/{confidential}?record={lea}")
     assert hidden.status_code == 404
-    denied = audit_rows(session, lea, "communication.read")[before:]
+    denied = rows_about(session, lea, "communication.read")[before:]
     assert [(d.outcome, d.detail) for d in denied] == [("denied", "no_thread")]
 
 

@@ -25,6 +25,7 @@ from carnet.patients.service import register_patient
 from carnet.records import service as records
 from carnet.records.models import Channel
 from tests.conftest import Cast, audit_rows
+from tests.messaging.conftest import rows_about
 
 Make = Callable[..., Actor]
 _orders = itertools.count(700)
@@ -224,13 +225,7 @@ def test_the_inbox_shows_a_page_of_conversations_and_traces_only_the_records_on_
     audit.write_queued(session)
 
     def listed(patient_id: Any) -> int:
-        return len(
-            audit_rows(
-                session,
-                AuditEntry.patient_id == patient_id,
-                AuditEntry.action == "communication.list",
-            )
-        )
+        return len(rows_about(session, patient_id, "communication.list"))
 
     first, older = service.list_my_threads(session, durand, limit=2)
     assert [t.patient_id for t in first] == [patients[4], patients[3]]
@@ -258,13 +253,7 @@ def test_the_patients_to_write_to_are_the_latest_authorizations_and_only_they_ar
 
     assert {p.id for p in shown} == set(latest)
     assert more
-    named = [
-        p
-        for p in [*older, *latest]
-        if audit_rows(
-            session, AuditEntry.patient_id == p, AuditEntry.action == "patient_list.messaging"
-        )
-    ]
+    named = [p for p in [*older, *latest] if rows_about(session, p, "patient_list.messaging")]
     assert named == latest
     assert service.my_patients(session, durand, limit=100)[1] is False
 

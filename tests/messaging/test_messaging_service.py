@@ -18,7 +18,7 @@ from carnet.messaging import service
 from carnet.messaging.models import Message, Thread
 from carnet.notifications.templates import render
 from tests.conftest import Cast
-from tests.messaging.conftest import SECRET, Start, audit_rows, count, outbox
+from tests.messaging.conftest import SECRET, Start, count, outbox, rows_about
 
 Make = Callable[..., Actor]
 
@@ -232,15 +232,15 @@ def test_every_access_is_audited_as_a_communication(
     service.read_thread(session, patient("sylvie"), sent.thread_id)
     service.reply(session, patient("sylvie"), thread_id=sent.thread_id, body="Merci")
 
-    started = audit_rows(session, sylvie_id, "communication.start")[-1]
+    started = rows_about(session, sylvie_id, "communication.start")[-1]
     assert (started.outcome, started.resource_type, started.actor_kind) == (
         "allowed",
         "Communication",
         "professional",
     )
-    read = audit_rows(session, sylvie_id, "communication.read")[-1]
+    read = rows_about(session, sylvie_id, "communication.read")[-1]
     assert read.resource_id == str(sent.thread_id)
-    assert audit_rows(session, sylvie_id, "communication.reply")[-1].actor_kind == "patient"
+    assert rows_about(session, sylvie_id, "communication.reply")[-1].actor_kind == "patient"
     for row in (started, read):
         assert SECRET not in (row.detail or "")
 
@@ -352,7 +352,7 @@ def test_the_patient_reads_the_messaging_accesses_in_plain_words(
     from carnet.audit.words import describe
 
     start()
-    row = audit_rows(session, cast.patients["sylvie"], "communication.start")[-1]
+    row = rows_about(session, cast.patients["sylvie"], "communication.start")[-1]
     assert describe(row, "fr").startswith("Dr Paul Durand")
     assert describe(row, "fr").endswith("a écrit un nouveau message.")
     assert describe(row, "en").endswith("wrote a new message.")
