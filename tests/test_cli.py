@@ -153,6 +153,15 @@ def test_account_creation_prints_the_totp_secret_of_a_professional(workdir: Path
     csv_file.write_text(f"rpps,given_name,family_name,profession_code\n{rpps},Nina,Simon,60\n")
     imported = runner.invoke(app, ["directory", "import", "professionals", str(csv_file)])
     assert imported.exit_code == 0, imported.output
+    assert "imported 1 professionals" in imported.output
+    bad = workdir / "bad.csv"
+    bad.write_text(f"rpps,given_name,family_name,profession_code\n{rpps},Nina,Simon,99\n")
+    refused = runner.invoke(app, ["directory", "import", "professionals", str(bad)])
+    assert refused.exit_code == 2
+    assert "row 1 (profession_code): Unknown profession code" in refused.output
+    missing = runner.invoke(app, ["directory", "import", "professionals", "nowhere.csv"])
+    assert missing.exit_code == 2
+    assert "does not exist" in missing.output
     result = runner.invoke(
         app,
         [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -332,12 +331,15 @@ def app_unlist(client_id: Annotated[str, typer.Argument(help="The app's client i
 @directory_app.command("import")
 def directory_import(
     kind: Annotated[str, typer.Argument(help="structures | professionals")],
-    path: Annotated[Path, typer.Argument(help="CSV or JSON file")],
+    path: Annotated[
+        Path, typer.Argument(help="CSV or JSON file", exists=True, dir_okay=False, readable=True)
+    ],
     fmt: Annotated[
         str | None, typer.Option("--format", help="csv | json (default: suffix)")
     ] = None,
 ) -> None:
-    """Import structures or professionals (all-or-nothing)."""
+    """Import structures or professionals: every row is checked first, and one bad row
+    rejects the file; then rows are written 500 per transaction (a CSV file is streamed)."""
     from carnet.professionals import service as directory
 
     if kind not in ("structures", "professionals"):
@@ -345,14 +347,8 @@ def directory_import(
         raise typer.Exit(2)
     settings = _settings()
     try:
-        rows = directory.parse_rows(
-            path.read_text(encoding="utf-8-sig"), fmt or path.suffix.lstrip(".").lower()
-        )
-        with audited_transaction(_factory(settings)) as session:
-            report = directory.import_directory(session, OPERATOR, kind, rows)
-    except json.JSONDecodeError as error:
-        typer.secho(f"error: not valid JSON ({error.msg}, line {error.lineno})", fg="red", err=True)
-        raise typer.Exit(2) from None
+        rows = directory.RowFile(path, fmt or path.suffix.lstrip(".").lower())
+        report = directory.import_directory(_factory(settings), OPERATOR, kind, rows)
     except CarnetError as error:
         _fail(error)
         return

@@ -1,16 +1,23 @@
-"""Directory import by the operator: CSV and JSON, all-or-nothing, errors naming row and field."""
+"""Directory import by the operator: CSV and JSON, checked whole before anything is written,
+errors naming row and field, then written in batches."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from carnet.access import Actor
 from carnet.audit.models import AuditEntry
-from carnet.errors import Forbidden, Invalid
+from carnet.errors import CarnetError, Forbidden, Invalid
+from carnet.identity import luhn_check_digit
 from carnet.professionals import service as directory
+from carnet.professionals.models import Professional
 from tests.conftest import audit_rows
 
 STRUCTURES_CSV = """struct_idnat,finess,name,kind,facility_type_code,city
@@ -20,10 +27,10 @@ STRUCTURES_CSV = """struct_idnat,finess,name,kind,facility_type_code,city
 
 
 def test_structures_and_professionals_import_from_csv_and_json(
-    session: Session, operator: Actor
+    factory: sessionmaker[Session], session: Session, operator: Actor
 ) -> None:
     rows = directory.parse_rows(STRUCTURES_CSV, "csv")
-    assert directory.import_directory(session, operator, "structures", rows).imported == 2
+    assert directory.import_directory(factory, operator, "structures", rows).imported == 2
     people = json.dumps(
         [
             {
@@ -36,7 +43,7 @@ def test_structures_and_professionals_import_from_csv_and_json(
         ]
     )
     report = directory.import_directory(
-        session, operator, "professionals", directory.parse_rows(people, "json")
+        factory, operator, "professionals", directory.parse_rows(people, "json")
     )
     assert report.imported == 1
     professional = directory.find_professional(session, "810000000108")
@@ -45,7 +52,7 @@ def test_structures_and_professionals_import_from_csv_and_json(
 
 
 def test_one_bad_row_rejects_the_whole_file_naming_each_problem(
-    session: Session, operator: Actor
+    factory: sessionmaker[Session], session: Session, operator: Actor
 ) -> None:
     rows = [
         {"rpps": "10000000116", "given_name": "A", "family_name": "B", "profession_code": "10"},
@@ -53,7 +60,7 @@ def test_one_bad_row_rejects_the_whole_file_naming_each_problem(
         {"rpps": "10000000124", "given_name": "E", "family_name": "F", "profession_code": "99"},
     ]
     with pytest.raises(Invalid) as error:
-        directory.import_directory(session, operator, "professionals", rows)
+        directory.import_directory(factory, operator, "professionals", rows, batch=1)
     message = error.value.message
     assert "row 2 (rpps)" in message
     assert "row 3 (profession_code)" in message
@@ -141,13 +148,183 @@ def test_each_change_to_a_structure_is_traced_on_the_system_chain(
     ]
 
 
-def test_a_rejected_import_leaves_no_directory_trail(session: Session, operator: Actor) -> None:
+def test_a_rejected_import_leaves_no_directory_trail(
+    factory: sessionmaker[Session], session: Session, operator: Actor
+) -> None:
     before = len(system_rows(session, "directory.professional"))
     rows = [
         {"rpps": "10000000116", "given_name": "A", "family_name": "B", "profession_code": "10"},
         {"rpps": "10000000124", "given_name": "E", "family_name": "F", "profession_code": "99"},
     ]
     with pytest.raises(Invalid):
-        directory.import_directory(session, operator, "professionals", rows)
+        directory.import_directory(factory, operator, "professionals", rows, batch=1)
 
     assert len(system_rows(session, "directory.professional")) == before
+
+
+def rpps(n: int) -> str:
+    base = f"{2000000000 + n}"
+    return base + luhn_check_digit(base)
+
+
+def person(n: int, **extra: str) -> dict[str, str]:
+    return {
+        "rpps": rpps(n),
+        "given_name": "Nina",
+        "family_name": f"Simon-{n}",
+        "profession_code": "60",
+        **extra,
+    }
+
+
+def imported(session: Session, count: int) -> list[str]:
+    """The ps_idnat of the first ``count`` people (``person``) found in the directory."""
+    wanted = ["8" + rpps(n) for n in range(count)]
+    return list(
+        session.execute(
+            select(Professional.ps_idnat)
+            .where(Professional.ps_idnat.in_(wanted))
+            .order_by(Professional.ps_idnat)
+        ).scalars()
+    )
+
+
+def test_a_csv_file_is_streamed_and_written_in_batches_each_row_traced(
+    factory: sessionmaker[Session],
+    session: Session,
+    operator: Actor,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = tmp_path / "rpps.csv"
+    lines = ["rpps,given_name,family_name,profession_code,structure"]
+    lines += [f"{rpps(n)},Nina,Simon-{n},60,1330781196" for n in range(7)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    directory.upsert_structure(
+        session, operator, {"finess": "330781196", "name": "CHU", "kind": "hospital"}
+    )
+    session.commit()
+    before = len(system_rows(session, "directory.professional"))
+    batches: list[int] = []
+    write = directory._write_rows
+
+    def counted(session: Session, actor: Actor, kind: str, chunk: list[Any]) -> None:
+        batches.append(len(chunk))
+        write(session, actor, kind, chunk)
+
+    monkeypatch.setattr(directory, "_write_rows", counted)
+    report = directory.import_directory(
+        factory, operator, "professionals", directory.RowFile(path, "csv"), batch=3
+    )
+    monkeypatch.undo()
+
+    assert report.imported == 7
+    assert batches == [3, 3, 1]
+    assert imported(session, 7) == sorted("8" + rpps(n) for n in range(7))
+    assert len(system_rows(session, "directory.professional")) == before + 7
+    # The same file again updates the same people: nobody is added twice.
+    again = directory.import_directory(
+        factory, operator, "professionals", directory.RowFile(path, "csv"), batch=3
+    )
+    assert again.imported == 7
+    count = select(func.count()).select_from(Professional)
+    assert session.execute(count.where(Professional.family_name == "Simon-6")).scalar_one() == 1
+    rows = system_rows(session, "directory.professional")[before + 7 :]
+    assert [r.detail.split()[0] if r.detail else None for r in rows] == ["created=false"] * 7
+
+
+def test_a_row_repeated_in_one_batch_is_one_professional(
+    factory: sessionmaker[Session], session: Session, operator: Actor
+) -> None:
+    rows = [person(0), person(0, given_name="Nine")]
+    assert directory.import_directory(factory, operator, "professionals", rows).imported == 2
+    found = directory.find_professional(session, "8" + rpps(0))
+    assert found is not None
+    assert found.given_name == "Nine"
+
+
+def test_a_rejection_names_the_first_problems_and_counts_the_others(
+    factory: sessionmaker[Session], operator: Actor
+) -> None:
+    shown = directory.IMPORT_ERRORS_SHOWN
+    rows = [person(n, profession_code="99") for n in range(shown + 7)]
+    with pytest.raises(Invalid) as error:
+        directory.import_directory(factory, operator, "professionals", rows)
+    lines = error.value.message.splitlines()
+    assert lines[0] == "Import rejected, nothing was saved:"
+    assert lines[1].startswith("row 1 (profession_code): Unknown profession code")
+    assert lines[shown].startswith(f"row {shown} (profession_code)")
+    assert lines[-1] == "… and 7 more rows."
+
+
+def test_an_unknown_structure_is_named_at_the_first_row_using_it(
+    factory: sessionmaker[Session], session: Session, operator: Actor
+) -> None:
+    rows = [person(0), person(1, structure="1999999999"), person(2, structure="1999999999")]
+    with pytest.raises(Invalid) as error:
+        directory.import_directory(factory, operator, "professionals", rows)
+    assert "row 2 (structure): Unknown structure" in error.value.message
+    assert "row 3" not in error.value.message
+    assert imported(session, 3) == []
+
+
+class ChangedBetweenPasses:
+    """Rows whose second reading differs from the first at row ``at`` (the file was edited
+    during the import)."""
+
+    def __init__(self, first: list[dict[str, str]], at: int, then: dict[str, str]) -> None:
+        self.first, self.at, self.then, self.reads = first, at, then, 0
+
+    def __iter__(self) -> Iterator[Mapping[str, Any]]:
+        self.reads += 1
+        for number, row in enumerate(self.first, start=1):
+            yield self.then if self.reads > 1 and number == self.at else row
+
+
+def test_an_import_stopped_half_way_says_how_far_it_went_and_can_be_run_again(
+    factory: sessionmaker[Session], session: Session, operator: Actor
+) -> None:
+    rows = [person(n) for n in range(5)]
+    changed = ChangedBetweenPasses(rows, at=4, then=person(3, profession_code="99"))
+    with pytest.raises(Invalid) as error:
+        directory.import_directory(factory, operator, "professionals", changed, batch=2)
+    assert error.value.message.startswith(
+        "Import stopped: the first 2 rows were saved, the others were not. Then: row 4:"
+    )
+    assert error.value.field == "profession_code"
+    assert imported(session, 5) == sorted("8" + rpps(n) for n in range(2))
+
+    assert directory.import_directory(factory, operator, "professionals", rows).imported == 5
+    assert len(imported(session, 5)) == 5
+
+
+def test_a_database_failure_in_the_second_pass_keeps_the_batches_before(
+    factory: sessionmaker[Session], session: Session, operator: Actor
+) -> None:
+    # Row 3 takes the RPPS number of row 1 under another ps_idnat: each row is well formed,
+    # the database's unique RPPS refuses it when its batch is written.
+    rows = [person(0), person(1), {**person(2), "rpps": rpps(0), "ps_idnat": "8" + rpps(2)}]
+    with pytest.raises(CarnetError) as error:
+        directory.import_directory(factory, operator, "professionals", rows, batch=2)
+    assert error.value.message == (
+        "Import stopped: the first 2 rows were saved, the others were not. "
+        "The database failed; run the import again."
+    )
+    assert imported(session, 3) == sorted("8" + rpps(n) for n in range(2))
+
+
+def test_a_file_that_is_not_utf8_or_not_csv_is_explained(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("rpps,family_name\n10000000108,Hélène\n".encode("latin-1"))
+    with pytest.raises(Invalid, match="not UTF-8 text"):
+        list(directory.RowFile(latin, "csv"))
+    huge = tmp_path / "huge.csv"
+    huge.write_text('rpps,family_name\n1,"' + "x" * 200_000 + '"\n', encoding="utf-8")
+    with pytest.raises(Invalid, match=r"Not valid CSV \(line 2: field larger"):
+        list(directory.RowFile(huge, "csv"))
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"rpps": 1},', encoding="utf-8")
+    with pytest.raises(Invalid, match="Not valid JSON"):
+        directory.RowFile(broken, "json")
+    with pytest.raises(Invalid, match="csv or json"):
+        directory.RowFile(broken, "xml")
