@@ -212,6 +212,14 @@ def test_a_removed_tail_is_reported_against_the_chain_head(session: Session, cha
     ]
 
 
+def test_a_removed_chain_head_is_reported(session: Session, chain: str) -> None:
+    tamper(session, "DELETE FROM audit_heads WHERE chain = :chain", chain=chain)
+
+    assert list(verify(session, chain)) == [
+        ChainProblem(chain, 5, "the chain head is missing: rows may have been removed")
+    ]
+
+
 def test_two_swapped_rows_are_reported(session: Session, chain: str) -> None:
     # (chain, seq) is unique: go through a temporary value, as an attacker would
     swap = "UPDATE audit_entries SET seq = :new WHERE chain = :chain AND seq = :old"

@@ -64,16 +64,16 @@ def _professional(actor: Actor) -> bool:
 
 def _with_facts(
     session: Session, actor: Actor, query: Any
-) -> Iterator[tuple[Patient, RecordFacts, Any]]:
-    """(patient, facts of their record for this actor, the query's next column or None) for
-    each row of ``query``, a select of ``Patient, Record, Authorization.status,
-    Authorization.treating_doctor`` (and maybe one more): one round trip."""
+) -> Iterator[tuple[Patient, RecordFacts, tuple[Any, ...]]]:
+    """(patient, facts of their record for this actor, the query's further columns) for each
+    row of ``query``, a select of ``Patient, Record, Authorization.status,
+    Authorization.treating_doctor`` and any columns added: one round trip."""
     for patient, record, status, treating, *more in session.execute(query).all():
         authorization = (status, bool(treating)) if status is not None else None
         facts = facts_from(session, actor, patient.id, record, authorization)
         if not bound_to(session, actor, patient.id):
             facts = RecordFacts(exists=False)  # a token for one patient names no other
-        yield patient, facts, more[0] if more else None
+        yield patient, facts, tuple(more)
 
 
 def _facts_query() -> Any:
@@ -207,7 +207,7 @@ def records_with_my_threads(
     )
     listed: list[tuple[uuid.UUID, RecordFacts]] = []
     accesses: list[Pending] = []
-    for patient, facts, notified in _with_facts(session, actor, query):
+    for patient, facts, (notified,) in _with_facts(session, actor, query):
         if not decide_messaging(actor, Verb.LIST, facts).allowed:
             continue
         try:

@@ -447,26 +447,19 @@ def _verify_chain(session: Session, chain: str, head: Any | None) -> Iterator[Ch
             if entry_hash(key, row.prev_hash, row) != row.hash:
                 yield ChainProblem(chain, row.seq, "row content was altered")
             prev_hash, last = row.hash, row.seq
-        if head is None:
-            yield ChainProblem(chain, last, "the chain head is missing: rows may have been removed")
-            return
-        if head.seq == last and head.hash == prev_hash:
-            return
+        if head is None or (head.seq, head.hash) == (last, prev_hash):
+            break
         # On a live database the head was read before the rows, and rows may have been
         # appended (with their head) since: read the head again, and the rows after it.
-        fresh = session.execute(HEAD_OF, {"c": chain}).first()
-        if fresh is None:
-            yield ChainProblem(chain, last, "the chain head is missing: rows may have been removed")
-            return
-        moved = (fresh.seq, fresh.hash) != (head.seq, head.hash)
-        head = fresh
-        if not moved or head.seq <= last:
-            break
-    if head is None or (head.seq == last and head.hash == prev_hash):
-        return  # (a missing head was reported in the loop)
-    if head.seq < last:
+        seen = (head.seq, head.hash)
+        head = session.execute(HEAD_OF, {"c": chain}).first()
+        if head is None or (head.seq, head.hash) == seen or head.seq <= last:
+            break  # gone, or not grown, or grown no further than the rows read
+    if head is None:
+        yield ChainProblem(chain, last, "the chain head is missing: rows may have been removed")
+    elif head.seq < last:
         yield ChainProblem(chain, head.seq, "rows past the chain head: added without moving it")
-    else:
+    elif (head.seq, head.hash) != (last, prev_hash):
         yield ChainProblem(chain, head.seq, "rows were removed at the end of the chain")
 
 

@@ -48,7 +48,7 @@ async def provide(request: Request, call: Call) -> FhirResponse:
     parsed = fhir.parse_provide_bundle(body, max_bytes=settings.document_max_bytes)
     # The contents are sealed and stored first, outside the transaction (on SQLite the single
     # writer is not held during their fsyncs); removed again if the submission fails.
-    store = call.tx.blobs
+    store = service.blobs_of(call.tx.factory)
     sealed = await run_in_threadpool(service.seal_contents, store, parsed)
     try:
         entries, notes = await call.tx.run(

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, Uuid, bindparam, delete, event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from carnet import clock
 from carnet.access import Action, Actor, ActorKind, Mode, RecordFacts
@@ -62,8 +62,11 @@ log = logging.getLogger("carnet.documents")
 # --- wiring: the blob store and the matrix come with the session ------------------------
 
 
-def blobs_of(session: Session) -> BlobStore:
-    store: BlobStore = session.info["blobs"]
+def blobs_of(holder: Session | sessionmaker[Session]) -> BlobStore:
+    """The content store that a session, or the factory of sessions (for work done before a
+    transaction), carries in its ``info`` (``db.make_session_factory``)."""
+    info = holder.info if isinstance(holder, Session) else holder.kw["info"]
+    store: BlobStore = info["blobs"]
     return store
 
 
@@ -85,21 +88,23 @@ def _masters(session: Session) -> list[bytes]:
 
 @cache
 def _parsed_masters(current: str, previous: tuple[str, ...]) -> list[bytes]:
-    return [envelope.master_key_from_setting(value) for value in (current, *previous)]
+    """The configured master keys, parsed; ``ValueError`` names the setting of a malformed
+    one, never repeating its value."""
+    named = [("CARNET_MASTER_KEY", current)]
+    named += [(f"CARNET_PREVIOUS_MASTER_KEYS, key {n}", v) for n, v in enumerate(previous, 1)]
+    keys = []
+    for setting, value in named:
+        try:
+            keys.append(envelope.master_key_from_setting(value))
+        except ValueError as error:
+            raise ValueError(f"{setting}: {error}") from None
+    return keys
 
 
 def check_master_keys(master_key: str, previous: list[str]) -> None:
     """At start: every configured master key is base64 of 32 bytes (``ValueError`` naming the
-    setting otherwise, never repeating its value), not at the first document's read."""
-    try:
-        envelope.master_key_from_setting(master_key)
-    except ValueError as error:
-        raise ValueError(f"CARNET_MASTER_KEY: {error}") from None
-    for number, value in enumerate(previous, start=1):
-        try:
-            envelope.master_key_from_setting(value)
-        except ValueError as error:
-            raise ValueError(f"CARNET_PREVIOUS_MASTER_KEYS, key {number}: {error}") from None
+    setting otherwise), not at the first document's read."""
+    _parsed_masters(master_key, tuple(previous))
 
 
 def _unwrap(session: Session, wrapped: bytes, patient_id: uuid.UUID) -> tuple[bytes, int]:

@@ -15,7 +15,6 @@ from starlette.concurrency import run_in_threadpool
 
 from carnet.access import Actor
 from carnet.audit.transaction import audited_transaction, finish_request
-from carnet.documents.storage import BlobStore
 from carnet.errors import Unauthenticated
 from carnet.settings import Settings
 from carnet.web import tokens
@@ -53,12 +52,6 @@ class Transaction:
 
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self.factory = factory
-
-    @property
-    def blobs(self) -> BlobStore:
-        """The content store the transactions' sessions carry (for work done before one)."""
-        store: BlobStore = self.factory.kw["info"]["blobs"]
-        return store
 
     async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await run_in_threadpool(self._run, func, args, kwargs)
