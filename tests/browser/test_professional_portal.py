@@ -1,7 +1,8 @@
 """The professional's portal in a real browser: Debian's Chromium driven by Playwright against a
 real server with a fresh demo. Dr Durand finds Sylvie by her NIR, reads a document, adds one and
 sees the safety warning before prescribing amoxicillin to a patient allergic to penicillin;
-Dr Benali breaks the glass and the red banner stays across pages until she ends it; the dentist
+Dr Benali breaks the glass and the red banner stays across pages until she ends it; Dr Lefèvre,
+the SAMU regulator, opens Sylvie's record in regulator mode; the dentist
 does not see the advance directives, the podiatrist the childbirth report; Dr Noir, blocked, is
 refused; Dr Blanc, an excluded actor, finds no record at all. Screenshots go to
 docs/screenshots/pro-*.png when CARNET_SCREENSHOTS is set."""
@@ -167,6 +168,25 @@ def test_a_doctor_breaks_the_glass_and_the_banner_stays_until_she_ends_it(
     page.locator("#emergency-banner").get_by_role("link", name="Retour au dossier").click()
     expect(page.get_by_role("heading", name="Résumé d'urgence")).to_be_visible()
     page.get_by_role("button", name="Terminer l'accès en urgence").click()
+    expect(page.locator("#emergency-banner")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Résumé d'urgence")).to_have_count(0)
+
+
+def test_the_samu_regulator_opens_sylvies_record_in_regulator_mode(page: Page, live: Live) -> None:
+    sign_in(page, live, "lefevre")
+    find_sylvie(page)
+    panel = page.get_by_role("region", name="Régulation SAMU")
+    expect(panel).to_contain_text("médecin régulateur du SAMU")
+    accessible(page, "regulation panel")
+    panel.get_by_label("Numéro du dossier de régulation (facultatif)").fill("DR-2026-1142")
+    panel.get_by_role("button", name="Ouvrir le dossier en mode régulation").click()
+    banner = page.locator("#emergency-banner")
+    expect(banner).to_contain_text("Accès en régulation (SAMU)")
+    expect(banner).to_contain_text("DR-2026-1142")
+    expect(page.get_by_role("heading", name="Résumé d'urgence")).to_be_visible()
+    accessible(page, "regulator banner")
+    shot(page, "pro-regulation")
+    page.get_by_role("button", name="Terminer l'accès en régulation").click()
     expect(page.locator("#emergency-banner")).to_have_count(0)
     expect(page.get_by_role("heading", name="Résumé d'urgence")).to_have_count(0)
 

@@ -276,6 +276,86 @@ def test_emergency_access_banner_stays_on_every_page_and_every_read_is_traced(
     assert "Résumé d'urgence" not in text(after)  # back to normal mode: not authorized
 
 
+def test_the_samu_regulator_opens_a_record_in_regulator_mode_without_a_reason(
+    portal: Portal, session: Session, cast: Cast
+) -> None:
+    sign_in_professional(portal, session, "lefevre")
+    sylvie = cast.patients["sylvie"]
+    before = text(portal.client.get(f"/pro/patients/{sylvie}"))
+    assert "Régulation SAMU" in before
+    assert f'action="/pro/patients/{sylvie}/regulation"' in before
+    assert "Résumé d'urgence" not in before  # not authorized: nothing shown yet
+
+    started = portal.post(f"/pro/patients/{sylvie}/regulation", {"reason": ""})
+    assert started.status_code == 303
+    page = portal.client.get(f"/pro/patients/{sylvie}")
+    assert page.headers.get("x-carnet-access-mode") == "regulator"
+    body = text(page)
+    assert "Accès en régulation (SAMU)" in body
+    assert "Chaque accès est tracé en mode régulation." in body
+    assert "Motif :" not in body  # none was given
+    assert "Résumé d'urgence" in body
+    rows = trail(session, sylvie, actor_name="Dr Marc Lefèvre", outcome="allowed")
+    started_at = [e.detail for e in rows].index("regulator access started")
+    since = rows[started_at:]
+    assert {e.mode for e in since} == {"regulator"}
+    assert {e.action for e in since} >= {"read", "search"}
+    assert all(e.reason is None for e in since)
+
+    assert portal.post("/pro/urgence/fin", {}).status_code == 303
+    after = text(portal.client.get(f"/pro/patients/{sylvie}"))
+    assert "Accès en régulation (SAMU)" not in after
+    assert "Résumé d'urgence" not in after
+
+
+def test_a_regulation_file_number_is_kept_as_the_reason(
+    portal: Portal, session: Session, cast: Cast
+) -> None:
+    sign_in_professional(portal, session, "lefevre")
+    lea = cast.patients["lea"]
+    posted = portal.post(f"/pro/patients/{lea}/regulation", {"reason": "  DR-2026-1142 "})
+    assert posted.status_code == 303
+    assert "« DR-2026-1142 »" in text(portal.client.get(f"/pro/patients/{lea}"))
+    rows = trail(session, lea, actor_name="Dr Marc Lefèvre", mode="regulator")
+    assert rows
+    assert {e.reason for e in rows} == {"DR-2026-1142"}
+
+
+def test_regulator_mode_is_refused_when_the_patient_opposed_it_and_to_other_doctors(
+    portal: Portal, session: Session, cast: Cast
+) -> None:
+    sylvie = cast.patients["sylvie"]
+    record = session.get(Record, sylvie)
+    assert record is not None
+    record.regulator_access_opposed = True
+    session.commit()
+    sign_in_professional(portal, session, "lefevre")
+    page = text(portal.client.get(f"/pro/patients/{sylvie}"))
+    assert f'action="/pro/patients/{sylvie}/regulation"' not in page
+    assert "Le patient s'est opposé à l'accès du médecin régulateur du SAMU." in page
+    refused = portal.post(f"/pro/patients/{sylvie}/regulation", {"reason": ""})
+    assert refused.status_code == 403
+    assert "Le patient s'est opposé à l'accès du médecin régulateur du SAMU." in text(refused)
+    assert 'id="emergency-banner"' not in portal.client.get("/pro").text
+    denied = trail(session, sylvie, actor_name="Dr Marc Lefèvre", outcome="denied")
+    assert [e.detail for e in denied] == ["regulator_opposed"]
+
+
+def test_only_a_samu_regulator_is_offered_or_granted_regulator_mode(
+    portal: Portal, session: Session, cast: Cast
+) -> None:
+    sign_in_professional(portal, session, "benali")
+    sylvie = cast.patients["sylvie"]
+    page = text(portal.client.get(f"/pro/patients/{sylvie}"))
+    assert "/regulation" not in page
+    refused = portal.post(f"/pro/patients/{sylvie}/regulation", {"reason": ""})
+    assert refused.status_code == 403
+    assert "Le mode régulation est réservé aux médecins régulateurs du SAMU." in text(refused)
+    assert 'id="emergency-banner"' not in portal.client.get("/pro").text
+    denied = trail(session, sylvie, actor_name="Dr Amina Benali", outcome="denied")
+    assert [e.detail for e in denied] == ["not_a_regulator"]
+
+
 def test_emergency_access_expires(portal: Portal, session: Session, cast: Cast, frozen) -> None:
     start = datetime.now(UTC).replace(microsecond=0)
     frozen(start)

@@ -6,6 +6,7 @@ when refused. Every service that touches patient data goes through ``gate.author
 """
 
 from carnet.access.policy import (
+    URGENT_MODES,
     Action,
     Actor,
     ActorKind,
@@ -18,6 +19,7 @@ from carnet.access.policy import (
 )
 
 __all__ = [
+    "URGENT_MODES",
     "Action",
     "Actor",
     "ActorKind",

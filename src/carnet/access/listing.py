@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from carnet.access.gate import Pending, actor_fields, bound_to, check, facts_from, record_all
 from carnet.access.messaging import Verb, decide_messaging
 from carnet.access.policy import (
+    URGENT_MODES,
     Action,
     Actor,
     ActorKind,
@@ -55,7 +56,6 @@ RECENT_LIST = "patient_list.recent"
 LIST_ACTIONS = (MESSAGING_LIST, RECENT_LIST)  # showing a name is not opening the record
 THREADS_LIST = "communication.list"  # a professional's inbox listing a record's conversations
 WITHDRAWN = frozenset({AuthorizationStatus.REVOKED.value, AuthorizationStatus.BLOCKED.value})
-URGENT_MODES = (Mode.EMERGENCY, Mode.REGULATOR)
 
 
 def _professional(actor: Actor) -> bool:

@@ -44,6 +44,9 @@ class Mode(enum.StrEnum):
     REGULATOR = "regulator"  # SAMU "centre de régulation"
 
 
+URGENT_MODES = (Mode.EMERGENCY, Mode.REGULATOR)  # a record opened without authorization
+
+
 class Action(enum.StrEnum):
     LOOKUP = "lookup"  # existence and access conditions (TD0.2)
     READ = "read"

@@ -73,7 +73,9 @@ class WebSession(CreatedMixin, Base):
     last_seen_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     acting_for_patient_id: Mapped[uuid.UUID | None]  # a representative acting for a minor
-    # A professional's emergency access (bris de glace) to one record, for a limited time
+    # A professional's urgent access to one record, for a limited time: bris de glace, or a
+    # SAMU regulator's access (``emergency_mode``: the access Mode's value; none: emergency)
     emergency_patient_id: Mapped[uuid.UUID | None]
     emergency_reason: Mapped[str | None] = mapped_column(String(500))
     emergency_until: Mapped[datetime | None]
+    emergency_mode: Mapped[str | None] = mapped_column(String(16))

@@ -17,7 +17,7 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
-from carnet.access import Action, Actor, ActorKind, Mode
+from carnet.access import URGENT_MODES, Action, Actor, ActorKind, Mode
 from carnet.access.gate import actor_fields, authorize
 from carnet.accounts.models import Account, AccountKind, SignInChallenge, WebSession
 from carnet.audit import service as audit
@@ -457,33 +457,38 @@ def audit_account_event(
     audit.append(session, patient_id=None, action=action, detail=detail, **actor_fields(actor))
 
 
-# --- a professional's emergency access (bris de glace) in the portal ------------------------
+# --- a professional's urgent access in the portal: bris de glace, or SAMU regulation ---------
 
 
 @dataclass(frozen=True)
 class EmergencyAccess:
-    """A live bris de glace of a portal session: one record, a reason, an end."""
+    """A live urgent access of a portal session: one record, an end, and its mode — a bris de
+    glace (with its reason) or a SAMU regulator's access (reason optional: the regulation
+    file, say)."""
 
     patient_id: uuid.UUID
     reason: str
     until: datetime
     session_id: str  # groups the accesses of this emergency (one notification to the patient)
+    mode: Mode = Mode.EMERGENCY
 
 
 EMERGENCY_REASON_MAX = 300
 
 
 def live_emergency(web: WebSession) -> EmergencyAccess | None:
-    """The session's emergency access, unless it has ended or expired."""
+    """The session's urgent access, unless it has ended or expired."""
     if web.emergency_patient_id is None or web.emergency_until is None:
         return None
-    if web.emergency_until <= clock.now() or not web.emergency_reason:
+    mode = Mode(web.emergency_mode or Mode.EMERGENCY.value)
+    if web.emergency_until <= clock.now() or (mode is Mode.EMERGENCY and not web.emergency_reason):
         return None
     return EmergencyAccess(
         patient_id=web.emergency_patient_id,
-        reason=web.emergency_reason,
+        reason=web.emergency_reason or "",
         until=web.emergency_until,
         session_id=_emergency_session_id(web, web.emergency_until),
+        mode=mode,
     )
 
 
@@ -494,19 +499,32 @@ def _emergency_session_id(web: WebSession, until: datetime) -> str:
 
 def emergency_actor(actor: Actor, emergency: EmergencyAccess) -> Actor:
     return replace(
-        actor, mode=Mode.EMERGENCY, reason=emergency.reason, session_id=emergency.session_id
+        actor,
+        mode=emergency.mode,
+        reason=emergency.reason or None,
+        session_id=emergency.session_id,
     )
 
 
 def start_emergency_access(
-    session: Session, actor: Actor, web: WebSession, patient_id: uuid.UUID, *, reason: str
+    session: Session,
+    actor: Actor,
+    web: WebSession,
+    patient_id: uuid.UUID,
+    *,
+    reason: str,
+    mode: Mode = Mode.EMERGENCY,
 ) -> EmergencyAccess:
-    """Break the glass on one record for this portal session: the access decides (a reason is
-    required, the patient may have opposed it, a blocked professional is refused) and is
-    audited in emergency mode; then every page of the session acts in that mode on that record
-    until the professional ends it or ``emergency_access_ttl_seconds`` pass."""
+    """Open one record in an urgent mode for this portal session: break the glass (a reason is
+    required, the patient may have opposed it), or, for a SAMU regulator, regulator mode (the
+    patient may have opposed it; a professional without the role is refused). The access
+    decides (a blocked professional is refused) and is audited in that mode; then every page of
+    the session acts in it on that record until the professional ends it or
+    ``emergency_access_ttl_seconds`` pass."""
     if actor.kind is not ActorKind.PROFESSIONAL:
         raise Forbidden("Emergency access is for professionals.")
+    if mode not in URGENT_MODES:
+        raise Invalid("The access mode is bris de glace or regulation.", field="mode")
     reason = " ".join(reason.split())
     if len(reason) > EMERGENCY_REASON_MAX:
         raise Invalid(
@@ -519,7 +537,8 @@ def start_emergency_access(
         web.created_at + timedelta(seconds=settings.session_absolute_ttl_seconds),
     )
     web.emergency_patient_id, web.emergency_reason, web.emergency_until = patient_id, reason, until
-    emergency = EmergencyAccess(patient_id, reason, until, _emergency_session_id(web, until))
+    web.emergency_mode = mode.value
+    emergency = EmergencyAccess(patient_id, reason, until, _emergency_session_id(web, until), mode)
     authorize(
         session,
         emergency_actor(actor, emergency),
@@ -528,11 +547,12 @@ def start_emergency_access(
         resource_type="Patient",
         resource_id=str(patient_id),
         audit_action="read",
-        detail="emergency access started",
+        detail=f"{mode.value} access started",
     )
     return emergency
 
 
 def end_emergency_access(session: Session, web: WebSession) -> None:
-    """End the session's emergency access now (the next pages act in normal mode)."""
+    """End the session's urgent access now (the next pages act in normal mode)."""
     web.emergency_patient_id = web.emergency_reason = web.emergency_until = None
+    web.emergency_mode = None

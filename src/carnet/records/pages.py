@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
+from carnet.access import Mode
 from carnet.accounts import service as accounts
 from carnet.audit.transaction import undo
 from carnet.audit.words import describe
@@ -165,9 +166,33 @@ def break_glass(
 ) -> Response:
     """Emergency access (bris de glace): a reason is required; the access is audited in
     emergency mode and the session stays in that mode on this record until it ends."""
+    return _urgent_access(request, patient_id, form, session, signed, Mode.EMERGENCY)
+
+
+@router.post("/pro/patients/{patient_id}/regulation")
+def regulate(
+    request: Request,
+    patient_id: uuid.UUID,
+    form: CsrfForm,
+    session: DbSession,
+    signed: SignedIn,
+) -> Response:
+    """A SAMU regulator's access (regulator mode): no reason required, refused if the patient
+    opposed it; audited in regulator mode, the session staying in it on this record."""
+    return _urgent_access(request, patient_id, form, session, signed, Mode.REGULATOR)
+
+
+def _urgent_access(
+    request: Request,
+    patient_id: uuid.UUID,
+    form: dict[str, str],
+    session: Session,
+    signed: Signed,
+    mode: Mode,
+) -> Response:
     try:
         accounts.start_emergency_access(
-            session, signed.actor, signed.web, patient_id, reason=form.get("reason", "")
+            session, signed.actor, signed.web, patient_id, reason=form.get("reason", ""), mode=mode
         )
     except CarnetError as error:
         failed = form_failed(session, error)

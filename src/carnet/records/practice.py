@@ -19,8 +19,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from carnet import clock
-from carnet.access import Action, Actor, ActorKind, Mode, decide, listing
+from carnet.access import URGENT_MODES, Action, Actor, ActorKind, Mode, decide, listing
 from carnet.access.gate import Subject
+from carnet.access.policy import REGULATOR_ROLE
 from carnet.audit.models import AuditEntry
 from carnet.documents import service as documents
 from carnet.documents.models import DocumentEntry
@@ -83,7 +84,6 @@ class RecentPatient:
 
 RECENT_DAYS = 30
 RECENT_ROWS = 2_000  # the professional's latest accesses the list is drawn from
-URGENT_MODES = (Mode.EMERGENCY, Mode.REGULATOR)
 
 
 def recent_patients(session: Session, actor: Actor, *, limit: int = 10) -> list[RecentPatient]:
@@ -164,6 +164,9 @@ class PatientPage:
     may_declare_consent: bool = False
     may_break_glass: bool = False
     emergency_opposed: bool = False
+    regulator: bool = False  # the professional is a SAMU regulator (the directory's role)
+    may_regulate: bool = False  # … and may open this record in regulator mode
+    regulator_opposed: bool = False
     summary: summary.EmergencyView | None = None
     documents: list[DocumentEntry] = field(default_factory=list)
     documents_page: int = 1  # which page of the documents, 100 a page
@@ -188,11 +191,15 @@ def open_patient(
         return page
     facts = view.facts  # loaded by the lookup, in this transaction
     page.emergency_opposed = facts.emergency_opposed
+    page.regulator = REGULATOR_ROLE in actor.roles
+    page.regulator_opposed = page.regulator and facts.regulator_opposed
     page.may_read = decide(actor, Action.READ, facts).allowed
     if not page.may_read:
         page.may_declare_consent = decide(actor, Action.DECLARE_CONSENT, facts).allowed
         emergency = replace(actor, mode=Mode.EMERGENCY, reason="(to be given)")
         page.may_break_glass = decide(emergency, Action.READ, facts).allowed
+        regulation = replace(actor, mode=Mode.REGULATOR, reason=None)
+        page.may_regulate = page.regulator and decide(regulation, Action.READ, facts).allowed
         return page
     page.summary = summary.emergency_view(session, actor, view.patient.id, facts=facts)
     page.documents, page.more_documents = documents.list_documents_page(

@@ -44,6 +44,25 @@ FR: dict[str, str] = {
         "Chaque accès est tracé en mode urgence et le patient en est informé."
     ),
     "Back to the record": "Retour au dossier",
+    "SAMU regulation": "Régulation SAMU",
+    "As the SAMU regulating physician, you may open the record for the call you are handling, "
+    "unless the patient opposed it. Your name and every page you open are traced in regulator "
+    "mode, in the patient's access history.": (
+        "En tant que médecin régulateur du SAMU, vous pouvez ouvrir le dossier pour l'appel que "
+        "vous régulez, sauf si le patient s'y est opposé. Votre nom et chaque page ouverte sont "
+        "tracés en mode régulation, dans l'historique des accès du patient."
+    ),
+    "Regulation file number (optional)": "Numéro du dossier de régulation (facultatif)",
+    "Open the record in regulator mode": "Ouvrir le dossier en mode régulation",
+    "The patient has opposed access by the SAMU regulator.": (
+        "Le patient s'est opposé à l'accès du médecin régulateur du SAMU."
+    ),
+    "Regulator access (SAMU)": "Accès en régulation (SAMU)",
+    "Regulator mode is reserved to SAMU regulating physicians.": (
+        "Le mode régulation est réservé aux médecins régulateurs du SAMU."
+    ),
+    "Every access is traced in regulator mode.": "Chaque accès est tracé en mode régulation.",
+    "End regulator access": "Terminer l'accès en régulation",
     "End emergency access": "Terminer l'accès en urgence",
     "Access refused": "Accès refusé",
     "The patient does not allow you to access this record: nothing in it can be shown to you, "
