@@ -215,6 +215,22 @@ def test_history_is_in_plain_words_with_emergency_accesses_flagged(
     assert "Emergency access" in signed_in.client.get("/historique?lang=en").text
 
 
+def test_history_flags_a_samu_regulators_access_too(
+    signed_in: Portal, session: Session, cast: Cast, pro
+) -> None:
+    authorize(session, pro("lefevre", mode=Mode.REGULATOR), cast.patients["sylvie"], Action.READ)
+    session.commit()
+    for url in ("/historique", "/"):
+        page = html.unescape(signed_in.client.get(url).text)
+        flagged = re.search(r'<li class="emergency[^"]*">(.*?)</li>', page, re.S)
+        assert flagged, url
+        assert "Accès en régulation (SAMU)" in flagged.group(1), url
+        assert "Lefèvre" in flagged.group(1), url
+        assert "en mode régulation SAMU" in flagged.group(1), url
+    english = signed_in.client.get("/historique?lang=en").text
+    assert "Regulator access (SAMU)" in english
+
+
 def test_history_pages_from_newest_to_oldest(signed_in: Portal) -> None:
     first = signed_in.client.get("/historique").text
     older = re.search(r'href="/historique\?avant=(\d+)"', first)

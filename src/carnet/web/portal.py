@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from carnet.access import Actor, ActorKind
+from carnet.access import Actor, ActorKind, Mode
 from carnet.accounts import service as accounts
 from carnet.accounts.models import Account, WebSession
 from carnet.audit.words import Reader
@@ -23,6 +23,11 @@ from carnet.web.i18n import lang_of, translator
 SESSION_COOKIE = "carnet_session"
 CSRF_COOKIE = "carnet_csrf"
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
+# How a trail row's urgent mode is flagged to the patient (history, home): the label to translate
+templates.env.globals["URGENT"] = {
+    Mode.EMERGENCY.value: "Emergency access",
+    Mode.REGULATOR.value: "Regulator access (SAMU)",
+}
 
 
 def render(
