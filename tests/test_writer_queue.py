@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,56 @@ def test_a_writer_kept_busy_too_long_fails_instead_of_hanging(
         conn.execute(text("INSERT INTO t VALUES (2)"))
         assert conn.execute(text("SELECT n FROM t")).scalars().all() == [2]
     engine.dispose()
+
+
+def test_a_wait_given_up_does_not_keep_the_lock_and_the_next_waiter_gets_it(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(carnet_db, "WRITER_WAIT_SECONDS", 0.2)
+    engine = make_engine(database, single_writer=True)
+    with engine.connect():
+        pass
+    lock_file = tmp_path / "queue.db-writer.lock"
+    holder = os.open(lock_file, os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    with pytest.raises(WriterBusy), engine.begin() as conn:  # its helper stays blocked
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+    monkeypatch.setattr(carnet_db, "WRITER_WAIT_SECONDS", 30.0)
+    written = threading.Event()
+
+    def next_request() -> None:  # waits for the same helper's lock
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (2)"))
+        written.set()
+
+    thread = threading.Thread(target=next_request)
+    thread.start()
+    assert not written.wait(0.3)  # still held by the other worker
+    os.close(holder)
+    thread.join(10)
+    assert written.is_set()  # handed over when it was released
+    assert not _locked_elsewhere(lock_file)  # and released with the connection
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM t")).scalars().all() == [2]
+    engine.dispose()
+
+
+def test_a_lock_no_caller_waits_for_any_more_is_let_go(tmp_path: Path) -> None:
+    lock_file = tmp_path / "queue.db-writer.lock"
+    lock = carnet_db.WriterLock(lock_file)
+    holder = os.open(lock_file, os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    with pytest.raises(WriterBusy):
+        lock.take(0.1)
+    os.close(holder)  # the helper gets the lock, and lets it go: nobody waits for it
+    for _ in range(200):
+        if not _locked_elsewhere(lock_file):
+            break
+        time.sleep(0.01)
+    assert not _locked_elsewhere(lock_file)
+    assert not lock.held
+    lock.take(1)  # free: taken at once
+    assert lock.held
+    assert _locked_elsewhere(lock_file)
+    lock.close()
+    assert not _locked_elsewhere(lock_file)

@@ -97,8 +97,9 @@ def make_engine(url: str, *, single_writer: bool = False, **kwargs: Any) -> Engi
     queue in the pool (woken at once) instead of in SQLite's busy handler (which sleeps); and
     across worker processes, a write transaction first takes an exclusive ``flock`` on a file
     beside the database (``<db>-writer.lock``), held until the connection goes back to the
-    pool: the next process gets it within 2 ms of its release, where SQLite's busy handler
-    would sleep up to 100 ms between tries (seconds of p99 with two workers)."""
+    pool: the next process is woken by the kernel as it is released (``WriterLock``), where
+    SQLite's busy handler would sleep up to 100 ms between tries (seconds of p99 with two
+    workers)."""
     if url.startswith("sqlite"):
         _make_parent_dir(url)
         connect_args = {"check_same_thread": False, "timeout": 30}
@@ -145,27 +146,25 @@ def _queue_writers(engine: Engine, path: Path) -> None:
 
     @event.listens_for(engine, "connect")
     def _open(_dbapi_connection: Any, record: Any) -> None:
-        record.info[_WRITER_LOCK] = [os.open(path, os.O_RDWR | os.O_CREAT, 0o600), False]
+        record.info[_WRITER_LOCK] = WriterLock(path)
 
     @event.listens_for(engine, "close")
     def _close(_dbapi_connection: Any, record: Any) -> None:
         lock = record.info.pop(_WRITER_LOCK, None)
         if lock is not None:
-            os.close(lock[0])  # closing the descriptor releases the lock
+            lock.close()
 
     @event.listens_for(engine, "begin")
     def _take(conn: Any) -> None:
         lock = conn.connection.info[_WRITER_LOCK]
-        if not lock[1]:
-            _flock_within(lock[0], WRITER_WAIT_SECONDS)
-            lock[1] = True
+        if not lock.held:
+            lock.take(WRITER_WAIT_SECONDS)
 
     @event.listens_for(engine, "checkin")
     def _release(_dbapi_connection: Any, record: Any) -> None:
         lock = record.info.get(_WRITER_LOCK)
-        if lock is not None and lock[1]:
-            fcntl.flock(lock[0], fcntl.LOCK_UN)
-            lock[1] = False
+        if lock is not None:
+            lock.release()
 
 
 WRITER_WAIT_SECONDS = 30.0  # as SQLite's own busy timeout: then the request fails
@@ -178,22 +177,88 @@ class WriterBusy(OperationalError):
         super().__init__("BEGIN", None, Exception("the database's writer stayed busy"))
 
 
-def _flock_within(fd: int, seconds: float) -> None:
-    """Take the exclusive lock, or raise ``WriterBusy`` after ``seconds``. A free lock is taken
-    at once; a held one is retried every 0.2 ms at first, then up to every 2 ms — a worker
-    waiting is woken within 2 ms of the release, where SQLite's busy handler sleeps up to
-    100 ms, and a worker stuck inside a transaction cannot hang the others for ever."""
-    deadline = time.monotonic() + seconds
-    pause = 0.0002
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise WriterBusy() from None
-            time.sleep(pause)
-            pause = min(pause * 2, 0.002)
+class WriterLock:
+    """One connection's exclusive ``flock`` on the writer-lock file, taken within a time limit.
+
+    flock(2) has no time limit, and polling it left the single writer idle between a release
+    and the next try. So a free lock is taken at once, and a held one is waited for by a helper
+    thread blocked in flock(2), which the kernel wakes the moment the lock is released, while
+    the caller waits at most ``seconds`` for it: a worker stuck inside a transaction cannot hang
+    the others for ever (``WriterBusy``). A wait given up leaves the helper blocked; when the
+    lock comes, it hands it to a caller waiting again by then, or lets it go at once."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.held = False
+        self._state = threading.Lock()  # guards what follows, and the helper's hand-over
+        self._granted = threading.Event()
+        self._asked = threading.Semaphore(0)
+        self._helper: threading.Thread | None = None
+        self._waiting = False  # the helper is blocked in flock(2)
+        self._wanted = False  # a caller waits for the helper's lock
+        self._closed = False
+
+    def take(self, seconds: float) -> None:
+        """Take the lock, or raise ``WriterBusy`` after ``seconds``."""
+        with self._state:
+            if not self._waiting:  # (while the helper waits, a try here would share its lock)
+                try:
+                    fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    self.held = True
+                    return
+                except BlockingIOError:
+                    self._wait_in_helper()
+            self._wanted = True
+            self._granted.clear()
+        if not self._granted.wait(seconds):
+            with self._state:
+                if not self._granted.is_set():  # (not handed over meanwhile)
+                    self._wanted = False
+                    raise WriterBusy()
+        self.held = True
+
+    def _wait_in_helper(self) -> None:
+        self._waiting = True
+        if self._helper is None:
+            self._helper = threading.Thread(
+                target=self._help, name="carnet-writer-lock", daemon=True
+            )
+            self._helper.start()
+        self._asked.release()
+
+    def _help(self) -> None:
+        while True:
+            self._asked.acquire()
+            with self._state:
+                if self._closed:
+                    return
+            fcntl.flock(self.fd, fcntl.LOCK_EX)  # blocks until the lock is released
+            with self._state:
+                self._waiting = False
+                if self._wanted:
+                    self._wanted = False
+                    self._granted.set()
+                else:  # the caller gave up
+                    fcntl.flock(self.fd, fcntl.LOCK_UN)
+                if self._closed:
+                    os.close(self.fd)
+                    return
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Close the descriptor (which releases the lock); if the helper is blocked on it, the
+        helper closes it once flock(2) returns."""
+        with self._state:
+            self._closed, self.held = True, False
+            if self._waiting:
+                return
+            if self._helper is not None:
+                self._asked.release()  # let the helper end
+        os.close(self.fd)
 
 
 def _make_parent_dir(url: str) -> None:
