@@ -50,9 +50,13 @@ def _settings() -> Settings:
     return load_settings()
 
 
-def _factory(settings: Settings):  # type: ignore[no-untyped-def]
+def _factory(settings: Settings, *, single_writer: bool = False):  # type: ignore[no-untyped-def]
+    """Sessions for a command; ``single_writer``: on SQLite, its write transactions queue with
+    the server's on the writer lock (``db.make_engine``) — for commands writing many."""
     return make_session_factory(
-        make_engine(settings.database_url), settings, blobs=_blobs(settings)
+        make_engine(settings.database_url, single_writer=single_writer),
+        settings,
+        blobs=_blobs(settings),
     )
 
 
@@ -348,7 +352,9 @@ def directory_import(
     settings = _settings()
     try:
         rows = directory.RowFile(path, fmt or path.suffix.lstrip(".").lower())
-        report = directory.import_directory(_factory(settings), OPERATOR, kind, rows)
+        report = directory.import_directory(
+            _factory(settings, single_writer=True), OPERATOR, kind, rows
+        )
     except CarnetError as error:
         _fail(error)
         return

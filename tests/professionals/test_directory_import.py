@@ -14,11 +14,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from carnet.access import Actor
 from carnet.audit.models import AuditEntry
-from carnet.errors import CarnetError, Forbidden, Invalid
+from carnet.errors import Forbidden, Invalid
 from carnet.identity import luhn_check_digit
 from carnet.professionals import service as directory
 from carnet.professionals.models import Professional
 from tests.conftest import audit_rows
+
+
+def file_rows(tmp_path: Path, content: str, fmt: str) -> directory.RowFile:
+    path = tmp_path / f"directory.{fmt}"
+    path.write_text(content, encoding="utf-8")
+    return directory.RowFile(path, fmt)
+
 
 STRUCTURES_CSV = """struct_idnat,finess,name,kind,facility_type_code,city
 ,330781196,CHU de Bordeaux,hospital,SA01,Bordeaux
@@ -27,9 +34,9 @@ STRUCTURES_CSV = """struct_idnat,finess,name,kind,facility_type_code,city
 
 
 def test_structures_and_professionals_import_from_csv_and_json(
-    factory: sessionmaker[Session], session: Session, operator: Actor
+    factory: sessionmaker[Session], session: Session, operator: Actor, tmp_path: Path
 ) -> None:
-    rows = directory.parse_rows(STRUCTURES_CSV, "csv")
+    rows = file_rows(tmp_path, STRUCTURES_CSV, "csv")
     assert directory.import_directory(factory, operator, "structures", rows).imported == 2
     people = json.dumps(
         [
@@ -43,7 +50,7 @@ def test_structures_and_professionals_import_from_csv_and_json(
         ]
     )
     report = directory.import_directory(
-        factory, operator, "professionals", directory.parse_rows(people, "json")
+        factory, operator, "professionals", file_rows(tmp_path, people, "json")
     )
     assert report.imported == 1
     professional = directory.find_professional(session, "810000000108")
@@ -60,7 +67,7 @@ def test_one_bad_row_rejects_the_whole_file_naming_each_problem(
         {"rpps": "10000000124", "given_name": "E", "family_name": "F", "profession_code": "99"},
     ]
     with pytest.raises(Invalid) as error:
-        directory.import_directory(factory, operator, "professionals", rows, batch=1)
+        directory.import_directory(factory, operator, "professionals", rows)
     message = error.value.message
     assert "row 2 (rpps)" in message
     assert "row 3 (profession_code)" in message
@@ -92,11 +99,13 @@ def test_only_an_operator_changes_the_directory(session: Session, pro: object) -
         directory.upsert_structure(session, durand, {"finess": "310000096", "name": "X"})
 
 
-def test_a_malformed_file_is_explained() -> None:
+def test_a_malformed_file_is_explained(tmp_path: Path) -> None:
     with pytest.raises(Invalid, match="list of objects"):
-        directory.parse_rows("[1, 2]", "json")
+        file_rows(tmp_path, "[1, 2]", "json")
     with pytest.raises(Invalid, match="csv or json"):
-        directory.parse_rows("", "xml")
+        file_rows(tmp_path, "", "xml")
+    with pytest.raises(Invalid, match="cannot be read"):
+        directory.RowFile(tmp_path / "nowhere.json", "json")
 
 
 def system_rows(session: Session, action: str) -> list[AuditEntry]:
@@ -157,7 +166,7 @@ def test_a_rejected_import_leaves_no_directory_trail(
         {"rpps": "10000000124", "given_name": "E", "family_name": "F", "profession_code": "99"},
     ]
     with pytest.raises(Invalid):
-        directory.import_directory(factory, operator, "professionals", rows, batch=1)
+        directory.import_directory(factory, operator, "professionals", rows)
 
     assert len(system_rows(session, "directory.professional")) == before
 
@@ -289,7 +298,8 @@ def test_an_import_stopped_half_way_says_how_far_it_went_and_can_be_run_again(
     with pytest.raises(Invalid) as error:
         directory.import_directory(factory, operator, "professionals", changed, batch=2)
     assert error.value.message.startswith(
-        "Import stopped: the first 2 rows were saved, the others were not. Then: row 4:"
+        "Import stopped: the first 2 rows were saved, the others were not. "
+        "Then: row 4 (profession_code): Unknown profession code"
     )
     assert error.value.field == "profession_code"
     assert imported(session, 5) == sorted("8" + rpps(n) for n in range(2))
@@ -298,19 +308,102 @@ def test_an_import_stopped_half_way_says_how_far_it_went_and_can_be_run_again(
     assert len(imported(session, 5)) == 5
 
 
-def test_a_database_failure_in_the_second_pass_keeps_the_batches_before(
+def test_an_rpps_number_given_twice_or_held_by_another_professional_is_refused_first(
     factory: sessionmaker[Session], session: Session, operator: Actor
 ) -> None:
-    # Row 3 takes the RPPS number of row 1 under another ps_idnat: each row is well formed,
-    # the database's unique RPPS refuses it when its batch is written.
-    rows = [person(0), person(1), {**person(2), "rpps": rpps(0), "ps_idnat": "8" + rpps(2)}]
-    with pytest.raises(CarnetError) as error:
+    directory.upsert_professional(session, operator, person(9))
+    session.commit()
+    rows = [
+        person(0),
+        {**person(1), "rpps": rpps(0), "ps_idnat": "8" + rpps(1)},  # row 1's number
+        {**person(2), "rpps": rpps(9), "ps_idnat": "8" + rpps(2)},  # the directory's Simon-9
+        person(0, given_name="Nine"),  # the same professional again: an update, no conflict
+    ]
+    with pytest.raises(Invalid) as error:
         directory.import_directory(factory, operator, "professionals", rows, batch=2)
+    assert error.value.message.splitlines()[1:] == [
+        f"row 2 (rpps): This RPPS number belongs to another professional (8{rpps(0)}).",
+        f"row 3 (rpps): This RPPS number belongs to another professional (8{rpps(9)}).",
+    ]
+    assert imported(session, 3) == []
+
+
+class DirectoryChangedMeanwhile:
+    """Rows that another operator's change makes conflict with the directory between the two
+    passes: before the second reading, a professional takes ``rpps`` under another id."""
+
+    def __init__(self, rows: list[dict[str, str]], factory: sessionmaker[Session], taken: str):
+        self.rows, self.factory, self.taken, self.reads = rows, factory, taken, 0
+
+    def __iter__(self) -> Iterator[Mapping[str, Any]]:
+        self.reads += 1
+        if self.reads == 2:
+            with self.factory() as other:
+                other.add(
+                    Professional(
+                        ps_idnat="8" + rpps(99),
+                        rpps=self.taken,
+                        family_name="Autre",
+                        given_name="Opérateur",
+                        profession_code="60",
+                    )
+                )
+                other.commit()
+        yield from self.rows
+
+
+def test_a_rule_broken_in_the_second_pass_names_the_batch_and_keeps_the_ones_before(
+    factory: sessionmaker[Session], session: Session, operator: Actor
+) -> None:
+    rows = [person(n) for n in range(5)]
+    changed = DirectoryChangedMeanwhile(rows, factory, taken=rpps(2))
+    with pytest.raises(Invalid) as error:
+        directory.import_directory(factory, operator, "professionals", changed, batch=2)
     assert error.value.message == (
-        "Import stopped: the first 2 rows were saved, the others were not. "
-        "The database failed; run the import again."
+        "Import stopped: the first 2 rows were saved, the others were not. Then: rows 3 to 4 "
+        "broke a rule of the directory (an RPPS number or an identifier already used by "
+        "another entry): the directory changed since the check. Correct the file and import "
+        "it again."
     )
-    assert imported(session, 3) == sorted("8" + rpps(n) for n in range(2))
+    assert imported(session, 5) == sorted("8" + rpps(n) for n in range(2))
+
+
+class Shrinking:
+    """Rows of which the second reading stops early (the file was cut meanwhile)."""
+
+    def __init__(self, rows: list[dict[str, str]]) -> None:
+        self.rows, self.reads = rows, 0
+
+    def __iter__(self) -> Iterator[Mapping[str, Any]]:
+        self.reads += 1
+        yield from self.rows if self.reads == 1 else self.rows[:2]
+
+
+def test_a_file_cut_during_the_import_is_said_to_have_changed(
+    factory: sessionmaker[Session], session: Session, operator: Actor
+) -> None:
+    with pytest.raises(Invalid) as error:
+        directory.import_directory(
+            factory, operator, "professionals", Shrinking([person(n) for n in range(4)])
+        )
+    assert error.value.message == (
+        "The file changed during the import: 4 rows were checked, 2 written. Import it again."
+    )
+
+
+def test_the_problems_shown_are_those_of_the_first_rows_whatever_found_them(
+    factory: sessionmaker[Session], operator: Actor
+) -> None:
+    shown = directory.IMPORT_ERRORS_SHOWN
+    rows = [person(0, structure="1999999999")]  # found after its batch's fields are read
+    rows += [person(n, profession_code="99") for n in range(1, shown + 3)]
+    with pytest.raises(Invalid) as error:
+        directory.import_directory(factory, operator, "professionals", rows, batch=1000)
+    lines = error.value.message.splitlines()
+    assert lines[1] == "row 1 (structure): Unknown structure (give its struct_idnat)."
+    assert lines[2].startswith("row 2 (profession_code)")
+    assert lines[shown].startswith(f"row {shown} (profession_code)")
+    assert lines[-1] == "… and 3 more rows."
 
 
 def test_a_file_that_is_not_utf8_or_not_csv_is_explained(tmp_path: Path) -> None:
@@ -319,9 +412,11 @@ def test_a_file_that_is_not_utf8_or_not_csv_is_explained(tmp_path: Path) -> None
     with pytest.raises(Invalid, match="not UTF-8 text"):
         list(directory.RowFile(latin, "csv"))
     huge = tmp_path / "huge.csv"
-    huge.write_text('rpps,family_name\n1,"' + "x" * 200_000 + '"\n', encoding="utf-8")
-    with pytest.raises(Invalid, match=r"Not valid CSV \(line 2: field larger"):
-        list(directory.RowFile(huge, "csv"))
+    huge.write_text('rpps,family_name\n1,a\n2,"' + "x" * 200_000 + '"\n', encoding="utf-8")
+    rows = iter(directory.RowFile(huge, "csv"))
+    assert next(rows) == {"rpps": "1", "family_name": "a"}  # streamed: read up to here only
+    with pytest.raises(Invalid, match=r"Not valid CSV \(line 3: field larger"):
+        next(rows)
     broken = tmp_path / "broken.json"
     broken.write_text('[{"rpps": 1},', encoding="utf-8")
     with pytest.raises(Invalid, match="Not valid JSON"):

@@ -4,7 +4,7 @@ CSV or JSON (the RPPS extract an operator receives), look them up."""
 from __future__ import annotations
 
 import csv
-import io
+import heapq
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from carnet.access import Actor, ActorKind
@@ -303,15 +303,18 @@ def search_professionals(session: Session, text: str, *, limit: int = 20) -> lis
     return list(session.execute(query).scalars())
 
 
-IMPORT_BATCH = 500  # rows written per transaction by ``import_directory``
-IMPORT_ERRORS_SHOWN = 50  # problems named in a rejection; the rest are counted
+IMPORT_BATCH = 500  # rows checked or written per round trip / per transaction by the import
+IMPORT_ERRORS_SHOWN = (
+    50  # problems named in a rejection (those of the first rows); the rest counted
+)
 
 
 class RowFile:
     """The rows of a directory file, read afresh on each pass over it (``import_directory``
     makes two): a CSV file is streamed, so that the national extract (millions of lines) is
-    never held in memory; a JSON file is parsed once. A file that is not UTF-8 text, or not
-    valid CSV or JSON, is refused with ``Invalid`` saying so (and where, when it can)."""
+    never held in memory; a JSON file (a list of objects, or ``{"items": [...]}``) is parsed
+    once. A file that cannot be read, or is not UTF-8 text, valid CSV or JSON, is refused with
+    ``Invalid`` saying so (and where, when it can)."""
 
     def __init__(self, path: Path, fmt: str) -> None:
         if fmt not in ("csv", "json"):
@@ -320,58 +323,75 @@ class RowFile:
         self._rows: list[dict[str, Any]] | None = None
         if fmt == "json":
             try:
-                content = path.read_text(encoding="utf-8-sig")
+                self._rows = _json_rows(path.read_text(encoding="utf-8-sig"))
             except UnicodeDecodeError as error:
                 raise _not_utf8(f" (byte {error.start})") from None
-            self._rows = parse_rows(content, fmt)
+            except OSError as error:
+                raise _unreadable(error) from None
 
     def __iter__(self) -> Iterator[Mapping[str, Any]]:
         if self._rows is not None:
             yield from self._rows
             return
-        with self.path.open(encoding="utf-8-sig", newline="") as stream:
-            reader = csv.DictReader(stream)
-            try:
-                yield from reader
-            except UnicodeDecodeError:
-                raise _not_utf8("") from None
-            except csv.Error as error:
-                raise Invalid(f"Not valid CSV (line {reader.line_num + 1}: {error}).") from None
+        try:
+            with self.path.open(encoding="utf-8-sig", newline="") as stream:
+                reader = csv.DictReader(stream)
+                try:
+                    yield from reader
+                except csv.Error as error:
+                    line = reader.line_num + 1
+                    raise Invalid(f"Not valid CSV (line {line}: {error}).") from None
+        except UnicodeDecodeError:
+            raise _not_utf8("") from None
+        except OSError as error:
+            raise _unreadable(error) from None
+
+
+def _json_rows(content: str) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(content)
+    except json.JSONDecodeError as error:
+        raise Invalid(f"Not valid JSON ({error.msg}, line {error.lineno}).") from None
+    if isinstance(data, dict):
+        data = data.get("items", [])
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise Invalid('JSON import must be a list of objects (or {"items": [...]}).')
+    return data
 
 
 def _not_utf8(where: str) -> Invalid:
     return Invalid(f"The file is not UTF-8 text{where}: save it as UTF-8.")
 
 
-def parse_rows(content: str, fmt: str) -> list[dict[str, Any]]:
-    """The rows of a directory file held in memory."""
-    if fmt == "json":
-        try:
-            data = json.loads(content)
-        except json.JSONDecodeError as error:
-            raise Invalid(f"Not valid JSON ({error.msg}, line {error.lineno}).") from None
-        if isinstance(data, dict):
-            data = data.get("items", [])
-        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise Invalid('JSON import must be a list of objects (or {"items": [...]}).')
-        return data
-    if fmt == "csv":
-        return list(csv.DictReader(io.StringIO(content)))
-    raise Invalid("Format must be csv or json.", field="format")
+def _unreadable(error: OSError) -> Invalid:
+    return Invalid(f"The file cannot be read ({error.strerror or error.__class__.__name__}).")
+
+
+def _row_error(number: int, error: CarnetError) -> Invalid:
+    where = f" ({error.field})" if error.field else ""
+    return Invalid(f"row {number}{where}: {error.message}", field=error.field)
 
 
 @dataclass
 class ImportReport:
     imported: int = 0
-    errors: list[str] = field(default_factory=list)
-    more_errors: int = 0  # problems beyond the first ``IMPORT_ERRORS_SHOWN``
+    checked: int = 0  # rows read by the first pass
+    more_errors: int = 0  # problems beyond the ``IMPORT_ERRORS_SHOWN`` shown
+    _shown: list[tuple[int, int, str]] = field(default_factory=list)  # a heap: (-row, n, text)
 
     def refuse(self, number: int, error: CarnetError) -> None:
-        if len(self.errors) < IMPORT_ERRORS_SHOWN:
-            where = f" ({error.field})" if error.field else ""
-            self.errors.append(f"row {number}{where}: {error.message}")
+        """Note a bad row; the problems of the first rows are kept, whatever order they are
+        found in (an unknown structure is found after the pass)."""
+        problem = (-number, len(self._shown) + self.more_errors, _row_error(number, error).message)
+        if len(self._shown) < IMPORT_ERRORS_SHOWN:
+            heapq.heappush(self._shown, problem)
         else:
+            heapq.heappushpop(self._shown, problem)
             self.more_errors += 1
+
+    @property
+    def errors(self) -> list[str]:
+        return [text for _, _, text in sorted(self._shown, reverse=True)]
 
 
 def import_directory(
@@ -382,18 +402,22 @@ def import_directory(
     *,
     batch: int = IMPORT_BATCH,
 ) -> ImportReport:
-    """Import structures or professionals: a first pass checks every row (the fields, and
-    that each professional's structure is in the directory) and writes nothing; any bad row
-    rejects the file, and ``Invalid`` names each bad row and field. A second pass writes the
-    rows ``batch`` at a time, one transaction each, every change traced on the system chain
-    (``_trail``), so that a national extract neither sits in one transaction nor in memory.
-    ``rows`` is read twice (a list, or a ``RowFile``). Should the database fail during the
-    second pass, the batches before stay written and the error says how far it went; running
-    the same import again finishes it (rows update what exists)."""
+    """Import structures or professionals. A first pass checks every row and writes nothing:
+    the fields; that each professional's structure is in the directory; that no RPPS number is
+    given to two professionals, in the file or against the directory. Any bad row rejects the
+    file, and ``Invalid`` names the bad rows and fields (the first ``IMPORT_ERRORS_SHOWN``). A
+    second pass writes the rows ``batch`` at a time, one transaction each, every change traced
+    on the system chain (``_trail``), so that a national extract neither sits in one
+    transaction nor in memory. ``rows`` is read twice (a list, or a ``RowFile``).
+
+    Should the second pass stop — the file or the directory changed since the check, or the
+    database failed — the batches before stay written and the error says how far it went and
+    why; once the cause is mended, the same import run again finishes it (rows update what
+    exists)."""
     _require_operator(actor)
     if iter(rows) is rows:  # a one-shot iterator could not be read twice
         rows = list(rows)
-    report = _check_rows(factory, kind, rows)
+    report = _check_rows(factory, kind, rows, batch)
     if report.errors:
         more = f"\n… and {report.more_errors} more rows." if report.more_errors else ""
         raise Invalid("Import rejected, nothing was saved:\n" + "\n".join(report.errors) + more)
@@ -405,8 +429,23 @@ def import_directory(
             done += len(chunk)
     except Invalid as error:  # the file or the directory changed since the first pass
         raise Invalid(f"{_so_far(done)} Then: {error.message}", field=error.field) from None
-    except SQLAlchemyError:
-        raise CarnetError(f"{_so_far(done)} The database failed; run the import again.") from None
+    except IntegrityError:
+        last = min(done + batch, report.checked)
+        raise Invalid(
+            f"{_so_far(done)} Then: rows {done + 1} to {last} broke a rule of the directory (an "
+            "RPPS number or an identifier already used by another entry): the directory changed "
+            "since the check. Correct the file and import it again."
+        ) from None
+    except SQLAlchemyError as error:
+        raise CarnetError(
+            f"{_so_far(done)} The database failed ({error.__class__.__name__}); "
+            "run the import again."
+        ) from None
+    if done != report.checked:
+        raise Invalid(
+            f"The file changed during the import: {report.checked} rows were checked, {done} "
+            "written. Import it again."
+        )
     report.imported = done
     return report
 
@@ -429,31 +468,74 @@ def _chunks(
 
 
 def _check_rows(
-    factory: sessionmaker[Session], kind: str, rows: Iterable[Mapping[str, Any]]
+    factory: sessionmaker[Session], kind: str, rows: Iterable[Mapping[str, Any]], batch: int
 ) -> ImportReport:
-    """The first pass: every row checked, nothing written. A professional's structure must be
-    in the directory: the names are gathered, then looked up ``IMPORT_BATCH`` at a time."""
+    """The first pass: every row checked, nothing written, ``batch`` rows per round trip."""
     report = ImportReport()
-    first_use: dict[str, int] = {}  # structure → the first row naming it
-    for number, row in enumerate(rows, start=1):
-        try:
-            if kind == "structures":
-                read_structure(row)
-            else:
-                structure = read_professional(row).structure
-                if structure:
-                    first_use.setdefault(structure, number)
-        except CarnetError as error:
-            report.refuse(number, error)
-    names = list(first_use)
+    known: set[str] = set()  # structures found in the directory
+    unknown: set[str] = set()  # … not found (reported at the first row naming them)
+    holders: dict[str, str] = {}  # RPPS → the ps_idnat the file gives it
     with factory() as session:
-        for start in range(0, len(names), IMPORT_BATCH):
-            part = names[start : start + IMPORT_BATCH]
-            known = set(_structure_ids(session, part))
-            for name in part:
-                if name not in known:
-                    report.refuse(first_use[name], _unknown_structure())
+        for chunk in _chunks(rows, batch):
+            report.checked += len(chunk)
+            if kind == "structures":
+                for number, row in chunk:
+                    try:
+                        read_structure(row)
+                    except CarnetError as error:
+                        report.refuse(number, error)
+                continue
+            people: list[tuple[int, ProfessionalEntry]] = []
+            for number, row in chunk:
+                try:
+                    people.append((number, read_professional(row)))
+                except CarnetError as error:
+                    report.refuse(number, error)
+            _check_structures(session, report, people, known, unknown)
+            _check_rpps(session, report, people, holders)
     return report
+
+
+def _check_structures(
+    session: Session,
+    report: ImportReport,
+    people: list[tuple[int, ProfessionalEntry]],
+    known: set[str],
+    unknown: set[str],
+) -> None:
+    named = {e.structure for _, e in people if e.structure} - known - unknown
+    found = set(_structure_ids(session, named)) if named else set()
+    known |= found
+    for number, entry in people:
+        if entry.structure in named - found and entry.structure not in unknown:
+            unknown.add(entry.structure)
+            report.refuse(number, _unknown_structure())
+
+
+def _check_rpps(
+    session: Session,
+    report: ImportReport,
+    people: list[tuple[int, ProfessionalEntry]],
+    holders: dict[str, str],
+) -> None:
+    """An RPPS number names one professional: not two in the file, nor another one in the
+    directory (the database would refuse the row in the second pass)."""
+    numbers = {e.rpps for _, e in people if e.rpps}
+    query = select(Professional.rpps, Professional.ps_idnat).where(Professional.rpps.in_(numbers))
+    held = {rpps: ps_idnat for rpps, ps_idnat in session.execute(query)} if numbers else {}
+    for number, entry in people:
+        if not entry.rpps:
+            continue
+        other = holders.setdefault(entry.rpps, entry.ps_idnat)
+        if other == entry.ps_idnat:
+            other = held.get(entry.rpps, entry.ps_idnat)
+        if other != entry.ps_idnat:
+            report.refuse(
+                number,
+                Invalid(
+                    f"This RPPS number belongs to another professional ({other}).", field="rpps"
+                ),
+            )
 
 
 def _structure_ids(session: Session, names: Iterable[str]) -> dict[str, uuid.UUID]:
@@ -466,13 +548,14 @@ def _structure_ids(session: Session, names: Iterable[str]) -> dict[str, uuid.UUI
 def _write_rows(
     session: Session, actor: Actor, kind: str, chunk: list[tuple[int, Mapping[str, Any]]]
 ) -> None:
-    """One batch of the second pass, with what exists read in one statement per table."""
+    """One batch of the second pass, with what exists read in one statement per table; each
+    row is checked again (the file may have changed since the first pass)."""
 
     def read(number: int, reader: Any, row: Mapping[str, Any]) -> Any:
         try:
             return reader(row)
         except CarnetError as error:
-            raise Invalid(f"row {number}: {error.message}", field=error.field) from None
+            raise _row_error(number, error) from None
 
     if kind == "structures":
         structures = [read(n, read_structure, row) for n, row in chunk]
@@ -500,7 +583,8 @@ def _write_rows(
     for number, entry in people:
         structure_id = structure_ids.get(entry.structure) if entry.structure else None
         if entry.structure and structure_id is None:
-            raise Invalid(f"row {number}: {_unknown_structure().message}", field="structure")
+            raise _row_error(number, _unknown_structure())
         known[entry.ps_idnat] = _save_professional(
             session, actor, entry, structure_id, known.get(entry.ps_idnat)
         )
+    session.flush()  # a broken rule is found here, in this batch
