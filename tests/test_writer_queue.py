@@ -166,3 +166,52 @@ def test_a_lock_no_caller_waits_for_any_more_is_let_go(tmp_path: Path) -> None:
     assert _locked_elsewhere(lock_file)
     lock.close()
     assert not _locked_elsewhere(lock_file)
+
+
+def test_a_lock_closed_while_its_helper_waits_is_closed_by_the_helper(tmp_path: Path) -> None:
+    lock_file = tmp_path / "queue.db-writer.lock"
+    lock = carnet_db.WriterLock(lock_file)
+    holder = os.open(lock_file, os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    with pytest.raises(WriterBusy):
+        lock.take(0.05)
+    helper = lock._helper
+    assert helper is not None
+    lock.close()  # the connection goes away while the helper is blocked on its descriptor
+    assert helper.is_alive()
+    os.close(holder)
+    helper.join(5)
+    assert not helper.is_alive()  # it got the lock, let it go and closed the descriptor
+    assert not _locked_elsewhere(lock_file)
+
+
+class Interrupted(threading.Event):
+    """An event whose first wait is interrupted (Ctrl-C, a worker told to stop)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.interrupted = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if not self.interrupted:
+            self.interrupted = True
+            raise KeyboardInterrupt
+        return super().wait(timeout)
+
+
+def test_a_wait_interrupted_does_not_leave_the_lock_held(tmp_path: Path) -> None:
+    lock_file = tmp_path / "queue.db-writer.lock"
+    lock = carnet_db.WriterLock(lock_file)
+    lock._granted = Interrupted()
+    holder = os.open(lock_file, os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    with pytest.raises(KeyboardInterrupt):
+        lock.take(5)
+    os.close(holder)  # the helper gets the lock; nobody wants it any more
+    for _ in range(200):
+        if not lock._waiting:
+            break
+        time.sleep(0.01)
+    assert not lock.held
+    assert not _locked_elsewhere(lock_file)
+    lock.close()

@@ -210,7 +210,15 @@ class WriterLock:
                     self._wait_in_helper()
             self._wanted = True
             self._granted.clear()
-        if not self._granted.wait(seconds):
+        try:
+            granted = self._granted.wait(seconds)
+        except BaseException:  # interrupted: whatever the helper gets must not stay held
+            with self._state:
+                self._wanted = False
+                if self._granted.is_set():
+                    fcntl.flock(self.fd, fcntl.LOCK_UN)
+            raise
+        if not granted:
             with self._state:
                 if not self._granted.is_set():  # (not handed over meanwhile)
                     self._wanted = False
@@ -232,13 +240,17 @@ class WriterLock:
             with self._state:
                 if self._closed:
                     return
-            fcntl.flock(self.fd, fcntl.LOCK_EX)  # blocks until the lock is released
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX)  # blocks until the lock is released
+                got = True
+            except OSError:  # (a caller waiting then gives up after its time: WriterBusy)
+                got = False
             with self._state:
                 self._waiting = False
-                if self._wanted:
+                if got and self._wanted:
                     self._wanted = False
                     self._granted.set()
-                else:  # the caller gave up
+                elif got:  # the caller gave up
                     fcntl.flock(self.fd, fcntl.LOCK_UN)
                 if self._closed:
                     os.close(self.fd)
