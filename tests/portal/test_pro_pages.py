@@ -286,7 +286,7 @@ def test_the_samu_regulator_opens_a_record_in_regulator_mode_without_a_reason(
     assert f'action="/pro/patients/{sylvie}/regulation"' in before
     assert "Résumé d'urgence" not in before  # not authorized: nothing shown yet
 
-    started = portal.post(f"/pro/patients/{sylvie}/regulation", {"reason": ""})
+    started = portal.post(f"/pro/patients/{sylvie}/regulation", {"regulation_file": ""})
     assert started.status_code == 303
     page = portal.client.get(f"/pro/patients/{sylvie}")
     assert page.headers.get("x-carnet-access-mode") == "regulator"
@@ -313,7 +313,7 @@ def test_a_regulation_file_number_is_kept_as_the_reason(
 ) -> None:
     sign_in_professional(portal, session, "lefevre")
     lea = cast.patients["lea"]
-    posted = portal.post(f"/pro/patients/{lea}/regulation", {"reason": "  DR-2026-1142 "})
+    posted = portal.post(f"/pro/patients/{lea}/regulation", {"regulation_file": "  DR-2026-1142 "})
     assert posted.status_code == 303
     assert "« DR-2026-1142 »" in text(portal.client.get(f"/pro/patients/{lea}"))
     rows = trail(session, lea, actor_name="Dr Marc Lefèvre", mode="regulator")
@@ -333,7 +333,7 @@ def test_regulator_mode_is_refused_when_the_patient_opposed_it_and_to_other_doct
     page = text(portal.client.get(f"/pro/patients/{sylvie}"))
     assert f'action="/pro/patients/{sylvie}/regulation"' not in page
     assert "Le patient s'est opposé à l'accès du médecin régulateur du SAMU." in page
-    refused = portal.post(f"/pro/patients/{sylvie}/regulation", {"reason": ""})
+    refused = portal.post(f"/pro/patients/{sylvie}/regulation", {"regulation_file": ""})
     assert refused.status_code == 403
     assert "Le patient s'est opposé à l'accès du médecin régulateur du SAMU." in text(refused)
     assert 'id="emergency-banner"' not in portal.client.get("/pro").text
@@ -348,12 +348,41 @@ def test_only_a_samu_regulator_is_offered_or_granted_regulator_mode(
     sylvie = cast.patients["sylvie"]
     page = text(portal.client.get(f"/pro/patients/{sylvie}"))
     assert "/regulation" not in page
-    refused = portal.post(f"/pro/patients/{sylvie}/regulation", {"reason": ""})
+    refused = portal.post(f"/pro/patients/{sylvie}/regulation", {"regulation_file": ""})
     assert refused.status_code == 403
     assert "Le mode régulation est réservé aux médecins régulateurs du SAMU." in text(refused)
     assert 'id="emergency-banner"' not in portal.client.get("/pro").text
     denied = trail(session, sylvie, actor_name="Dr Amina Benali", outcome="denied")
     assert [e.detail for e in denied] == ["not_a_regulator"]
+
+
+def test_a_regulation_file_number_too_long_is_said_under_its_own_field(
+    portal: Portal, session: Session, cast: Cast
+) -> None:
+    sign_in_professional(portal, session, "lefevre")
+    sylvie = cast.patients["sylvie"]
+    page = portal.post(f"/pro/patients/{sylvie}/regulation", {"regulation_file": "x" * 301})
+    assert page.status_code == 400
+    assert 'id="regulation_file-error"' in page.text
+    assert 'id="reason-error"' not in page.text  # not under the bris de glace's reason
+    assert 'value="' + "x" * 301 + '"' in page.text  # what was typed is kept
+    assert 'id="emergency-banner"' not in portal.client.get("/pro").text
+
+
+def test_a_regulator_access_stops_when_the_patient_opposes_it_meanwhile(
+    portal: Portal, session: Session, cast: Cast
+) -> None:
+    sign_in_professional(portal, session, "lefevre")
+    sylvie = cast.patients["sylvie"]
+    assert portal.post(f"/pro/patients/{sylvie}/regulation", {}).status_code == 303
+    assert "Résumé d'urgence" in text(portal.client.get(f"/pro/patients/{sylvie}"))
+    record = session.get(Record, sylvie)
+    assert record is not None
+    record.regulator_access_opposed = True
+    session.commit()
+    page = text(portal.client.get(f"/pro/patients/{sylvie}"))
+    assert "Résumé d'urgence" not in page  # each page decides again
+    assert "Le patient s'est opposé à l'accès du médecin régulateur du SAMU." in page
 
 
 def test_emergency_access_expires(portal: Portal, session: Session, cast: Cast, frozen) -> None:

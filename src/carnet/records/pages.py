@@ -190,12 +190,15 @@ def _urgent_access(
     signed: Signed,
     mode: Mode,
 ) -> Response:
+    field = "reason" if mode is Mode.EMERGENCY else "regulation_file"  # the form's field
     try:
         accounts.start_emergency_access(
-            session, signed.actor, signed.web, patient_id, reason=form.get("reason", ""), mode=mode
+            session, signed.actor, signed.web, patient_id, reason=form.get(field, ""), mode=mode
         )
     except CarnetError as error:
         failed = form_failed(session, error)
+        if failed.field == "reason":
+            failed = type(failed)(failed.message, field=field)
         return patient_page(request, session, signed, patient_id, error=failed, form=form)
     return RedirectResponse(f"/pro/patients/{patient_id}", status_code=303)
 

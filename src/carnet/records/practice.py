@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from carnet import clock
 from carnet.access import URGENT_MODES, Action, Actor, ActorKind, Mode, decide, listing
 from carnet.access.gate import Subject
-from carnet.access.policy import REGULATOR_ROLE
 from carnet.audit.models import AuditEntry
 from carnet.documents import service as documents
 from carnet.documents.models import DocumentEntry
@@ -164,9 +163,8 @@ class PatientPage:
     may_declare_consent: bool = False
     may_break_glass: bool = False
     emergency_opposed: bool = False
-    regulator: bool = False  # the professional is a SAMU regulator (the directory's role)
-    may_regulate: bool = False  # … and may open this record in regulator mode
-    regulator_opposed: bool = False
+    may_regulate: bool = False  # a SAMU regulator, who may open it in regulator mode
+    regulator_opposed: bool = False  # a SAMU regulator, whom the patient's choice refuses
     summary: summary.EmergencyView | None = None
     documents: list[DocumentEntry] = field(default_factory=list)
     documents_page: int = 1  # which page of the documents, 100 a page
@@ -191,15 +189,14 @@ def open_patient(
         return page
     facts = view.facts  # loaded by the lookup, in this transaction
     page.emergency_opposed = facts.emergency_opposed
-    page.regulator = REGULATOR_ROLE in actor.roles
-    page.regulator_opposed = page.regulator and facts.regulator_opposed
     page.may_read = decide(actor, Action.READ, facts).allowed
     if not page.may_read:
         page.may_declare_consent = decide(actor, Action.DECLARE_CONSENT, facts).allowed
         emergency = replace(actor, mode=Mode.EMERGENCY, reason="(to be given)")
         page.may_break_glass = decide(emergency, Action.READ, facts).allowed
-        regulation = replace(actor, mode=Mode.REGULATOR, reason=None)
-        page.may_regulate = page.regulator and decide(regulation, Action.READ, facts).allowed
+        regulation = decide(replace(actor, mode=Mode.REGULATOR, reason=None), Action.READ, facts)
+        page.may_regulate = regulation.allowed
+        page.regulator_opposed = regulation.reason == "regulator_opposed"  # to a regulator
         return page
     page.summary = summary.emergency_view(session, actor, view.patient.id, facts=facts)
     page.documents, page.more_documents = documents.list_documents_page(

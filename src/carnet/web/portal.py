@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from carnet.access import Actor, ActorKind, Mode
+from carnet.access import URGENT_MODES, Actor, ActorKind, Mode
 from carnet.accounts import service as accounts
 from carnet.accounts.models import Account, WebSession
 from carnet.audit.words import Reader
@@ -24,10 +24,8 @@ SESSION_COOKIE = "carnet_session"
 CSRF_COOKIE = "carnet_csrf"
 templates = Jinja2Templates(directory=str(Path(__file__).parent.parent / "templates"))
 # How a trail row's urgent mode is flagged to the patient (history, home): the label to translate
-templates.env.globals["URGENT"] = {
-    Mode.EMERGENCY.value: "Emergency access",
-    Mode.REGULATOR.value: "Regulator access (SAMU)",
-}
+_URGENT_LABELS = {Mode.EMERGENCY: "Emergency access", Mode.REGULATOR: "Regulator access (SAMU)"}
+templates.env.globals["URGENT"] = {mode.value: _URGENT_LABELS[mode] for mode in URGENT_MODES}
 
 
 def render(
@@ -79,14 +77,16 @@ def set_session_cookie(response: Response, token: str, settings: Any) -> None:
 class Signed:
     def __init__(self, web: WebSession, account: Account, actor: Actor) -> None:
         self.web, self.account, self.actor = web, account, actor
-        # a professional's live bris de glace (one record, a reason, an end), if any
+        # a professional's live urgent access (bris de glace or SAMU regulation: one record,
+        # an end), if any
         self.emergency = (
             accounts.live_emergency(web) if actor.kind is ActorKind.PROFESSIONAL else None
         )
 
     def actor_on(self, patient_id: uuid.UUID) -> Actor:
-        """The actor for an access to this record: in emergency mode, with its reason, while
-        the session's bris de glace on this very record lasts."""
+        """The actor for an access to this record: in the urgent access's mode (emergency or
+        regulator), with its reason, while the session's urgent access to this very record
+        lasts."""
         if self.emergency is not None and self.emergency.patient_id == patient_id:
             return accounts.emergency_actor(self.actor, self.emergency)
         return self.actor
