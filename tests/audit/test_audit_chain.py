@@ -346,3 +346,34 @@ def test_a_row_rewritten_with_a_hash_recomputed_without_the_server_key_is_detect
     row.hash = entry_hash(b"a key that is not the server's", row.prev_hash, row)
     session.flush()
     assert ChainProblem(chain, row.seq, "row content was altered") in list(verify(session, chain))
+
+
+def test_the_trail_can_leave_out_the_allowed_reads_of_one_actor_only(session: Session) -> None:
+    patient_id = uuid.uuid4()
+    rows = [  # (action, kind, ref, outcome)
+        ("read", "patient", "me", "allowed"),  # left out: my own consultation
+        ("search", "patient", "me", "allowed"),  # left out
+        ("document.hide", "patient", "me", "allowed"),  # my change: kept
+        ("read", "patient", "me", "denied"),  # a refusal: kept
+        ("read", "representative", "me", "allowed"),  # another kind with the same ref: kept
+        ("read", "patient", "someone else", "allowed"),  # another actor: kept
+        ("read", "professional", "810000000108", "allowed"),  # kept
+        ("read", "operator", None, "allowed"),  # no ref: kept
+    ]
+    for action, kind, ref, outcome in rows:
+        audit.append(
+            session,
+            patient_id=patient_id,
+            action=action,
+            actor_kind=kind,
+            actor_ref=ref,
+            outcome=outcome,
+        )
+    session.commit()
+
+    def shown(**options: Any) -> list[tuple[str, str, str | None, str]]:
+        found = audit.trail(session, patient_id, **options)
+        return [(e.action, e.actor_kind, e.actor_ref, e.outcome) for e in reversed(found)]
+
+    assert shown() == rows
+    assert shown(leave_out_reads_of=("patient", "me")) == rows[2:]

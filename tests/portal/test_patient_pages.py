@@ -231,6 +231,29 @@ def test_history_flags_a_samu_regulators_access_too(
     assert "Regulator access (SAMU)" in english
 
 
+def test_history_hides_the_patients_own_consultations_unless_asked(
+    signed_in: Portal, session: Session, cast: Cast, pro
+) -> None:
+    for _ in range(3):  # each visit of hers writes rows of her own
+        assert signed_in.client.get("/").status_code == 200
+    authorize(session, pro("durand"), cast.patients["sylvie"], Action.READ)
+    session.commit()
+
+    def own_reads(page: str) -> int:
+        return page.count("Vous avez consulté")
+
+    page = html.unescape(signed_in.client.get("/historique").text)
+    assert own_reads(page) == 0
+    assert "Dr Paul Durand (Cabinet médical des Carmes) a consulté votre dossier." in page
+    assert "vos propres consultations sont masquées" in page
+    assert 'href="/historique?tout=1"' in page
+    everything = html.unescape(signed_in.client.get("/historique?tout=1").text)
+    assert own_reads(everything) >= 3
+    assert "Masquer vos propres consultations" in everything
+    older = re.search(r"href=\"/historique\?tout=1&avant=(\d+)\"", everything)
+    assert older, "the next page keeps showing everything"
+
+
 def test_history_pages_from_newest_to_oldest(signed_in: Portal) -> None:
     first = signed_in.client.get("/historique").text
     older = re.search(r'href="/historique\?avant=(\d+)"', first)

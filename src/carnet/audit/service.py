@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, bindparam, event, select
+from sqlalchemy import Insert, Table, bindparam, event, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -472,11 +472,14 @@ def trail(
     since: datetime | None = None,
     leave_out_kinds: tuple[str, ...] = (),
     leave_out_actions: tuple[str, ...] = (),
+    leave_out_reads_of: tuple[str, str] | None = None,
 ) -> list[AuditEntry]:
     """The patient's trail as committed, newest first (this transaction's own rows are written
     at its commit, and show from the next read on): before the row ``before_seq`` (paging),
-    recorded after ``since``. Actor kinds and actions left out are left out in the query
-    itself (however many rows those are, they cannot push the others out of the page)."""
+    recorded after ``since``. Actor kinds and actions left out, and the allowed reads of one
+    actor (``leave_out_reads_of``: kind and ref — the reader's own consultations), are left
+    out in the query itself (however many rows those are, they cannot push the others out of
+    the page)."""
     e = AuditEntry
     query = select(e).where(e.chain == chain_of(patient_id))
     if before_seq is not None:
@@ -488,7 +491,30 @@ def trail(
         query = query.where(e.actor_kind.not_in(leave_out_kinds))
     if leave_out_actions:
         query = query.where(e.action.not_in(leave_out_actions))
+    if leave_out_reads_of is not None:
+        kind, ref = leave_out_reads_of
+        query = query.where(
+            or_(
+                e.actor_kind != kind,
+                e.actor_ref.is_(None),
+                e.actor_ref != ref,
+                e.action.not_in(READS),
+                e.outcome != "allowed",
+            )
+        )
     return list(session.execute(query.order_by(e.seq.desc()).limit(limit)).scalars())
+
+
+# The actions that only look (the access history can leave out its reader's own).
+READS = (
+    "lookup",
+    "read",
+    "search",
+    "read_trail",
+    "authorization.search",
+    "communication.read",
+    "communication.list",
+)
 
 
 def erase_chain(session: Session, patient_id: uuid.UUID) -> None:

@@ -28,15 +28,27 @@ PAGE = 25
 
 @router.get("/historique")
 def history_page(
-    request: Request, session: DbSession, viewing: ViewingRecord, avant: int | None = None
+    request: Request,
+    session: DbSession,
+    viewing: ViewingRecord,
+    avant: int | None = None,
+    tout: bool = False,
 ) -> Response:
+    """The access history: by default without the reader's own consultations (every visit
+    of theirs writes some, which would bury the others' accesses); ``?tout=1``: everything."""
     entries = service.read_trail(
-        session, viewing.actor, viewing.patient_id, limit=PAGE + 1, before_seq=avant
+        session,
+        viewing.actor,
+        viewing.patient_id,
+        limit=PAGE + 1,
+        before_seq=avant,
+        own_reads=tout,
     )
     lang = lang_of(request)
     lines = [(e, describe(e, lang, reader=viewing.reader)) for e in entries[:PAGE]]
     older = entries[PAGE - 1].seq if len(entries) > PAGE else None
-    return render(request, "history.html", {**viewing.context(), "lines": lines, "older": older})
+    context = {"lines": lines, "older": older, "everything": tout}
+    return render(request, "history.html", {**viewing.context(), **context})
 
 
 # --- the professional's portal -----------------------------------------------------------

@@ -500,12 +500,20 @@ def read_trail(
     *,
     limit: int = 50,
     before_seq: int | None = None,
+    own_reads: bool = True,
 ) -> list[AuditEntry]:
     """The patient's access history, newest first (the read itself is traced too; a malformed
-    id is an audited denial like an unknown one)."""
+    id is an audited denial like an unknown one); without ``own_reads``, the reader's own
+    consultations left out (their changes stay)."""
     patient_id = patient_uuid(patient_id, actor=actor, action=Action.READ_TRAIL)
     _authorize_trail(session, actor, patient_id)
-    return audit.trail(session, patient_id, limit=limit, before_seq=before_seq)
+    return audit.trail(
+        session,
+        patient_id,
+        limit=limit,
+        before_seq=before_seq,
+        leave_out_reads_of=None if own_reads else (actor.kind.value, actor.ref),
+    )
 
 
 # --- the patient portal -------------------------------------------------------------------
