@@ -16,7 +16,7 @@ from carnet import db as carnet_db
 from carnet.db import WriterBusy, make_engine
 
 
-def _locked_elsewhere(path: Path) -> bool:
+def locked_elsewhere(path: Path) -> bool:
     """Whether another open file description holds the lock (as another worker would see)."""
     fd = os.open(path, os.O_RDWR)
     try:
@@ -45,15 +45,15 @@ def test_a_write_transaction_holds_the_queue_until_its_connection_is_returned(
     lock_file = tmp_path / "queue.db-writer.lock"
     with engine.connect() as conn:
         assert lock_file.exists()
-        assert not _locked_elsewhere(lock_file)
+        assert not locked_elsewhere(lock_file)
         conn.execute(text("INSERT INTO t VALUES (1)"))
-        assert _locked_elsewhere(lock_file)
+        assert locked_elsewhere(lock_file)
         conn.commit()
-    assert not _locked_elsewhere(lock_file)
+    assert not locked_elsewhere(lock_file)
     with engine.connect() as conn:  # a failed transaction releases it too
         conn.execute(text("INSERT INTO t VALUES (2)"))
         conn.rollback()
-    assert not _locked_elsewhere(lock_file)
+    assert not locked_elsewhere(lock_file)
     engine.dispose()
 
 
@@ -141,7 +141,7 @@ def test_a_wait_given_up_does_not_keep_the_lock_and_the_next_waiter_gets_it(
     os.close(holder)
     thread.join(10)
     assert written.is_set()  # handed over when it was released
-    assert not _locked_elsewhere(lock_file)  # and released with the connection
+    assert not locked_elsewhere(lock_file)  # and released with the connection
     with engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM t")).scalars().all() == [2]
     engine.dispose()
@@ -156,16 +156,16 @@ def test_a_lock_no_caller_waits_for_any_more_is_let_go(tmp_path: Path) -> None:
         lock.take(0.1)
     os.close(holder)  # the helper gets the lock, and lets it go: nobody waits for it
     for _ in range(200):
-        if not _locked_elsewhere(lock_file):
+        if not locked_elsewhere(lock_file):
             break
         time.sleep(0.01)
-    assert not _locked_elsewhere(lock_file)
+    assert not locked_elsewhere(lock_file)
     assert not lock.held
     lock.take(1)  # free: taken at once
     assert lock.held
-    assert _locked_elsewhere(lock_file)
+    assert locked_elsewhere(lock_file)
     lock.close()
-    assert not _locked_elsewhere(lock_file)
+    assert not locked_elsewhere(lock_file)
 
 
 def test_a_lock_closed_while_its_helper_waits_is_closed_by_the_helper(tmp_path: Path) -> None:
@@ -182,7 +182,28 @@ def test_a_lock_closed_while_its_helper_waits_is_closed_by_the_helper(tmp_path: 
     os.close(holder)
     helper.join(5)
     assert not helper.is_alive()  # it got the lock, let it go and closed the descriptor
-    assert not _locked_elsewhere(lock_file)
+    assert not locked_elsewhere(lock_file)
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        os.fstat(lock.fd)
+
+
+def test_a_lock_closed_before_its_helper_starts_waiting_is_closed_by_the_helper(
+    tmp_path: Path,
+) -> None:
+    lock_file = tmp_path / "queue.db-writer.lock"
+    lock = carnet_db.WriterLock(lock_file)
+    holder = os.open(lock_file, os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    with lock._state:  # the helper is asked to wait, and the lock closed, before it runs
+        lock._wait_in_helper()
+        lock._closed = True
+    helper = lock._helper
+    assert helper is not None
+    helper.join(5)
+    assert not helper.is_alive()
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        os.fstat(lock.fd)
+    os.close(holder)
 
 
 class Interrupted(threading.Event):
@@ -209,9 +230,10 @@ def test_a_wait_interrupted_does_not_leave_the_lock_held(tmp_path: Path) -> None
         lock.take(5)
     os.close(holder)  # the helper gets the lock; nobody wants it any more
     for _ in range(200):
-        if not lock._waiting:
-            break
+        with lock._state:  # (the helper lets the lock go under it)
+            if not lock._waiting:
+                break
         time.sleep(0.01)
     assert not lock.held
-    assert not _locked_elsewhere(lock_file)
+    assert not locked_elsewhere(lock_file)
     lock.close()

@@ -238,7 +238,10 @@ class WriterLock:
         while True:
             self._asked.acquire()
             with self._state:
-                if self._closed:
+                if self._closed:  # (closed after asking for a wait: the descriptor is ours)
+                    if self._waiting:
+                        self._waiting = False
+                        os.close(self.fd)
                     return
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX)  # blocks until the lock is released

@@ -359,6 +359,7 @@ def test_the_trail_can_leave_out_the_allowed_reads_of_one_actor_only(session: Se
         ("read", "patient", "someone else", "allowed"),  # another actor: kept
         ("read", "professional", "810000000108", "allowed"),  # kept
         ("read", "operator", None, "allowed"),  # no ref: kept
+        ("read", "patient", None, "allowed"),  # the same kind without a ref: kept
     ]
     for action, kind, ref, outcome in rows:
         audit.append(

@@ -14,11 +14,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from carnet.access import Actor
 from carnet.audit.models import AuditEntry
+from carnet.db import make_engine, make_session_factory
 from carnet.errors import Forbidden, Invalid
 from carnet.identity import luhn_check_digit
+from carnet.migrations.runner import upgrade
 from carnet.professionals import service as directory
 from carnet.professionals.models import Professional
+from carnet.settings import Settings
 from tests.conftest import audit_rows
+from tests.test_writer_queue import locked_elsewhere
 
 
 def file_rows(tmp_path: Path, content: str, fmt: str) -> directory.RowFile:
@@ -404,6 +408,42 @@ def test_the_problems_shown_are_those_of_the_first_rows_whatever_found_them(
     assert lines[2].startswith("row 2 (profession_code)")
     assert lines[shown].startswith(f"row {shown} (profession_code)")
     assert lines[-1] == "… and 3 more rows."
+
+
+def test_a_value_longer_than_the_directory_holds_is_refused_in_the_first_pass(
+    factory: sessionmaker[Session], session: Session, operator: Actor
+) -> None:
+    rows = [person(0), person(1, family_name="X" * 101), person(2, title="Professeur" * 3)]
+    with pytest.raises(Invalid) as error:
+        directory.import_directory(factory, operator, "professionals", rows)
+    assert error.value.message.splitlines()[1:] == [
+        "row 2 (family_name): Too long: at most 100 characters.",
+        "row 3 (title): Too long: at most 20 characters.",
+    ]
+    assert imported(session, 3) == []
+
+
+def test_the_import_leaves_the_sqlite_writer_free_between_its_batches(
+    tmp_path: Path, settings: Settings, operator: Actor
+) -> None:
+    url = f"sqlite:///{tmp_path / 'directory.db'}"
+    upgrade(url)
+    engine = make_engine(url, single_writer=True)  # as the command's
+    lock_file = tmp_path / "directory.db-writer.lock"
+    seen: list[bool] = []
+
+    class Watched:
+        def __iter__(self) -> Iterator[Mapping[str, Any]]:
+            for number, row in enumerate([person(n) for n in range(4)], start=1):
+                if number == 3:  # between the first two batches of each pass
+                    seen.append(locked_elsewhere(lock_file))
+                yield row
+
+    factory = make_session_factory(engine, settings)
+    report = directory.import_directory(factory, operator, "professionals", Watched(), batch=2)
+    engine.dispose()
+    assert report.imported == 4
+    assert seen == [False, False]  # the server's requests could write meanwhile
 
 
 def test_a_file_that_is_not_utf8_or_not_csv_is_explained(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from carnet.access import Actor, ActorKind
@@ -41,11 +41,16 @@ def _require_operator(actor: Actor) -> None:
         raise Forbidden("Only an operator can change the directory.")
 
 
-def _text(row: Mapping[str, Any], key: str) -> str | None:
+def _text(row: Mapping[str, Any], key: str, column: Any = None) -> str | None:
+    """The row's ``key``, stripped (None when empty); with the model ``column`` it is stored
+    in, refused (``Invalid`` naming the field) when longer than the column holds."""
     value = row.get(key)
     if value is None:
         return None
     value = str(value).strip()
+    length = getattr(getattr(column, "type", None), "length", None)
+    if length is not None and len(value) > length:
+        raise Invalid(f"Too long: at most {length} characters.", field=key)
     return value or None
 
 
@@ -97,7 +102,7 @@ def read_structure(row: Mapping[str, Any]) -> StructureEntry:
         else:
             raise Invalid("A structure needs struct_idnat, finess or siret.", field="struct_idnat")
     struct_idnat = parse_struct_idnat(struct_idnat, field="struct_idnat").value
-    name = _text(row, "name")
+    name = _text(row, "name", Structure.name)
     if not name:
         raise Invalid("A structure needs a name.", field="name")
     kind = _text(row, "kind") or StructureKind.OTHER.value
@@ -105,10 +110,11 @@ def read_structure(row: Mapping[str, Any]) -> StructureEntry:
         raise Invalid(
             f"Unknown structure kind; expected one of {', '.join(sorted(KINDS))}.", field="kind"
         )
-    facility = _text(row, "facility_type_code")
+    facility = _text(row, "facility_type_code", Structure.facility_type_code)
     if facility and facility not in terminology().facility_types:
         raise Invalid("Unknown facility type code (JDV_J02).", field="facility_type_code")
-    return StructureEntry(struct_idnat, name, kind, finess, siret, facility, _text(row, "city"))
+    city = _text(row, "city", Structure.city)
+    return StructureEntry(struct_idnat, name, kind, finess, siret, facility, city)
 
 
 def read_professional(row: Mapping[str, Any]) -> ProfessionalEntry:
@@ -122,7 +128,8 @@ def read_professional(row: Mapping[str, Any]) -> ProfessionalEntry:
     if not ps_idnat:
         raise Invalid("A professional needs rpps or ps_idnat.", field="rpps")
     ps_idnat = parse_ps_idnat(ps_idnat, field="ps_idnat").value
-    family, given = _text(row, "family_name"), _text(row, "given_name")
+    family = _text(row, "family_name", Professional.family_name)
+    given = _text(row, "given_name", Professional.given_name)
     if not family or not given:
         raise Invalid("A professional needs family_name and given_name.", field="family_name")
     profession = _text(row, "profession_code")
@@ -131,7 +138,7 @@ def read_professional(row: Mapping[str, Any]) -> ProfessionalEntry:
             "Unknown profession code (TRE_G15, e.g. 10 médecin, 21 pharmacien).",
             field="profession_code",
         )
-    specialty = _text(row, "specialty_code")
+    specialty = _text(row, "specialty_code", Professional.specialty_code)
     if specialty and specialty not in terminology().specialties:
         raise Invalid(
             "Unknown specialty code (e.g. SM54 médecine générale).", field="specialty_code"
@@ -146,15 +153,15 @@ def read_professional(row: Mapping[str, Any]) -> ProfessionalEntry:
     return ProfessionalEntry(
         ps_idnat=ps_idnat,
         rpps=rpps,
-        adeli=_text(row, "adeli"),
+        adeli=_text(row, "adeli", Professional.adeli),
         family=family,
         given=given,
-        title=_text(row, "title"),
+        title=_text(row, "title", Professional.title),
         profession=profession,
         specialty=specialty,
         roles=tuple(sorted(set(roles))),
-        structure=_text(row, "structure"),
-        email=_text(row, "email"),
+        structure=_text(row, "structure", Structure.struct_idnat),
+        email=_text(row, "email", Professional.email),
         active=(_text(row, "active") or "true").lower() not in ("false", "0", "no"),
     )
 
@@ -436,6 +443,12 @@ def import_directory(
             "RPPS number or an identifier already used by another entry): the directory changed "
             "since the check. Correct the file and import it again."
         ) from None
+    except DataError:  # (the first pass checks lengths: the file changed meanwhile)
+        last = min(done + batch, report.checked)
+        raise Invalid(
+            f"{_so_far(done)} Then: rows {done + 1} to {last} hold a value the directory cannot "
+            "store. Correct the file and import it again."
+        ) from None
     except SQLAlchemyError as error:
         raise CarnetError(
             f"{_so_far(done)} The database failed ({error.__class__.__name__}); "
@@ -475,22 +488,24 @@ def _check_rows(
     known: set[str] = set()  # structures found in the directory
     unknown: set[str] = set()  # … not found (reported at the first row naming them)
     holders: dict[str, str] = {}  # RPPS → the ps_idnat the file gives it
-    with factory() as session:
-        for chunk in _chunks(rows, batch):
-            report.checked += len(chunk)
-            if kind == "structures":
-                for number, row in chunk:
-                    try:
-                        read_structure(row)
-                    except CarnetError as error:
-                        report.refuse(number, error)
-                continue
-            people: list[tuple[int, ProfessionalEntry]] = []
+    for chunk in _chunks(rows, batch):
+        report.checked += len(chunk)
+        if kind == "structures":
             for number, row in chunk:
                 try:
-                    people.append((number, read_professional(row)))
+                    read_structure(row)
                 except CarnetError as error:
                     report.refuse(number, error)
+            continue
+        people: list[tuple[int, ProfessionalEntry]] = []
+        for number, row in chunk:
+            try:
+                people.append((number, read_professional(row)))
+            except CarnetError as error:
+                report.refuse(number, error)
+        # One short transaction per batch: on SQLite every transaction holds the writer (and
+        # its lock), which the server's requests need between two batches.
+        with factory() as session:
             _check_structures(session, report, people, known, unknown)
             _check_rpps(session, report, people, holders)
     return report
@@ -506,8 +521,9 @@ def _check_structures(
     named = {e.structure for _, e in people if e.structure} - known - unknown
     found = set(_structure_ids(session, named)) if named else set()
     known |= found
+    missing = named - found
     for number, entry in people:
-        if entry.structure in named - found and entry.structure not in unknown:
+        if entry.structure in missing and entry.structure not in unknown:
             unknown.add(entry.structure)
             report.refuse(number, _unknown_structure())
 
