@@ -231,7 +231,7 @@ def test_history_flags_a_samu_regulators_access_too(
     assert "Regulator access (SAMU)" in english
 
 
-def test_history_hides_the_patients_own_consultations_unless_asked(
+def test_history_shows_everything_and_can_hide_the_patients_own_consultations(
     signed_in: Portal, session: Session, cast: Cast, pro
 ) -> None:
     for _ in range(3):  # each visit of hers writes rows of her own
@@ -242,16 +242,18 @@ def test_history_hides_the_patients_own_consultations_unless_asked(
     def own_reads(page: str) -> int:
         return page.count("Vous avez consulté")
 
-    page = html.unescape(signed_in.client.get("/historique").text)
-    assert own_reads(page) == 0
-    assert "Dr Paul Durand (Cabinet médical des Carmes) a consulté votre dossier." in page
-    assert "vos propres consultations sont masquées" in page
-    assert 'href="/historique?tout=1"' in page
-    everything = html.unescape(signed_in.client.get("/historique?tout=1").text)
-    assert own_reads(everything) >= 3
-    assert "Masquer vos propres consultations" in everything
-    older = re.search(r"href=\"/historique\?tout=1&avant=(\d+)\"", everything)
-    assert older, "the next page keeps showing everything"
+    durand = "Dr Paul Durand (Cabinet médical des Carmes) a consulté votre dossier."
+    everything = html.unescape(signed_in.client.get("/historique").text)
+    assert own_reads(everything) >= 3  # by default: every row, hers included
+    assert durand in everything
+    assert 'href="/historique?moi=0"' in everything
+    hidden = html.unescape(signed_in.client.get("/historique?moi=0").text)
+    assert own_reads(hidden) == 0
+    assert durand in hidden
+    assert "Vos propres consultations sont masquées." in hidden
+    assert 'href="/historique">Tout afficher' in hidden
+    older = re.search(r"href=\"/historique\?moi=0&avant=(\d+)\"", hidden)
+    assert older, "the next page keeps them hidden"
 
 
 def test_history_pages_from_newest_to_oldest(signed_in: Portal) -> None:

@@ -32,22 +32,23 @@ def history_page(
     session: DbSession,
     viewing: ViewingRecord,
     avant: int | None = None,
-    tout: bool = False,
+    moi: bool = True,
 ) -> Response:
-    """The access history: by default without the reader's own consultations (every visit
-    of theirs writes some, which would bury the others' accesses); ``?tout=1``: everything."""
+    """The access history, every row of it; ``?moi=0``: without the reader's own consultations
+    (every visit of theirs writes some, which can bury the others' accesses). Not the default:
+    reads made with the patient's own credentials — a stolen password, say — look the same."""
     entries = service.read_trail(
         session,
         viewing.actor,
         viewing.patient_id,
         limit=PAGE + 1,
         before_seq=avant,
-        own_reads=tout,
+        own_reads=moi,
     )
     lang = lang_of(request)
     lines = [(e, describe(e, lang, reader=viewing.reader)) for e in entries[:PAGE]]
     older = entries[PAGE - 1].seq if len(entries) > PAGE else None
-    context = {"lines": lines, "older": older, "everything": tout}
+    context = {"lines": lines, "older": older, "everything": moi}
     return render(request, "history.html", {**viewing.context(), **context})
 
 

@@ -28,14 +28,8 @@ CORE: dict[str, str] = {
     "Something went wrong": "Une erreur est survenue",
     "Back": "Retour",
     "Access history": "Historique des accès",
-    "Shown: everything, your own consultations included.": (
-        "Affichés : tous les accès, vos propres consultations comprises."
-    ),
     "Hide your own consultations": "Masquer vos propres consultations",
-    "Shown: the accesses of others, and your own changes; your own consultations are hidden.": (
-        "Affichés : les accès des autres et vos propres modifications ; vos propres "
-        "consultations sont masquées."
-    ),
+    "Your own consultations are hidden.": "Vos propres consultations sont masquées.",
     "Show everything": "Tout afficher",
     "Allow": "Autoriser",
     "Deny": "Refuser",
