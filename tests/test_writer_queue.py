@@ -237,3 +237,44 @@ def test_a_wait_interrupted_does_not_leave_the_lock_held(tmp_path: Path) -> None
     assert not lock.held
     assert not locked_elsewhere(lock_file)
     lock.close()
+
+
+class FailingFlock:
+    """``fcntl`` as ``carnet.db`` sees it, whose blocking flock fails (ENOLCK, say)."""
+
+    LOCK_EX, LOCK_NB, LOCK_UN = fcntl.LOCK_EX, fcntl.LOCK_NB, fcntl.LOCK_UN
+
+    @staticmethod
+    def flock(fd: int, operation: int) -> None:
+        if operation == fcntl.LOCK_EX:
+            raise OSError(37, "No locks available")
+        fcntl.flock(fd, operation)
+
+
+def test_a_helper_whose_flock_fails_fails_the_waiting_caller_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock_file = tmp_path / "queue.db-writer.lock"
+    lock = carnet_db.WriterLock(lock_file)
+    holder = os.open(lock_file, os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    monkeypatch.setattr(carnet_db, "fcntl", FailingFlock)
+    outcome: list[str] = []
+
+    def writer() -> None:
+        try:
+            lock.take(60)
+            outcome.append("taken")
+        except WriterBusy:
+            outcome.append("busy")
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    thread.join(10)  # not its 60 s
+    assert outcome == ["busy"]
+    assert not lock.held
+    monkeypatch.undo()
+    os.close(holder)
+    lock.take(1)  # the next write goes through
+    assert lock.held
+    lock.close()

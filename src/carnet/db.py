@@ -196,6 +196,7 @@ class WriterLock:
         self._helper: threading.Thread | None = None
         self._waiting = False  # the helper is blocked in flock(2)
         self._wanted = False  # a caller waits for the helper's lock
+        self._failed: OSError | None = None  # the helper's flock(2) failed, for that caller
         self._closed = False
 
     def take(self, seconds: float) -> None:
@@ -211,18 +212,19 @@ class WriterLock:
             self._wanted = True
             self._granted.clear()
         try:
-            granted = self._granted.wait(seconds)
+            self._granted.wait(seconds)
         except BaseException:  # interrupted: whatever the helper gets must not stay held
             with self._state:
                 self._wanted = False
-                if self._granted.is_set():
+                if self._granted.is_set() and self._failed is None:
                     fcntl.flock(self.fd, fcntl.LOCK_UN)
+                self._failed = None
             raise
-        if not granted:
-            with self._state:
-                if not self._granted.is_set():  # (not handed over meanwhile)
-                    self._wanted = False
-                    raise WriterBusy()
+        with self._state:  # (handed over, perhaps just after the wait gave up)
+            failed, self._failed = self._failed, None
+            if not self._granted.is_set() or failed is not None:
+                self._wanted = False
+                raise WriterBusy()  # the time ran out, or the helper's flock(2) failed
         self.held = True
 
     def _wait_in_helper(self) -> None:
@@ -243,17 +245,17 @@ class WriterLock:
                         self._waiting = False
                         os.close(self.fd)
                     return
+            failed: OSError | None = None
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX)  # blocks until the lock is released
-                got = True
-            except OSError:  # (a caller waiting then gives up after its time: WriterBusy)
-                got = False
+            except OSError as error:
+                failed = error
             with self._state:
                 self._waiting = False
-                if got and self._wanted:
-                    self._wanted = False
+                if self._wanted:  # the lock, or the failure (WriterBusy at once), to the caller
+                    self._wanted, self._failed = False, failed
                     self._granted.set()
-                elif got:  # the caller gave up
+                elif failed is None:  # the caller gave up
                     fcntl.flock(self.fd, fcntl.LOCK_UN)
                 if self._closed:
                     os.close(self.fd)
