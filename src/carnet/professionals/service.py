@@ -488,21 +488,18 @@ def _check_rows(
     known: set[str] = set()  # structures found in the directory
     unknown: set[str] = set()  # … not found (reported at the first row naming them)
     holders: dict[str, str] = {}  # RPPS → the ps_idnat the file gives it
+    reader = read_structure if kind == "structures" else read_professional
     for chunk in _chunks(rows, batch):
         report.checked += len(chunk)
-        if kind == "structures":
-            for number, row in chunk:
-                try:
-                    read_structure(row)
-                except CarnetError as error:
-                    report.refuse(number, error)
-            continue
-        people: list[tuple[int, ProfessionalEntry]] = []
+        entries: list[tuple[int, Any]] = []
         for number, row in chunk:
             try:
-                people.append((number, read_professional(row)))
+                entries.append((number, reader(row)))
             except CarnetError as error:
                 report.refuse(number, error)
+        if kind == "structures":
+            continue  # (nothing of them to look up)
+        people: list[tuple[int, ProfessionalEntry]] = entries
         # One short transaction per batch: on SQLite every transaction holds the writer (and
         # its lock), which the server's requests need between two batches.
         with factory() as session:

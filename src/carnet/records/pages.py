@@ -169,48 +169,34 @@ def pro_patient(
     return patient_page(request, session, signed, patient_id, documents_page=page_number(page))
 
 
+# The urgent accesses a professional may open from a record's page: the mode, and the form's
+# field that gives its reason.
+URGENT_FORMS = {
+    "urgence": (Mode.EMERGENCY, "reason"),
+    "regulation": (Mode.REGULATOR, "regulation_file"),
+}
+
+
 @router.post("/pro/patients/{patient_id}/urgence")
-def break_glass(
-    request: Request,
-    patient_id: uuid.UUID,
-    form: CsrfForm,
-    session: DbSession,
-    signed: SignedIn,
-) -> Response:
-    """Emergency access (bris de glace): a reason is required; the access is audited in
-    emergency mode and the session stays in that mode on this record until it ends."""
-    return _urgent_access(request, patient_id, form, session, signed, Mode.EMERGENCY)
-
-
 @router.post("/pro/patients/{patient_id}/regulation")
-def regulate(
+def urgent_access(
     request: Request,
     patient_id: uuid.UUID,
     form: CsrfForm,
     session: DbSession,
     signed: SignedIn,
 ) -> Response:
-    """A SAMU regulator's access (regulator mode): no reason required, refused if the patient
-    opposed it; audited in regulator mode, the session staying in it on this record."""
-    return _urgent_access(request, patient_id, form, session, signed, Mode.REGULATOR)
-
-
-def _urgent_access(
-    request: Request,
-    patient_id: uuid.UUID,
-    form: dict[str, str],
-    session: Session,
-    signed: Signed,
-    mode: Mode,
-) -> Response:
-    field = "reason" if mode is Mode.EMERGENCY else "regulation_file"  # the form's field
+    """Emergency access (bris de glace, ``/urgence``: a reason is required) or a SAMU
+    regulator's access (``/regulation``: no reason required, refused if the patient opposed
+    it): audited in that mode, the session staying in it on this record until it ends."""
+    mode, field = URGENT_FORMS[request.url.path.rsplit("/", 1)[1]]
     try:
         accounts.start_emergency_access(
             session, signed.actor, signed.web, patient_id, reason=form.get(field, ""), mode=mode
         )
     except CarnetError as error:
         failed = form_failed(session, error)
-        if failed.field == "reason":
+        if failed.field == "reason":  # said under the field of the form that was sent
             failed = type(failed)(failed.message, field=field)
         return patient_page(request, session, signed, patient_id, error=failed, form=form)
     return RedirectResponse(f"/pro/patients/{patient_id}", status_code=303)
