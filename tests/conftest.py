@@ -4,6 +4,7 @@ boundaries are faked (the notification sender, the clock)."""
 
 from __future__ import annotations
 
+import fcntl
 import html
 import os
 import time
@@ -303,3 +304,15 @@ def system_token(client: TestClient, assertion: Callable[..., str]) -> Callable[
         return str(response.json()["access_token"])
 
     return get
+
+
+def locked_elsewhere(path: Path) -> bool:
+    """Whether another open file description holds the lock (as another worker would see)."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # also releases it when this probe got it
+    return False

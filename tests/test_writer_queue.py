@@ -14,18 +14,14 @@ from sqlalchemy import text
 
 from carnet import db as carnet_db
 from carnet.db import WriterBusy, make_engine
+from tests.conftest import locked_elsewhere
 
 
-def locked_elsewhere(path: Path) -> bool:
-    """Whether another open file description holds the lock (as another worker would see)."""
-    fd = os.open(path, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # also releases it when this probe got it
-    return False
+def hold_elsewhere(lock_file: Path) -> int:
+    """Another worker's descriptor, holding the writer lock: close it to release."""
+    holder = os.open(lock_file, os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    return holder
 
 
 @pytest.fixture
@@ -102,8 +98,9 @@ def test_a_writer_kept_busy_too_long_fails_instead_of_hanging(
     engine = make_engine(database, single_writer=True)
     with engine.connect():
         pass  # the lock file exists once a connection is made
-    holder = os.open(tmp_path / "queue.db-writer.lock", os.O_RDWR)
-    fcntl.flock(holder, fcntl.LOCK_EX)  # another worker, stuck in a transaction
+    holder = hold_elsewhere(
+        tmp_path / "queue.db-writer.lock"
+    )  # another worker, stuck in a transaction
     try:
         with pytest.raises(WriterBusy), engine.begin() as conn:
             conn.execute(text("INSERT INTO t VALUES (1)"))
@@ -123,8 +120,7 @@ def test_a_wait_given_up_does_not_keep_the_lock_and_the_next_waiter_gets_it(
     with engine.connect():
         pass
     lock_file = tmp_path / "queue.db-writer.lock"
-    holder = os.open(lock_file, os.O_RDWR)
-    fcntl.flock(holder, fcntl.LOCK_EX)
+    holder = hold_elsewhere(lock_file)
     with pytest.raises(WriterBusy), engine.begin() as conn:  # its helper stays blocked
         conn.execute(text("INSERT INTO t VALUES (1)"))
     monkeypatch.setattr(carnet_db, "WRITER_WAIT_SECONDS", 30.0)
@@ -150,8 +146,7 @@ def test_a_wait_given_up_does_not_keep_the_lock_and_the_next_waiter_gets_it(
 def test_a_lock_no_caller_waits_for_any_more_is_let_go(tmp_path: Path) -> None:
     lock_file = tmp_path / "queue.db-writer.lock"
     lock = carnet_db.WriterLock(lock_file)
-    holder = os.open(lock_file, os.O_RDWR)
-    fcntl.flock(holder, fcntl.LOCK_EX)
+    holder = hold_elsewhere(lock_file)
     with pytest.raises(WriterBusy):
         lock.take(0.1)
     os.close(holder)  # the helper gets the lock, and lets it go: nobody waits for it
@@ -171,8 +166,7 @@ def test_a_lock_no_caller_waits_for_any_more_is_let_go(tmp_path: Path) -> None:
 def test_a_lock_closed_while_its_helper_waits_is_closed_by_the_helper(tmp_path: Path) -> None:
     lock_file = tmp_path / "queue.db-writer.lock"
     lock = carnet_db.WriterLock(lock_file)
-    holder = os.open(lock_file, os.O_RDWR)
-    fcntl.flock(holder, fcntl.LOCK_EX)
+    holder = hold_elsewhere(lock_file)
     with pytest.raises(WriterBusy):
         lock.take(0.05)
     helper = lock._helper
@@ -192,8 +186,7 @@ def test_a_lock_closed_before_its_helper_starts_waiting_is_closed_by_the_helper(
 ) -> None:
     lock_file = tmp_path / "queue.db-writer.lock"
     lock = carnet_db.WriterLock(lock_file)
-    holder = os.open(lock_file, os.O_RDWR)
-    fcntl.flock(holder, fcntl.LOCK_EX)
+    holder = hold_elsewhere(lock_file)
     with lock._state:  # the helper is asked to wait, and the lock closed, before it runs
         lock._wait_in_helper()
         lock._closed = True
@@ -224,8 +217,7 @@ def test_a_wait_interrupted_does_not_leave_the_lock_held(tmp_path: Path) -> None
     lock_file = tmp_path / "queue.db-writer.lock"
     lock = carnet_db.WriterLock(lock_file)
     lock._granted = Interrupted()
-    holder = os.open(lock_file, os.O_RDWR)
-    fcntl.flock(holder, fcntl.LOCK_EX)
+    holder = hold_elsewhere(lock_file)
     with pytest.raises(KeyboardInterrupt):
         lock.take(5)
     os.close(holder)  # the helper gets the lock; nobody wants it any more
@@ -256,8 +248,7 @@ def test_a_helper_whose_flock_fails_fails_the_waiting_caller_at_once(
 ) -> None:
     lock_file = tmp_path / "queue.db-writer.lock"
     lock = carnet_db.WriterLock(lock_file)
-    holder = os.open(lock_file, os.O_RDWR)
-    fcntl.flock(holder, fcntl.LOCK_EX)
+    holder = hold_elsewhere(lock_file)
     monkeypatch.setattr(carnet_db, "fcntl", FailingFlock)
     outcome: list[str] = []
 

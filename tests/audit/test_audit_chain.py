@@ -115,22 +115,28 @@ def test_rows_appended_while_verification_runs_are_not_reported(
 def test_a_row_committed_between_reading_the_rows_and_the_head_is_read_on(
     session: Session, chain: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The race of a live database: the chain's rows are read, then a request appends one
-    # (row and head) before the head is read again. Verification reads on, and finds nothing.
+    # The race of a live database: the head is read (5), then requests append while the rows
+    # are read — one before (the rows read go past the head read), one after (the head moves
+    # on again). Verification reads the head again, reads on from there, and finds nothing.
     read_rows = audit._chain_rows
-    appended: list[bool] = []
+    calls: list[int] = []
 
-    def rows_then_an_append(db: Session, name: str, after: int = 0) -> Iterator[Any]:
+    def append() -> None:
+        audit.append(session, patient_id=uuid.UUID(chain), action="read", actor_kind="patient")
+        audit.write_queued(session)
+
+    def rows_around_appends(db: Session, name: str, after: int = 0) -> Iterator[Any]:
+        calls.append(after)
+        if len(calls) == 1:
+            append()
         yield from read_rows(db, name, after)
-        if not appended:
-            appended.append(True)
-            audit.append(db, patient_id=uuid.UUID(name), action="read", actor_kind="patient")
-            audit.write_queued(db)
+        if len(calls) == 1:
+            append()
 
-    monkeypatch.setattr(audit, "_chain_rows", rows_then_an_append)
+    monkeypatch.setattr(audit, "_chain_rows", rows_around_appends)
 
     assert list(verify(session, chain)) == []
-    assert appended == [True]
+    assert calls == [0, 6]  # the rows, then the one appended after them
 
 
 def test_a_row_added_past_the_chain_head_is_reported(session: Session, chain: str) -> None:

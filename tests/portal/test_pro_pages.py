@@ -10,6 +10,7 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -23,6 +24,7 @@ from carnet.documents.models import DocumentEntry
 from carnet.profile import fhir as profile_fhir
 from carnet.profile import service as profile_service
 from carnet.profile.models import ProfileEntry
+from carnet.records import service as records_service
 from carnet.records.models import Record
 from tests.conftest import INS, NIRS, Cast, refused_for_csrf
 from tests.portal.conftest import Portal, form_token
@@ -276,6 +278,27 @@ def test_emergency_access_banner_stays_on_every_page_and_every_read_is_traced(
     assert "Résumé d'urgence" not in text(after)  # back to normal mode: not authorized
 
 
+def ask_regulation(portal: Portal, patient_id: uuid.UUID, regulation_file: str = "") -> Any:
+    """Dr Lefèvre's (or another's) request to open the record in regulator mode."""
+    return portal.post(
+        f"/pro/patients/{patient_id}/regulation", {"regulation_file": regulation_file}
+    )
+
+
+def oppose_regulator(session: Session, holder: Actor, patient_id: uuid.UUID) -> None:
+    """The patient opposes the SAMU regulator's access (their other choice kept)."""
+    record = session.get(Record, patient_id)
+    assert record is not None
+    records_service.set_access_choices(
+        session,
+        holder,
+        patient_id,
+        emergency_access_opposed=record.emergency_access_opposed,
+        regulator_access_opposed=True,
+    )
+    session.commit()
+
+
 def test_the_samu_regulator_opens_a_record_in_regulator_mode_without_a_reason(
     portal: Portal, session: Session, cast: Cast
 ) -> None:
@@ -286,7 +309,7 @@ def test_the_samu_regulator_opens_a_record_in_regulator_mode_without_a_reason(
     assert f'action="/pro/patients/{sylvie}/regulation"' in before
     assert "Résumé d'urgence" not in before  # not authorized: nothing shown yet
 
-    started = portal.post(f"/pro/patients/{sylvie}/regulation", {"regulation_file": ""})
+    started = ask_regulation(portal, sylvie)
     assert started.status_code == 303
     page = portal.client.get(f"/pro/patients/{sylvie}")
     assert page.headers.get("x-carnet-access-mode") == "regulator"
@@ -313,7 +336,7 @@ def test_a_regulation_file_number_is_kept_as_the_reason(
 ) -> None:
     sign_in_professional(portal, session, "lefevre")
     lea = cast.patients["lea"]
-    posted = portal.post(f"/pro/patients/{lea}/regulation", {"regulation_file": "  DR-2026-1142 "})
+    posted = ask_regulation(portal, lea, "  DR-2026-1142 ")
     assert posted.status_code == 303
     assert "« DR-2026-1142 »" in text(portal.client.get(f"/pro/patients/{lea}"))
     rows = trail(session, lea, actor_name="Dr Marc Lefèvre", mode="regulator")
@@ -322,18 +345,15 @@ def test_a_regulation_file_number_is_kept_as_the_reason(
 
 
 def test_regulator_mode_is_refused_when_the_patient_opposed_it_and_to_other_doctors(
-    portal: Portal, session: Session, cast: Cast
+    portal: Portal, session: Session, cast: Cast, holder: Callable[[str], Actor]
 ) -> None:
     sylvie = cast.patients["sylvie"]
-    record = session.get(Record, sylvie)
-    assert record is not None
-    record.regulator_access_opposed = True
-    session.commit()
+    oppose_regulator(session, holder("sylvie"), sylvie)
     sign_in_professional(portal, session, "lefevre")
     page = text(portal.client.get(f"/pro/patients/{sylvie}"))
     assert f'action="/pro/patients/{sylvie}/regulation"' not in page
     assert "Le patient s'est opposé à l'accès du médecin régulateur du SAMU." in page
-    refused = portal.post(f"/pro/patients/{sylvie}/regulation", {"regulation_file": ""})
+    refused = ask_regulation(portal, sylvie)
     assert refused.status_code == 403
     assert "Le patient s'est opposé à l'accès du médecin régulateur du SAMU." in text(refused)
     assert 'id="emergency-banner"' not in portal.client.get("/pro").text
@@ -348,7 +368,7 @@ def test_only_a_samu_regulator_is_offered_or_granted_regulator_mode(
     sylvie = cast.patients["sylvie"]
     page = text(portal.client.get(f"/pro/patients/{sylvie}"))
     assert "/regulation" not in page
-    refused = portal.post(f"/pro/patients/{sylvie}/regulation", {"regulation_file": ""})
+    refused = ask_regulation(portal, sylvie)
     assert refused.status_code == 403
     assert "Le mode régulation est réservé aux médecins régulateurs du SAMU." in text(refused)
     assert 'id="emergency-banner"' not in portal.client.get("/pro").text
@@ -361,7 +381,7 @@ def test_a_regulation_file_number_too_long_is_said_under_its_own_field(
 ) -> None:
     sign_in_professional(portal, session, "lefevre")
     sylvie = cast.patients["sylvie"]
-    page = portal.post(f"/pro/patients/{sylvie}/regulation", {"regulation_file": "x" * 301})
+    page = ask_regulation(portal, sylvie, "x" * 301)
     assert page.status_code == 400
     assert 'id="regulation_file-error"' in page.text
     assert 'id="reason-error"' not in page.text  # not under the bris de glace's reason
@@ -370,16 +390,13 @@ def test_a_regulation_file_number_too_long_is_said_under_its_own_field(
 
 
 def test_a_regulator_access_stops_when_the_patient_opposes_it_meanwhile(
-    portal: Portal, session: Session, cast: Cast
+    portal: Portal, session: Session, cast: Cast, holder: Callable[[str], Actor]
 ) -> None:
     sign_in_professional(portal, session, "lefevre")
     sylvie = cast.patients["sylvie"]
-    assert portal.post(f"/pro/patients/{sylvie}/regulation", {}).status_code == 303
+    assert ask_regulation(portal, sylvie).status_code == 303
     assert "Résumé d'urgence" in text(portal.client.get(f"/pro/patients/{sylvie}"))
-    record = session.get(Record, sylvie)
-    assert record is not None
-    record.regulator_access_opposed = True
-    session.commit()
+    oppose_regulator(session, holder("sylvie"), sylvie)
     page = text(portal.client.get(f"/pro/patients/{sylvie}"))
     assert "Résumé d'urgence" not in page  # each page decides again
     assert "Le patient s'est opposé à l'accès du médecin régulateur du SAMU." in page

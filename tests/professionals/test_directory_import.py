@@ -4,7 +4,7 @@ errors naming row and field, then written in batches."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,7 @@ from carnet.migrations.runner import upgrade
 from carnet.professionals import service as directory
 from carnet.professionals.models import Professional
 from carnet.settings import Settings
-from tests.conftest import audit_rows
-from tests.test_writer_queue import locked_elsewhere
+from tests.conftest import audit_rows, locked_elsewhere
 
 
 def file_rows(tmp_path: Path, content: str, fmt: str) -> directory.RowFile:
@@ -281,24 +280,24 @@ def test_an_unknown_structure_is_named_at_the_first_row_using_it(
     assert imported(session, 3) == []
 
 
-class ChangedBetweenPasses:
-    """Rows whose second reading differs from the first at row ``at`` (the file was edited
-    during the import)."""
+class Passes:
+    """Rows read afresh on each pass, as ``import_directory`` reads a file: ``reading(n)``
+    gives the n-th reading, and may act first (the file or the directory changed meanwhile)."""
 
-    def __init__(self, first: list[dict[str, str]], at: int, then: dict[str, str]) -> None:
-        self.first, self.at, self.then, self.reads = first, at, then, 0
+    def __init__(self, reading: Callable[[int], Iterable[Mapping[str, Any]]]) -> None:
+        self.reading, self.reads = reading, 0
 
     def __iter__(self) -> Iterator[Mapping[str, Any]]:
         self.reads += 1
-        for number, row in enumerate(self.first, start=1):
-            yield self.then if self.reads > 1 and number == self.at else row
+        yield from self.reading(self.reads)
 
 
 def test_an_import_stopped_half_way_says_how_far_it_went_and_can_be_run_again(
     factory: sessionmaker[Session], session: Session, operator: Actor
 ) -> None:
     rows = [person(n) for n in range(5)]
-    changed = ChangedBetweenPasses(rows, at=4, then=person(3, profession_code="99"))
+    edited = [*rows[:3], person(3, profession_code="99"), rows[4]]
+    changed = Passes(lambda n: rows if n == 1 else edited)
     with pytest.raises(Invalid) as error:
         directory.import_directory(factory, operator, "professionals", changed, batch=2)
     assert error.value.message.startswith(
@@ -332,35 +331,32 @@ def test_an_rpps_number_given_twice_or_held_by_another_professional_is_refused_f
     assert imported(session, 3) == []
 
 
-class DirectoryChangedMeanwhile:
-    """Rows that another operator's change makes conflict with the directory between the two
-    passes: before the second reading, a professional takes ``rpps`` under another id."""
-
-    def __init__(self, rows: list[dict[str, str]], factory: sessionmaker[Session], taken: str):
-        self.rows, self.factory, self.taken, self.reads = rows, factory, taken, 0
-
-    def __iter__(self) -> Iterator[Mapping[str, Any]]:
-        self.reads += 1
-        if self.reads == 2:
-            with self.factory() as other:
-                other.add(
-                    Professional(
-                        ps_idnat="8" + rpps(99),
-                        rpps=self.taken,
-                        family_name="Autre",
-                        given_name="Opérateur",
-                        profession_code="60",
-                    )
-                )
-                other.commit()
-        yield from self.rows
+def take_rpps(factory: sessionmaker[Session], number: str) -> None:
+    """Another operator's change: a professional takes RPPS ``number`` under another id."""
+    with factory() as other:
+        other.add(
+            Professional(
+                ps_idnat="8" + rpps(99),
+                rpps=number,
+                family_name="Autre",
+                given_name="Opérateur",
+                profession_code="60",
+            )
+        )
+        other.commit()
 
 
 def test_a_rule_broken_in_the_second_pass_names_the_batch_and_keeps_the_ones_before(
     factory: sessionmaker[Session], session: Session, operator: Actor
 ) -> None:
     rows = [person(n) for n in range(5)]
-    changed = DirectoryChangedMeanwhile(rows, factory, taken=rpps(2))
+
+    def reading(n: int) -> list[dict[str, str]]:
+        if n == 2:  # between the two passes, the directory changed
+            take_rpps(factory, rpps(2))
+        return rows
+
+    changed = Passes(reading)
     with pytest.raises(Invalid) as error:
         directory.import_directory(factory, operator, "professionals", changed, batch=2)
     assert error.value.message == (
@@ -372,24 +368,13 @@ def test_a_rule_broken_in_the_second_pass_names_the_batch_and_keeps_the_ones_bef
     assert imported(session, 5) == sorted("8" + rpps(n) for n in range(2))
 
 
-class Shrinking:
-    """Rows of which the second reading stops early (the file was cut meanwhile)."""
-
-    def __init__(self, rows: list[dict[str, str]]) -> None:
-        self.rows, self.reads = rows, 0
-
-    def __iter__(self) -> Iterator[Mapping[str, Any]]:
-        self.reads += 1
-        yield from self.rows if self.reads == 1 else self.rows[:2]
-
-
 def test_a_file_cut_during_the_import_is_said_to_have_changed(
     factory: sessionmaker[Session], session: Session, operator: Actor
 ) -> None:
+    rows = [person(n) for n in range(4)]
+    cut = Passes(lambda n: rows if n == 1 else rows[:2])
     with pytest.raises(Invalid) as error:
-        directory.import_directory(
-            factory, operator, "professionals", Shrinking([person(n) for n in range(4)])
-        )
+        directory.import_directory(factory, operator, "professionals", cut)
     assert error.value.message == (
         "The file changed during the import: 4 rows were checked, 2 written. Import it again."
     )
@@ -432,15 +417,16 @@ def test_the_import_leaves_the_sqlite_writer_free_between_its_batches(
     lock_file = tmp_path / "directory.db-writer.lock"
     seen: list[bool] = []
 
-    class Watched:
-        def __iter__(self) -> Iterator[Mapping[str, Any]]:
-            for number, row in enumerate([person(n) for n in range(4)], start=1):
-                if number == 3:  # between the first two batches of each pass
-                    seen.append(locked_elsewhere(lock_file))
-                yield row
+    def watched(_reading: int) -> Iterator[dict[str, str]]:
+        for number, row in enumerate([person(n) for n in range(4)], start=1):
+            if number == 3:  # between the first two batches of each pass
+                seen.append(locked_elsewhere(lock_file))
+            yield row
 
     factory = make_session_factory(engine, settings)
-    report = directory.import_directory(factory, operator, "professionals", Watched(), batch=2)
+    report = directory.import_directory(
+        factory, operator, "professionals", Passes(watched), batch=2
+    )
     engine.dispose()
     assert report.imported == 4
     assert seen == [False, False]  # the server's requests could write meanwhile
