@@ -38,6 +38,7 @@ from carnet.records import api as record_api
 from carnet.records import pages as record_pages
 from carnet.settings import Settings, load_settings
 from carnet.web import errors, oauth_routes
+from carnet.web.deps import ConnectionUse
 from carnet.web.middleware import SecurityHeaders
 
 
@@ -101,6 +102,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory
+    app.state.connection_use = ConnectionUse(on_loop=engine.dialect.name == "sqlite")
     app.state.worker = worker
     app.state.identity_provider = LocalTotpProvider()
     errors.install(app)

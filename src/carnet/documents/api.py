@@ -219,7 +219,7 @@ async def read(entry_id: str, call: Call) -> Response:
 @router.get("/Binary/{blob_id}")
 async def retrieve(blob_id: str, request: Request, call: Call) -> Response:
     """ITI-68 Retrieve Document: the bytes (or a FHIR Binary when asked for FHIR JSON)."""
-    entry, content = await call.tx.run(service.retrieve, call.actor, blob_id)
+    entry, content = await call.tx.run_in_thread(service.retrieve, call.actor, blob_id)
     if FHIR_JSON in request.headers.get("accept", ""):
         return FhirResponse(
             {

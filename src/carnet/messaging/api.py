@@ -74,7 +74,7 @@ async def read_communication(
 async def communication_attachment(
     message_id: str, attachment_id: str, actor: ApiActor, tx: Tx
 ) -> Response:
-    attachment, content = await tx.run(
+    attachment, content = await tx.run_in_thread(
         service.attachment_content, actor, _uuid(message_id), _uuid(attachment_id)
     )
     return Response(

@@ -29,14 +29,19 @@ async def get_settings(request: Request) -> Settings:
 
 async def _session(request: Request) -> AsyncIterator[Session]:
     factory: sessionmaker[Session] = request.app.state.session_factory
+    connection: ConnectionUse = request.app.state.connection_use
     session = factory()  # connects lazily, in the route's thread
     error: BaseException | None = None
+    connection.held += 1  # from the route's thread until the commit's: across awaits
     try:
-        yield session
-    except BaseException as raised:
-        error = raised
-    # One trip to the thread pool: commit (or record a denial, or roll back) and close.
-    await run_in_threadpool(finish_request, session, error)
+        try:
+            yield session
+        except BaseException as raised:
+            error = raised
+        # One trip to the thread pool: commit (or record a denial, or roll back) and close.
+        await run_in_threadpool(finish_request, session, error)
+    finally:
+        connection.held -= 1
 
 
 # scope="function": commit happens before the response is sent, so a failed commit (and so a
@@ -45,15 +50,43 @@ DbSession = Annotated[Session, Depends(_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-class Transaction:
-    """Runs one service call and its transaction boundary in a single trip to the thread pool
-    (the route stays async; ``DbSession`` costs a second trip for the commit). Used by the hot
-    FHIR routes."""
+@dataclass
+class ConnectionUse:
+    """Where a process's ``Transaction``s run (decision 8). On SQLite a worker process has one
+    connection, and one writer at a time (decision 4): the thread pool adds nothing to a
+    transaction there but a hop there and back and the GIL's hand-overs between the event
+    loop's thread and the pool's, so it runs on the event loop (``on_loop``). Not while a
+    request holds the connection across an await (``held``: a ``DbSession``, from its route in
+    the thread pool to its commit after the route): waiting for that connection on the loop
+    would block the very loop its release needs. Then, and on PostgreSQL (a pool of
+    connections, and commits that wait for the disk), the thread pool."""
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    on_loop: bool
+    held: int = 0  # DbSession requests in flight (counted on the event loop's thread)
+
+    def here(self) -> bool:
+        """Whether a transaction may run on the event loop now."""
+        return self.on_loop and self.held == 0
+
+
+class Transaction:
+    """Runs one service call and its transaction boundary: on the event loop when
+    ``ConnectionUse`` allows it, otherwise in a single trip to the thread pool (the route
+    stays async; ``DbSession`` costs a second trip for the commit). Used by the FHIR routes."""
+
+    def __init__(self, factory: sessionmaker[Session], connection: ConnectionUse) -> None:
         self.factory = factory
+        self.connection = connection
 
     async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self.connection.here():
+            return self._run(func, args, kwargs)
+        return await run_in_threadpool(self._run, func, args, kwargs)
+
+    async def run_in_thread(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``run``, always in the thread pool: for a call that may take long outside the
+        database (a content read from the blob store, perhaps over the network, and
+        decrypted), which would hold up every request of the process on the event loop."""
         return await run_in_threadpool(self._run, func, args, kwargs)
 
     def _run(self, func: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
@@ -62,7 +95,8 @@ class Transaction:
 
 
 async def _transaction(request: Request) -> Transaction:
-    return Transaction(request.app.state.session_factory)
+    state = request.app.state
+    return Transaction(state.session_factory, state.connection_use)
 
 
 Tx = Annotated[Transaction, Depends(_transaction)]
@@ -97,7 +131,8 @@ class FhirCall:
 async def fhir_call(request: Request) -> FhirCall:
     settings: Settings = request.app.state.settings
     actor = await bearer_actor(request, settings)
-    return FhirCall(actor, Transaction(request.app.state.session_factory), settings)
+    state = request.app.state
+    return FhirCall(actor, Transaction(state.session_factory, state.connection_use), settings)
 
 
 Call = Annotated[FhirCall, Depends(fhir_call)]

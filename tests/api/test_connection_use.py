@@ -1,0 +1,96 @@
+"""Where a request's transaction runs (decision 8): on SQLite, on the event loop, unless a
+``DbSession`` request holds the process's connection across an await; on PostgreSQL, and then,
+in the thread pool. A small app with the real dependencies and the tests' session factory."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from carnet.web.deps import ConnectionUse, DbSession, Tx
+
+
+def where_it_ran(session: Session) -> dict[str, Any]:
+    """The thread a transaction ran in, and proof that it had the database."""
+    return {"thread": threading.get_ident(), "one": session.execute(text("SELECT 1")).scalar()}
+
+
+def small_app(factory: sessionmaker[Session], *, on_loop: bool) -> tuple[FastAPI, ConnectionUse]:
+    app = FastAPI()
+    use = ConnectionUse(on_loop=on_loop)
+    app.state.session_factory = factory
+    app.state.connection_use = use
+
+    @app.get("/tx")
+    async def in_a_transaction(tx: Tx) -> dict[str, Any]:
+        ran = await tx.run(where_it_ran)
+        return {**ran, "loop": threading.get_ident()}
+
+    @app.get("/tx-in-thread")
+    async def in_a_thread(tx: Tx) -> dict[str, Any]:
+        ran = await tx.run_in_thread(where_it_ran)
+        return {**ran, "loop": threading.get_ident()}
+
+    @app.get("/session")
+    def with_a_session(request: Request, session: DbSession) -> dict[str, Any]:
+        session.execute(text("SELECT 1"))
+        return {"held": request.app.state.connection_use.held}
+
+    return app, use
+
+
+def test_on_sqlite_a_transaction_runs_on_the_event_loop(
+    factory: sessionmaker[Session],
+) -> None:
+    app, _ = small_app(factory, on_loop=True)
+    with TestClient(app) as client:
+        ran = client.get("/tx").json()
+        assert ran["one"] == 1
+        assert ran["thread"] == ran["loop"]
+        offloaded = client.get("/tx-in-thread").json()  # a content read: always the pool
+        assert offloaded["one"] == 1
+        assert offloaded["thread"] != offloaded["loop"]
+
+
+def test_a_session_held_across_awaits_sends_transactions_to_the_thread_pool(
+    factory: sessionmaker[Session],
+) -> None:
+    app, use = small_app(factory, on_loop=True)
+    with TestClient(app) as client:
+        assert client.get("/session").json() == {"held": 1}  # counted while its route runs
+        assert use.held == 0  # and no longer once its commit is done
+        use.held = 1  # as while such a request is in flight
+        ran = client.get("/tx").json()
+        assert ran["one"] == 1
+        assert ran["thread"] != ran["loop"]
+
+
+def test_a_failed_session_request_is_no_longer_counted(factory: sessionmaker[Session]) -> None:
+    app, use = small_app(factory, on_loop=True)
+
+    @app.get("/broken")
+    def broken(session: DbSession) -> None:
+        session.execute(text("SELECT no_such_column FROM patients"))
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/broken").status_code == 500
+    assert use.held == 0
+
+
+def test_off_the_loop_transactions_run_in_the_thread_pool(factory: sessionmaker[Session]) -> None:
+    app, _ = small_app(factory, on_loop=False)
+    with TestClient(app) as client:
+        ran = client.get("/tx").json()
+        assert ran["one"] == 1
+        assert ran["thread"] != ran["loop"]
+
+
+def test_the_app_runs_transactions_on_the_loop_on_sqlite_only(client: TestClient) -> None:
+    app: Any = client.app
+    dialect = app.state.engine.dialect.name
+    assert app.state.connection_use.on_loop is (dialect == "sqlite")
