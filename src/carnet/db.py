@@ -15,8 +15,10 @@ from typing import Any, ClassVar
 
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import LargeBinary, TypeDecorator
 
 from carnet import clock
 
@@ -276,6 +278,25 @@ class WriterLock:
             if self._helper is not None:
                 self._asked.release()  # let the helper end
         os.close(self.fd)
+
+
+class utf8_bytes(FunctionElement[bytes]):  # a SQL function, named as one
+    """A text column read as its UTF-8 bytes, as stored: no decoding into ``str`` on the way
+    out, for text that goes out as it is (stored JSON in a response body)."""
+
+    type = LargeBinary()
+    inherit_cache = True
+
+
+@compiles(utf8_bytes, "sqlite")
+def _utf8_bytes_sqlite(element: utf8_bytes, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS BLOB)"  # SQLite stores UTF-8
+
+
+@compiles(utf8_bytes, "postgresql")
+def _utf8_bytes_postgresql(element: utf8_bytes, compiler: Any, **kw: Any) -> str:
+    # convert_to, not a cast: text::bytea would read backslashes as escapes
+    return f"convert_to({compiler.process(element.clauses, **kw)}, 'UTF8')"
 
 
 def _make_parent_dir(url: str) -> None:

@@ -62,18 +62,24 @@ def test_a_document_is_provided_found_and_retrieved_byte_for_byte(
     api: Api, session: Session, cast: Cast
 ) -> None:
     pdf = sample_pdf("Consultation du 20 novembre")
+    # The search sends the stored JSON as its bytes: escapes and characters beyond Latin-1 too.
+    title = 'CR « test » — \\ "cité" 🩺'
     response = api(
         "durand",
         "post",
         "/fhir",
-        json=bundle("durand", "sylvie", Doc("11488-4", pdf, title="CR test")),
+        json=bundle("durand", "sylvie", Doc("11488-4", pdf, title=title)),
     )
     [doc_id] = provided_ids(response)
     statuses = [e["response"]["status"] for e in response.json()["entry"]]
     assert statuses == ["201 Created"] * 3  # List, DocumentReference, Binary
+    params = {"patient.identifier": f"urn:oid:1.2.250.1.213.1.4.8|{NIR['sylvie']}"}
+    searchset = api("durand", "get", "/fhir/DocumentReference", params=params).json()
+    urls = {e["resource"]["id"]: e["fullUrl"] for e in searchset["entry"]}
+    assert urls[doc_id] == f"http://127.0.0.1:8000/fhir/DocumentReference/{doc_id}"
     found = {d["id"]: d for d in search(api, "durand")}
-    assert doc_id in found
     resource = found[doc_id]
+    assert resource["content"][0]["attachment"]["title"] == title
     assert resource["type"]["coding"][0]["code"] == "11488-4"
     assert resource["category"][0]["coding"][0]["code"] == "10"
     assert resource["author"][0]["identifier"]["value"] == "810000000017"

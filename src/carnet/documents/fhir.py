@@ -648,28 +648,32 @@ def _system_of(concept: Any) -> str:
 
 
 def search_bundle(
-    resources: list[str], *, base: str, total: int, self_link: str, next_link: str | None
+    resources: list[bytes], *, base: str, total: int, self_link: str, next_link: str | None
 ) -> bytes:
-    """A searchset Bundle assembled from stored JSON without re-parsing it."""
+    """A searchset Bundle assembled from the stored JSON (UTF-8, as read from the database)
+    without decoding or re-parsing it."""
     links = [{"relation": "self", "url": self_link}]
     if next_link:
         links.append({"relation": "next", "url": next_link})
     head = orjson.dumps(
         {"resourceType": "Bundle", "type": "searchset", "total": total, "link": links}
-    ).decode()[:-1]
-    entries = ",".join(
-        '{"fullUrl":"'
-        + base
-        + "/DocumentReference/"
-        + _id_of(r)
-        + '","resource":'
-        + r
-        + ',"search":{"mode":"match"}}'
-        for r in resources
     )
-    return (head + ',"entry":[' + entries + "]}").replace(FHIR_BASE, base).encode()
+    prefix = f'{{"fullUrl":"{base}/DocumentReference/'.encode()
+    parts = [head[:-1], b',"entry":[']
+    for resource in resources:
+        parts += (
+            prefix,
+            _id_of(resource),
+            b'","resource":',
+            resource,
+            b',"search":{"mode":"match"}},',
+        )
+    if resources:
+        parts[-1] = parts[-1][:-1]  # no comma after the last entry
+    parts.append(b"]}")
+    return b"".join(parts).replace(FHIR_BASE.encode(), base.encode())
 
 
-def _id_of(resource_json: str) -> str:
-    start = resource_json.index('"id":"') + 6
-    return resource_json[start : resource_json.index('"', start)]
+def _id_of(resource_json: bytes) -> bytes:
+    start = resource_json.index(b'"id":"') + 6
+    return resource_json[start : resource_json.index(b'"', start)]

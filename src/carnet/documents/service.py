@@ -42,7 +42,7 @@ from carnet.access.gate import (
 )
 from carnet.access.representation import HOLDER_SIDE
 from carnet.audit import service as audit
-from carnet.db import core, new_id, settings_of
+from carnet.db import core, new_id, settings_of, utf8_bytes
 from carnet.documents import envelope
 from carnet.documents.fhir import DocumentInput, ProvideRequest, document_resource
 from carnet.documents.models import DocumentEntry, PatientKey, Submission
@@ -624,8 +624,11 @@ class DocumentQuery:
 
 @dataclass
 class SearchResult:
-    resources: list[str]
+    resources: list[bytes]  # the stored DocumentReference JSON, as UTF-8 (see ``RESOURCE``)
     has_more: bool
+
+
+RESOURCE = utf8_bytes(DocumentEntry.resource)  # a search's target: what the response sends
 
 
 PREFIXES = {"eq", "ne", "gt", "lt", "ge", "le", "sa", "eb"}
@@ -678,7 +681,7 @@ def search(
     newest first. The patient, the record's facts and the access decision cost one query; the
     audit row is recorded after the search and written at the commit."""
     found = _search_conditions(session, actor, patient, query)
-    statement, params = found.statement(DocumentEntry.resource, query)
+    statement, params = found.statement(RESOURCE, query)
     rows = core(session).execute(statement, params).scalars().all()
     found.access.record(session)
     return SearchResult(resources=list(rows[: query.count]), has_more=len(rows) > query.count)
@@ -845,7 +848,7 @@ def _plain_search(shape: Visibility, rows: bool) -> Any:
     """The common search (no filter but the current status), built once per shape, so that a
     request only binds the values."""
     d = DocumentEntry
-    return _search(shape, d if rows else d.resource, (d.status == "current",))
+    return _search(shape, d if rows else RESOURCE, (d.status == "current",))
 
 
 def _any(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
