@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from carnet import db as carnet_db
 from carnet.db import WriterBusy, make_engine
@@ -269,3 +271,25 @@ def test_a_helper_whose_flock_fails_fails_the_waiting_caller_at_once(
     lock.take(1)  # the next write goes through
     assert lock.held
     lock.close()
+
+
+def test_a_read_only_engine_reads_while_another_connection_writes_and_never_writes(
+    database: str, tmp_path: Path
+) -> None:
+    """``carnet documents verify``'s engine: it reads a snapshot while a writer is busy (it
+    would wait for that writer, 30 s at most, with ``BEGIN IMMEDIATE``), and refuses to write."""
+    writer = sqlite3.connect(tmp_path / "queue.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO t VALUES (1)")  # SQLite's writer is taken, not committed
+    engine = make_engine(database, read_only=True)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+            with pytest.raises(OperationalError, match="readonly"):
+                conn.execute(text("INSERT INTO t VALUES (2)"))
+        writer.execute("COMMIT")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT n FROM t")).scalars().all() == [1]
+    finally:
+        writer.close()
+        engine.dispose()

@@ -50,11 +50,14 @@ def _settings() -> Settings:
     return load_settings()
 
 
-def _factory(settings: Settings, *, single_writer: bool = False):  # type: ignore[no-untyped-def]
+def _factory(  # type: ignore[no-untyped-def]
+    settings: Settings, *, single_writer: bool = False, read_only: bool = False
+):
     """Sessions for a command; ``single_writer``: on SQLite, its write transactions queue with
-    the server's on the writer lock (``db.make_engine``) — for commands writing many."""
+    the server's on the writer lock (``db.make_engine``) — for commands writing many;
+    ``read_only``: on SQLite, it reads without ever holding the writer (a long check)."""
     return make_session_factory(
-        make_engine(settings.database_url, single_writer=single_writer),
+        make_engine(settings.database_url, single_writer=single_writer, read_only=read_only),
         settings,
         blobs=_blobs(settings),
     )
@@ -496,7 +499,7 @@ def documents_verify() -> None:
     from carnet.documents.service import verify_contents
 
     settings = _settings()
-    with _factory(settings)() as session:
+    with _factory(settings, read_only=True)() as session:  # the server goes on writing meanwhile
         problems = list(verify_contents(session))
         total = session.execute(
             text("SELECT count(*) FROM document_entries WHERE current")

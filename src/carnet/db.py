@@ -91,7 +91,9 @@ class CreatedMixin:
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
 
-def make_engine(url: str, *, single_writer: bool = False, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str, *, single_writer: bool = False, read_only: bool = False, **kwargs: Any
+) -> Engine:
     """Create an engine. SQLite gets WAL, foreign keys, a busy timeout and write transactions
     that take the lock up front (every request writes an audit row, so reads write too).
 
@@ -101,7 +103,11 @@ def make_engine(url: str, *, single_writer: bool = False, **kwargs: Any) -> Engi
     beside the database (``<db>-writer.lock``), held until the connection goes back to the
     pool: the next process is woken by the kernel as it is released (``WriterLock``), where
     SQLite's busy handler would sleep up to 100 ms between tries (seconds of p99 with two
-    workers)."""
+    workers).
+
+    ``read_only`` (a command that only reads, e.g. ``carnet documents verify``): on SQLite its
+    transactions are plain reads of a WAL snapshot, which never hold the writer — the server
+    goes on writing during a read of any length — and writing is refused (``query_only``)."""
     if url.startswith("sqlite"):
         _make_parent_dir(url)
         connect_args = {"check_same_thread": False, "timeout": 30}
@@ -125,11 +131,13 @@ def make_engine(url: str, *, single_writer: bool = False, **kwargs: Any) -> Engi
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
+            if read_only:
+                cursor.execute("PRAGMA query_only=ON")
             cursor.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     if "poolclass" not in kwargs:

@@ -5,13 +5,18 @@ in the thread pool. A small app with the real dependencies and the tests' sessio
 from __future__ import annotations
 
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from carnet.db import make_engine, make_session_factory
 from carnet.web.deps import ConnectionUse, DbSession, Tx
 
 
@@ -94,3 +99,56 @@ def test_the_app_runs_transactions_on_the_loop_on_sqlite_only(client: TestClient
     app: Any = client.app
     dialect = app.state.engine.dialect.name
     assert app.state.connection_use.on_loop is (dialect == "sqlite")
+
+
+# --- with the server's own engine: one SQLite connection, the writer lock -------------------
+
+
+def one_connection_app(tmp_path: Path) -> tuple[FastAPI, threading.Event, threading.Event]:
+    """An app on the server's SQLite engine (one pooled connection, a 5 s pool timeout here),
+    with two ways to hold that connection until ``release`` is set: a ``DbSession`` route
+    (``/hold``) and a transaction in the thread pool (``/hold-in-thread``, as ITI-68's)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'one.db'}", single_writer=True, pool_timeout=5)
+    app, _ = small_app(make_session_factory(engine, None), on_loop=True)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold(session: Session) -> None:
+        session.execute(text("SELECT 1"))  # the connection and the writer are this request's
+        holding.set()
+        assert release.wait(20)
+
+    @app.get("/hold")
+    def hold_in_a_route(session: DbSession) -> None:
+        hold(session)
+
+    @app.get("/hold-in-thread")
+    async def hold_in_a_thread(tx: Tx) -> None:
+        await tx.run_in_thread(hold)
+
+    @app.get("/ping")
+    async def ping() -> dict[str, bool]:
+        return {"pong": True}
+
+    return app, holding, release
+
+
+@pytest.mark.parametrize("holder", ["/hold", "/hold-in-thread"])
+def test_a_transaction_waits_off_the_loop_for_a_connection_another_request_holds(
+    tmp_path: Path, holder: str
+) -> None:
+    """On the loop, it would wait for the pool (5 s) with the loop blocked: nothing else would be
+    answered meanwhile, and it would fail. In the thread pool, it waits for the holder."""
+    app, holding, release = one_connection_app(tmp_path)
+    with TestClient(app) as client, ThreadPoolExecutor(2) as requests:
+        held = requests.submit(client.get, holder)
+        assert holding.wait(10)
+        waiting = requests.submit(client.get, "/tx")
+        time.sleep(0.3)  # time for it to reach the pool
+        started = time.monotonic()
+        assert client.get("/ping").json() == {"pong": True}  # the loop still answers
+        assert time.monotonic() - started < 2
+        release.set()
+        assert held.result(20).status_code == 200
+        answer = waiting.result(20)
+        assert answer.status_code == 200
+        assert answer.json()["thread"] != answer.json()["loop"]

@@ -35,7 +35,7 @@ async def create_communication(
     except orjson.JSONDecodeError:
         raise Invalid("The body is not valid JSON.", field="resourceType") from None
     data = fhir.parse_communication(body)
-    message = await tx.run(service.post_communication, actor, data)
+    message = await tx.run_in_thread(service.post_communication, actor, data)  # attachments
     return FhirResponse(
         fhir.communication(message, settings.fhir_base),
         status_code=201,

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -38,8 +39,10 @@ async def _session(request: Request) -> AsyncIterator[Session]:
             yield session
         except BaseException as raised:
             error = raised
-        # One trip to the thread pool: commit (or record a denial, or roll back) and close.
-        await run_in_threadpool(finish_request, session, error)
+        # One trip to the thread pool: commit (or record a denial, or roll back) and close;
+        # shielded, so that a cancelled request still gives its connection back.
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(finish_request, session, error)
     finally:
         connection.held -= 1
 
@@ -55,14 +58,15 @@ class ConnectionUse:
     """Where a process's ``Transaction``s run (decision 8). On SQLite a worker process has one
     connection, and one writer at a time (decision 4): the thread pool adds nothing to a
     transaction there but a hop there and back and the GIL's hand-overs between the event
-    loop's thread and the pool's, so it runs on the event loop (``on_loop``). Not while a
-    request holds the connection across an await (``held``: a ``DbSession``, from its route in
-    the thread pool to its commit after the route): waiting for that connection on the loop
-    would block the very loop its release needs. Then, and on PostgreSQL (a pool of
+    loop's thread and the pool's, so it runs on the event loop (``on_loop``). Not while another
+    request may hold the connection off the loop (``held``): a ``DbSession``, from its route in
+    the thread pool to its commit after the route — waiting for that connection on the loop
+    would block the very loop its release needs — or a transaction in the thread pool (a
+    content read: the loop would wait as long as it takes). Then, and on PostgreSQL (a pool of
     connections, and commits that wait for the disk), the thread pool."""
 
     on_loop: bool
-    held: int = 0  # DbSession requests in flight (counted on the event loop's thread)
+    held: int = 0  # requests that may hold it off the loop (counted on the loop's thread)
 
     def here(self) -> bool:
         """Whether a transaction may run on the event loop now."""
@@ -81,13 +85,25 @@ class Transaction:
     async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.connection.here():
             return self._run(func, args, kwargs)
-        return await run_in_threadpool(self._run, func, args, kwargs)
+        return await self._in_thread(func, args, kwargs)
 
     async def run_in_thread(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``run``, always in the thread pool: for a call that may take long outside the
         database (a content read from the blob store, perhaps over the network, and
-        decrypted), which would hold up every request of the process on the event loop."""
-        return await run_in_threadpool(self._run, func, args, kwargs)
+        decrypted; attachments encrypted and stored), which would hold up every request of
+        the process on the event loop."""
+        return await self._in_thread(func, args, kwargs)
+
+    async def _in_thread(
+        self, func: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> T:
+        # Counted while it may hold the connection: a transaction on the loop would otherwise
+        # wait for it there, holding up the whole process for as long as a content read takes.
+        self.connection.held += 1
+        try:
+            return await run_in_threadpool(self._run, func, args, kwargs)
+        finally:
+            self.connection.held -= 1
 
     def _run(self, func: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
         with audited_transaction(self.factory) as session:
