@@ -1,6 +1,7 @@
 """What the floors share: the engine Carnet would use on the same database, and a bare ASGI app
-around a synchronous handler run in the thread pool with Starlette's default size (as Carnet's
-routes are). A floor module builds ``app = asgi(handler)``."""
+around a synchronous handler run where Carnet runs its transactions (decision 8): on the event
+loop on SQLite, in the thread pool with Starlette's default size on PostgreSQL. A floor module
+builds ``app = asgi(handler)``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from carnet.db import make_engine
 
 engine = make_engine(os.environ["FLOOR_DATABASE_URL"], single_writer=True)  # Carnet's settings
 limiter = anyio.CapacityLimiter(40)  # Starlette's default thread pool size, as in Carnet
+ON_LOOP = engine.dialect.name == "sqlite"  # as carnet.web.deps.ConnectionUse
 
 
 class Refused(Exception):
@@ -39,7 +41,10 @@ def asgi(handler: Callable[[bytes], bytes]) -> Callable[..., Any]:
             more = message.get("more_body", False)
         status = 200
         try:
-            body = await anyio.to_thread.run_sync(handler, b"".join(chunks), limiter=limiter)
+            if ON_LOOP:
+                body = handler(b"".join(chunks))
+            else:
+                body = await anyio.to_thread.run_sync(handler, b"".join(chunks), limiter=limiter)
         except Refused as refused:
             status, body = 400, str(refused).encode()
         await send(
