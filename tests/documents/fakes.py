@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -29,6 +30,8 @@ class FakeS3Client:
     fail_next: dict[str, str] = field(default_factory=dict)
     # Object keys that DeleteObjects reports as errors (AccessDenied) instead of deleting.
     undeletable: set[str] = field(default_factory=set)
+    # When each object was last put (S3's LastModified): tests may age an object here.
+    modified: dict[str, datetime] = field(default_factory=dict)
     _tokens: dict[str, str] = field(default_factory=dict)
 
     def _enter(self, operation: str, bucket: str, **kwargs: Any) -> dict[str, bytes]:
@@ -43,6 +46,7 @@ class FakeS3Client:
     def put_object(self, *, Bucket: str, Key: str, Body: bytes) -> dict[str, Any]:
         objects = self._enter("put_object", Bucket, Key=Key)
         objects[Key] = bytes(Body)
+        self.modified[Key] = datetime.now(UTC).replace(microsecond=0)  # S3 keeps seconds
         return {"ETag": '"fake"'}
 
     def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:
@@ -55,7 +59,7 @@ class FakeS3Client:
         objects = self._enter("head_object", Bucket, Key=Key)
         if Key not in objects:
             raise FakeClientError("404", "HeadObject")  # HEAD has no body, so no "NoSuchKey"
-        return {"ContentLength": len(objects[Key])}
+        return {"ContentLength": len(objects[Key]), "LastModified": self.modified[Key]}
 
     def delete_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:
         objects = self._enter("delete_object", Bucket, Key=Key)

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,11 @@ from carnet.documents import service as documents
 from carnet.documents.bundles import Doc
 from carnet.documents.models import DocumentEntry, Submission
 from carnet.documents.service import verify_contents
-from carnet.documents.storage import LocalBlobStore
+from carnet.documents.storage import LocalBlobStore, S3BlobStore
 from carnet.messaging.models import Attachment
 from carnet.settings import Settings
 from tests.documents.conftest import bundle, sample_pdf
+from tests.documents.fakes import FakeS3Client
 from tests.documents.fresh_demo import FreshDemo, fresh_demo
 
 CHILD = r'''
@@ -197,6 +199,21 @@ def test_gc_leaves_recent_contents_alone_as_they_may_belong_to_an_upload_under_w
         assert recent in demo.blob_keys()
     finally:
         demo.blobs.delete(recent)
+
+
+def test_gc_on_object_storage_also_leaves_recent_contents_alone(session: Session) -> None:
+    """Object storage has no file times: its age is the object's LastModified."""
+    fake = FakeS3Client()
+    store = S3BlobStore(fake, "carnet-test")
+    session.info["blobs"] = store  # this session's content store only
+    recent, old = f"{'0' * 32}/{'1' * 32}", f"{'0' * 32}/{'2' * 32}"
+    store.put(recent, b"sealed bytes of an upload not yet committed")
+    store.put(old, b"sealed bytes of an upload that died two days ago")
+    fake.modified[old] = datetime.now(UTC) - timedelta(days=2)
+
+    assert documents.collect_orphans(session, older_than_seconds=24 * 3600) == 1
+
+    assert set(store.iter_keys()) == {recent}
 
 
 def test_gc_checks_the_store_a_batch_at_a_time_and_removes_only_orphans(

@@ -9,6 +9,7 @@ import sys
 import types
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,17 @@ def test_delete_removes_the_blob_and_can_be_repeated(store: BlobStore) -> None:
     with pytest.raises(BlobMissing):
         store.get(key)
     assert store.get(kept) == b"y"
+
+
+def test_a_blob_says_when_it_was_written(store: BlobStore) -> None:
+    key = blob_key()
+    assert store.modified(key) is None
+    before = datetime.now(UTC) - timedelta(seconds=2)
+    store.put(key, b"x")
+    written = store.modified(key)
+    assert written is not None
+    assert written.utcoffset() == timedelta(0)
+    assert before <= written <= datetime.now(UTC) + timedelta(seconds=2)
 
 
 def test_iter_keys_lists_every_blob_or_those_under_a_prefix(store: BlobStore) -> None:

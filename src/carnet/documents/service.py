@@ -1240,13 +1240,11 @@ def collect_orphans(session: Session, *, older_than_seconds: float) -> int:
 
 
 def _older_than(store: BlobStore, key: str, seconds: float) -> bool:
-    root = getattr(store, "root", None)
-    if root is None:
-        return True  # object stores: no cheap age; callers run this well after uploads
-    import time
-
-    path = Path(root) / key
-    return not path.exists() or time.time() - path.stat().st_mtime >= seconds
+    """Whether the blob was written at least ``seconds`` ago (or is gone already): contents are
+    stored before their submission's transaction (decision 6), so a younger one may belong to
+    an upload about to commit — on object storage as on disk."""
+    modified = store.modified(key)
+    return modified is None or (clock.now() - modified).total_seconds() >= seconds
 
 
 def shred_patient(session: Session, patient_id: uuid.UUID) -> int:

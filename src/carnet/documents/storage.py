@@ -19,6 +19,7 @@ import re
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -61,6 +62,10 @@ class BlobStore(Protocol):
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         """The keys under ``prefix`` (all keys when empty), in no promised order."""
+        ...
+
+    def modified(self, key: str) -> datetime | None:
+        """When the blob under ``key`` was last written (aware, UTC); None if there is none."""
         ...
 
 
@@ -206,6 +211,12 @@ class LocalBlobStore:
         start = self._dir(normalised) if normalised else self.root
         return self._walk_keys(start)
 
+    def modified(self, key: str) -> datetime | None:
+        try:
+            return datetime.fromtimestamp(self._path(key).stat().st_mtime, UTC)
+        except FileNotFoundError:
+            return None
+
     def _walk_keys(self, start: Path) -> Iterator[str]:
         if not start.is_dir():
             return
@@ -313,6 +324,16 @@ class S3BlobStore:
                 return False
             raise
         return True
+
+    def modified(self, key: str) -> datetime | None:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._object_key(key))
+        except Exception as error:
+            if _is_not_found(error):
+                return None
+            raise
+        stamp: datetime = head["LastModified"]  # aware (boto3 parses the HTTP date as UTC)
+        return stamp
 
     def delete(self, key: str) -> None:
         object_key = self._object_key(key)
