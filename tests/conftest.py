@@ -30,6 +30,7 @@ from carnet.audit.models import AuditEntry
 from carnet.db import make_engine
 from carnet.demo import load_demo
 from carnet.documents.storage import LocalBlobStore
+from carnet.identity.nir import nir_key
 from carnet.migrations.runner import upgrade
 from carnet.notifications.senders import Message, SendError
 from carnet.patients.models import Patient
@@ -46,6 +47,14 @@ NIRS = {
     "henri": "155011305501013",
 }
 INS = "urn:oid:1.2.250.1.213.1.4.8|{}"
+
+
+def valid_nir(body: str) -> str:
+    """A NIR from its first 13 digits (sex, year and month of birth, place, order) and its key,
+    for a throwaway person in a test (``nir_key`` has its own tests with worked values)."""
+    return body + nir_key(body)
+
+
 EXPIRED = "Le formulaire a expiré"  # the portal's CSRF refusal (web.i18n)
 
 

@@ -27,7 +27,7 @@ from carnet.errors import CarnetError
 from carnet.patients.service import register_patient
 from carnet.records.service import purge_patient
 from carnet.settings import Settings
-from tests.conftest import OPERATOR, Cast, blob_store
+from tests.conftest import OPERATOR, Cast, blob_store, valid_nir
 
 PASSWORD = "concurrent-password-2026"
 WRONG_PASSWORD = "not-the-password-2026"
@@ -51,13 +51,12 @@ def operator_login(committing: sessionmaker[Session]) -> Iterator[str]:
 
 @pytest.fixture
 def patient_login(committing: sessionmaker[Session]) -> Iterator[str]:
-    body = "1800575056" + f"{800 + uuid.uuid4().int % 100:03d}"
     login = f"race-{uuid.uuid4().hex[:12]}@example.org"
     with session_scope(committing) as session:
         patient = register_patient(
             session,
             OPERATOR,
-            nir=f"{body}{97 - int(body) % 97:02d}",
+            nir=valid_nir(f"1800575056{800 + uuid.uuid4().int % 100:03d}"),
             birth_name="CONCURRENT",
             birth_given_names=["TEST"],
             birth_date=date(1980, 5, 17),

@@ -21,14 +21,10 @@ from carnet.db import make_session_factory, session_scope
 from carnet.patients.service import register_patient
 from carnet.records.service import purge_patient
 from carnet.settings import Settings
-from tests.conftest import OPERATOR, Cast, blob_store
+from tests.conftest import OPERATOR, Cast, blob_store, valid_nir
 
 THREADS = 8
 APPENDS_PER_THREAD = 5
-
-
-def valid_nir(body: str) -> str:
-    return f"{body}{97 - int(body) % 97:02d}"
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from carnet.notifications.models import OutboxMessage
 from carnet.patients.service import register_patient
 from carnet.records import service as records
 from carnet.records.models import Channel
-from tests.conftest import Cast, audit_rows
+from tests.conftest import Cast, audit_rows, valid_nir
 from tests.messaging.conftest import rows_about
 
 Make = Callable[..., Actor]
@@ -109,11 +109,10 @@ def _authorizing_patients(
     made = []
     for _ in range(count):
         born = date(1980, 5, 17)
-        body = f"1{born.year % 100:02d}{born.month:02d}31555{next(_orders):03d}"
         patient = register_patient(
             session,
             operator,
-            nir=f"{body}{97 - int(body) % 97:02d}",
+            nir=valid_nir(f"1{born:%y%m}31555{next(_orders):03d}"),
             birth_name="PATIENT",
             birth_given_names=["CAMILLE"],
             birth_date=born,

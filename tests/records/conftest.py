@@ -17,18 +17,13 @@ from carnet.audit.service import chain_of
 from carnet.errors import AccessDenied, CarnetError
 from carnet.patients.models import Patient
 from carnet.patients.service import register_patient
-from tests.conftest import audit_rows
+from tests.conftest import audit_rows, valid_nir
 
 # A fixed moment after the personas' history (2021-2024), well before Léa comes of age (2029).
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 BIRTH_DATE = date(1980, 5, 17)
 
 _orders = itertools.count(900)
-
-
-def _nir(sex_digit: str, born: date, place: str, order: int) -> str:
-    body = f"{sex_digit}{born.year % 100:02d}{born.month:02d}{place}{order:03d}"
-    return f"{body}{97 - int(body) % 97:02d}"
 
 
 @pytest.fixture
@@ -48,7 +43,7 @@ def newcomer(session: Session, operator: Actor) -> Callable[..., Patient]:
         return register_patient(
             session,
             operator,
-            nir=_nir("1", BIRTH_DATE, "31555", next(_orders)),
+            nir=valid_nir(f"1{BIRTH_DATE:%y%m}31555{next(_orders):03d}"),
             birth_name="NOUVEAU",
             birth_given_names=["CAMILLE"],
             birth_date=BIRTH_DATE,
