@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
@@ -152,3 +153,27 @@ def test_a_transaction_waits_off_the_loop_for_a_connection_another_request_holds
         answer = waiting.result(20)
         assert answer.status_code == 200
         assert answer.json()["thread"] != answer.json()["loop"]
+
+
+def test_a_session_request_commits_without_a_thread_while_every_thread_waits_for_it(
+    tmp_path: Path,
+) -> None:
+    """With one thread in the pool (for the test; 40 in Carnet), a transaction sent to the pool
+    while a ``DbSession`` request holds the connection takes that thread and waits for the
+    connection. The ``DbSession`` request's commit must not need a thread to give it back."""
+    app, holding, release = one_connection_app(tmp_path)
+
+    def one_thread() -> None:  # run on the app's event loop: the pool is the loop's
+        anyio.to_thread.current_default_thread_limiter().total_tokens = 1
+
+    with TestClient(app) as client, ThreadPoolExecutor(2) as requests:
+        assert client.portal is not None
+        client.portal.call(one_thread)
+        held = requests.submit(client.get, "/hold")
+        assert holding.wait(10)
+        waiting = requests.submit(client.get, "/tx")  # in the pool: the connection is held
+        time.sleep(0.3)  # it queues for the one thread, taken by /hold's route
+        release.set()  # /hold's route gives the thread back: /tx takes it, /hold commits
+        assert held.result(20).status_code == 200
+        answer = waiting.result(20)
+        assert answer.status_code == 200, answer.text

@@ -39,10 +39,17 @@ async def _session(request: Request) -> AsyncIterator[Session]:
             yield session
         except BaseException as raised:
             error = raised
-        # One trip to the thread pool: commit (or record a denial, or roll back) and close;
-        # shielded, so that a cancelled request still gives its connection back.
-        with anyio.CancelScope(shield=True):
-            await run_in_threadpool(finish_request, session, error)
+        if error is None and connection.on_loop:
+            # SQLite: the commit on the loop, with the connection the session holds. In the
+            # thread pool it would need a thread, and every thread may be taken by
+            # transactions waiting for this very connection (a stall until the pool's timeout).
+            finish_request(session, None)
+        else:
+            # One trip to the thread pool: commit (or record a denial, or roll back) and
+            # close; shielded, so that a cancelled request still gives its connection back.
+            # (A refusal rolls back, then writes its trail: it may need the connection again.)
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(finish_request, session, error)
     finally:
         connection.held -= 1
 
