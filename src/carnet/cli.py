@@ -537,7 +537,9 @@ def documents_gc(
     from carnet.documents.service import collect_orphans
 
     settings = _settings()
-    with audited_transaction(_factory(settings)) as session:
+    # It reads rows and deletes contents: on SQLite it never holds the writer, so the server
+    # goes on writing while it lists the store (a HEAD per unknown object on S3).
+    with _factory(settings, read_only=True)() as session:
         removed = collect_orphans(session, older_than_seconds=older_than_hours * 3600)
     typer.echo(f"removed {removed} orphan content(s)")
 

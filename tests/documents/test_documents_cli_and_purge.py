@@ -18,6 +18,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from carnet import cli as cli_module
 from carnet.access import Actor
 from carnet.cli import app as cli
 from carnet.documents import envelope
@@ -337,3 +338,23 @@ def test_a_content_stored_before_content_keys_is_still_read_and_verified(
             session.commit()
         demo.blobs.put(entry.blob_key, sealed)
     assert verify(demo).exit_code == 0
+
+
+@pytest.mark.parametrize("command", [["verify"], ["gc", "--older-than-hours", "0"]])
+def test_the_store_checks_read_without_ever_taking_the_writer(
+    demo: FreshDemo, command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``verify`` and ``gc`` read rows and touch only the store: their engine is read-only
+    (on SQLite a snapshot that never holds the writer, ``tests/test_writer_queue.py``), so a
+    long check does not stop the running server's writes."""
+    asked: list[dict[str, Any]] = []
+    factory = cli_module._factory
+
+    def recording(settings: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs)
+        return factory(settings, **kwargs)
+
+    monkeypatch.setattr(cli_module, "_factory", recording)
+    result = runner.invoke(cli, ["documents", *command], env=demo.env())
+    assert result.exit_code == 0, result.output
+    assert asked == [{"read_only": True}]
