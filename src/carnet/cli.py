@@ -428,7 +428,7 @@ def audit_verify(
     from carnet.audit.service import verify
 
     settings = _settings()
-    with _factory(settings)() as session:
+    with _factory(settings, read_only=True)() as session:  # the server goes on writing meanwhile
         problems = list(verify(session, chain))
     if problems:
         for p in problems:

@@ -340,13 +340,17 @@ def test_a_content_stored_before_content_keys_is_still_read_and_verified(
     assert verify(demo).exit_code == 0
 
 
-@pytest.mark.parametrize("command", [["verify"], ["gc", "--older-than-hours", "0"]])
-def test_the_store_checks_read_without_ever_taking_the_writer(
+@pytest.mark.parametrize(
+    "command",
+    [["documents", "verify"], ["documents", "gc", "--older-than-hours", "0"], ["audit", "verify"]],
+)
+def test_the_long_checks_read_without_ever_taking_the_writer(
     demo: FreshDemo, command: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``verify`` and ``gc`` read rows and touch only the store: their engine is read-only
-    (on SQLite a snapshot that never holds the writer, ``tests/test_writer_queue.py``), so a
-    long check does not stop the running server's writes."""
+    """The checks of the store and of the audit trail only read rows (``gc`` deletes contents
+    in the store): their engine is read-only (on SQLite a snapshot that never holds the
+    writer, ``tests/test_writer_queue.py``), so a long check does not stop the running
+    server's writes."""
     asked: list[dict[str, Any]] = []
     factory = cli_module._factory
 
@@ -355,6 +359,6 @@ def test_the_store_checks_read_without_ever_taking_the_writer(
         return factory(settings, **kwargs)
 
     monkeypatch.setattr(cli_module, "_factory", recording)
-    result = runner.invoke(cli, ["documents", *command], env=demo.env())
+    result = runner.invoke(cli, command, env=demo.env())
     assert result.exit_code == 0, result.output
     assert asked == [{"read_only": True}]
