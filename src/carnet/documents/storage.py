@@ -316,24 +316,23 @@ class S3BlobStore:
         return data
 
     def exists(self, key: str) -> bool:
-        object_key = self._object_key(key)
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=object_key)
-        except Exception as error:
-            if _is_not_found(error):
-                return False
-            raise
-        return True
+        return self._head(key) is not None
 
     def modified(self, key: str) -> datetime | None:
+        head = self._head(key)
+        if head is None:
+            return None
+        stamp: datetime = head["LastModified"]  # aware (boto3 parses the HTTP date as UTC)
+        return stamp
+
+    def _head(self, key: str) -> Any:
+        """The object's metadata (HEAD), or None if there is no such object."""
         try:
-            head = self.client.head_object(Bucket=self.bucket, Key=self._object_key(key))
+            return self.client.head_object(Bucket=self.bucket, Key=self._object_key(key))
         except Exception as error:
             if _is_not_found(error):
                 return None
             raise
-        stamp: datetime = head["LastModified"]  # aware (boto3 parses the HTTP date as UTC)
-        return stamp
 
     def delete(self, key: str) -> None:
         object_key = self._object_key(key)
