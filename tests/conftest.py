@@ -315,6 +315,13 @@ def system_token(client: TestClient, assertion: Callable[..., str]) -> Callable[
     return get
 
 
+def hold_elsewhere(lock_file: Path) -> int:
+    """Another worker's descriptor, holding the writer lock: close it to release."""
+    holder = os.open(lock_file, os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    return holder
+
+
 def locked_elsewhere(path: Path) -> bool:
     """Whether another open file description holds the lock (as another worker would see)."""
     fd = os.open(path, os.O_RDWR)

@@ -16,14 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from carnet import db as carnet_db
 from carnet.db import WriterBusy, make_engine
-from tests.conftest import locked_elsewhere
-
-
-def hold_elsewhere(lock_file: Path) -> int:
-    """Another worker's descriptor, holding the writer lock: close it to release."""
-    holder = os.open(lock_file, os.O_RDWR)
-    fcntl.flock(holder, fcntl.LOCK_EX)
-    return holder
+from tests.conftest import hold_elsewhere, locked_elsewhere
 
 
 @pytest.fixture
@@ -293,3 +286,62 @@ def test_a_read_only_engine_reads_while_another_connection_writes_and_never_writ
     finally:
         writer.close()
         engine.dispose()
+
+
+def test_waiting_briefly_gives_up_only_a_first_transaction_before_it_begins(
+    database: str, tmp_path: Path
+) -> None:
+    """An event loop's transaction (decision 8): past a short wait for another process's lock,
+    it is given up before its first statement; once one has begun, the block's later
+    transactions wait as usual."""
+    engine = make_engine(database, single_writer=True)
+    with engine.connect():
+        pass  # the lock file exists once a connection is made
+    lock_file = tmp_path / "queue.db-writer.lock"
+    holder = hold_elsewhere(lock_file)
+    try:
+        with (
+            carnet_db.waiting_briefly(0.05),
+            pytest.raises(carnet_db.WriterBusyForNow),
+            engine.begin() as conn,
+        ):
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+    finally:
+        os.close(holder)
+    with carnet_db.waiting_briefly(0.05):
+        with engine.begin() as conn:  # free: it begins at once
+            conn.execute(text("INSERT INTO t VALUES (2)"))
+        holder = hold_elsewhere(lock_file)
+        threading.Timer(0.3, os.close, [holder]).start()  # another worker, done in 0.3 s
+        with engine.begin() as conn:  # waits for it, past the brief wait
+            conn.execute(text("INSERT INTO t VALUES (3)"))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM t ORDER BY n")).scalars().all() == [2, 3]
+    engine.dispose()
+
+
+def test_commands_that_write_queue_on_the_writer_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So that a server's worker meeting a command's transaction waits in its thread pool, not
+    in SQLite's busy handler on its event loop."""
+    from typer.testing import CliRunner
+
+    from carnet.cli import app
+
+    monkeypatch.setenv("CARNET_DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    monkeypatch.setenv("CARNET_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CARNET_ENV", "development")
+    runner = CliRunner()
+    assert runner.invoke(app, ["demo"]).exit_code == 0
+    lock_file = tmp_path / "x.db-writer.lock"
+    lock_file.touch()
+    monkeypatch.setattr(carnet_db, "WRITER_WAIT_SECONDS", 0.2)
+    holder = hold_elsewhere(lock_file)
+    try:
+        busy = runner.invoke(app, ["purge"])
+    finally:
+        os.close(holder)
+    assert isinstance(busy.exception, WriterBusy)
+    done = runner.invoke(app, ["purge"])
+    assert (done.exit_code, done.output.strip()) == (0, "purged 0 record(s)")

@@ -50,14 +50,13 @@ def _settings() -> Settings:
     return load_settings()
 
 
-def _factory(  # type: ignore[no-untyped-def]
-    settings: Settings, *, single_writer: bool = False, read_only: bool = False
-):
-    """Sessions for a command; ``single_writer``: on SQLite, its write transactions queue with
-    the server's on the writer lock (``db.make_engine``) — for commands writing many;
-    ``read_only``: on SQLite, it reads without ever holding the writer (a long check)."""
+def _factory(settings: Settings, *, read_only: bool = False):  # type: ignore[no-untyped-def]
+    """Sessions for a command. On SQLite, a command that writes queues with the server's
+    workers on the writer lock (``db.make_engine``): a worker that meets it waits in its thread
+    pool, not on its event loop in SQLite's busy handler (decision 8). ``read_only``: it reads
+    without ever holding the writer (a long check beside the running server)."""
     return make_session_factory(
-        make_engine(settings.database_url, single_writer=single_writer, read_only=read_only),
+        make_engine(settings.database_url, single_writer=not read_only, read_only=read_only),
         settings,
         blobs=_blobs(settings),
     )
@@ -355,9 +354,7 @@ def directory_import(
     settings = _settings()
     try:
         rows = directory.RowFile(path, fmt or path.suffix.lstrip(".").lower())
-        report = directory.import_directory(
-            _factory(settings, single_writer=True), OPERATOR, kind, rows
-        )
+        report = directory.import_directory(_factory(settings), OPERATOR, kind, rows)
     except CarnetError as error:
         _fail(error)
         return
@@ -409,14 +406,27 @@ def record_issue_code(
 
 
 @app.command()
-def purge(limit: int = 1000) -> None:
-    """Remove records whose 10-year retention has ended (run it daily from cron/systemd)."""
+def purge(
+    limit: Annotated[int, typer.Option(min=1, help="At most this many records in this run")] = 1000,
+    batch: Annotated[int, typer.Option(min=1, help="Records per transaction")] = 20,
+) -> None:
+    """Remove records whose 10-year retention has ended (run it daily from cron/systemd). A batch
+    at a time, each in its own transaction with its count on the system trail: the server's
+    writers wait for a batch, not for the whole run, and a run cut short resumes where it
+    stopped."""
     from carnet.records import service as records
 
     settings = _settings()
-    with audited_transaction(_factory(settings)) as session:
-        report = records.purge_due(session, OPERATOR, limit=limit)
-    typer.echo(f"purged {report.purged} record(s)")
+    factory = _factory(settings)
+    purged = 0
+    while purged < limit:
+        size = min(batch, limit - purged)
+        with audited_transaction(factory) as session:
+            report = records.purge_due(session, OPERATOR, limit=size)
+        purged += report.purged
+        if report.purged < size:
+            break
+    typer.echo(f"purged {purged} record(s)")
 
 
 @audit_app.command("verify")

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -167,8 +168,17 @@ def _queue_writers(engine: Engine, path: Path) -> None:
     @event.listens_for(engine, "begin")
     def _take(conn: Any) -> None:
         lock = conn.connection.info[_WRITER_LOCK]
-        if not lock.held:
+        if lock.held:
+            return
+        brief = _brief_wait.get()
+        if brief is None:
             lock.take(WRITER_WAIT_SECONDS)
+            return
+        try:
+            lock.take(brief)
+        except WriterBusy:
+            raise WriterBusyForNow() from None
+        _brief_wait.set(None)  # begun: the block's later transactions wait as long as they must
 
     @event.listens_for(engine, "checkin")
     def _release(_dbapi_connection: Any, record: Any) -> None:
@@ -178,6 +188,20 @@ def _queue_writers(engine: Engine, path: Path) -> None:
 
 
 WRITER_WAIT_SECONDS = 30.0  # as SQLite's own busy timeout: then the request fails
+_brief_wait: ContextVar[float | None] = ContextVar("carnet_brief_writer_wait", default=None)
+
+
+@contextmanager
+def waiting_briefly(seconds: float) -> Iterator[None]:
+    """Within the block, the first transaction to begin waits at most ``seconds`` for another
+    process's writer lock, then raises ``WriterBusyForNow`` before its first statement: nothing
+    was read or written, and the caller runs the block again where a long wait holds nothing
+    else up (an event loop's transactions, decision 8). Later transactions wait as usual."""
+    token = _brief_wait.set(seconds)
+    try:
+        yield
+    finally:
+        _brief_wait.reset(token)
 
 
 class WriterBusy(OperationalError):
@@ -185,6 +209,11 @@ class WriterBusy(OperationalError):
 
     def __init__(self) -> None:
         super().__init__("BEGIN", None, Exception("the database's writer stayed busy"))
+
+
+class WriterBusyForNow(WriterBusy):
+    """The writer lock did not come within ``waiting_briefly``'s wait: the transaction did not
+    begin."""
 
 
 class WriterLock:

@@ -4,6 +4,7 @@ in the thread pool. A small app with the real dependencies and the tests' sessio
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from carnet.db import make_engine, make_session_factory
 from carnet.web.deps import ConnectionUse, DbSession, Tx
+from tests.conftest import hold_elsewhere
 
 
 def where_it_ran(session: Session) -> dict[str, Any]:
@@ -177,3 +179,28 @@ def test_a_session_request_commits_without_a_thread_while_every_thread_waits_for
         assert held.result(20).status_code == 200
         answer = waiting.result(20)
         assert answer.status_code == 200, answer.text
+
+
+def test_a_transaction_waits_in_the_thread_pool_while_another_worker_keeps_the_writer(
+    tmp_path: Path,
+) -> None:
+    """Another worker process in a long transaction (its lock file held here): on the loop, the
+    transaction would wait for it with the loop blocked, nothing else answered. Past a short
+    wait, it waits in the thread pool instead, and commits once the writer is free."""
+    app, _, _ = one_connection_app(tmp_path)
+    with TestClient(app) as client, ThreadPoolExecutor(1) as requests:
+        assert ran_on_the_loop(client.get("/tx"))  # the writer free: on the loop
+        holder = hold_elsewhere(tmp_path / "one.db-writer.lock")
+        try:
+            waiting = requests.submit(client.get, "/tx")
+            time.sleep(0.3)
+            started = time.monotonic()
+            assert client.get("/ping").json() == {"pong": True}  # the loop still answers
+            assert time.monotonic() - started < 2
+            assert not waiting.done()  # and the transaction still waits for the writer
+        finally:
+            os.close(holder)
+        answer = waiting.result(20)
+        assert answer.status_code == 200
+        assert not ran_on_the_loop(answer)
+        assert ran_on_the_loop(client.get("/tx"))  # back on the loop

@@ -302,3 +302,44 @@ def test_the_carnet_purge_command_purges_what_is_due_and_says_how_many(
             )
     finally:
         engine.dispose()
+
+
+def test_the_carnet_purge_command_commits_a_batch_at_a_time(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    frozen: Callable[[datetime], None],
+    now: datetime,
+) -> None:
+    """Each batch in its own transaction, with its own count: the server's writers wait for a
+    batch, not for the whole run; ``--limit`` caps the run."""
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    monkeypatch.setenv("CARNET_DATABASE_URL", url)
+    monkeypatch.setenv("CARNET_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CARNET_ENV", "development")
+    runner = CliRunner()
+    assert runner.invoke(app, ["demo"]).exit_code == 0
+    engine = create_engine(url)
+    try:
+        with Session(engine) as db, db.begin():  # Rose's record too, closed as long ago as Henri's
+            rose = db.execute(select(Patient).where(Patient.nir == NIRS["rose"])).scalar_one()
+            record = db.get_one(Record, rose.id)
+            record.status, record.closed_at = "closed", HENRI_RETENTION_END - timedelta(days=3653)
+            record.retention_until = HENRI_RETENTION_END
+        frozen(HENRI_RETENTION_END)
+
+        capped = runner.invoke(app, ["purge", "--batch", "1", "--limit", "1"])
+        rest = runner.invoke(app, ["purge", "--batch", "1"])
+
+        assert (capped.exit_code, capped.output.strip()) == (0, "purged 1 record(s)")
+        assert (rest.exit_code, rest.output.strip()) == (0, "purged 1 record(s)")
+        with Session(engine) as db:
+            nirs = set(db.execute(select(Patient.nir)).scalars())
+            assert not {NIRS["henri"], NIRS["rose"]} & nirs
+            details = db.execute(
+                select(AuditEntry.detail)
+                .where(AuditEntry.chain == SYSTEM_CHAIN, AuditEntry.action == "record.purge")
+                .order_by(AuditEntry.seq)
+            ).scalars()
+            assert list(details) == ["purged=1", "purged=1", "purged=0"]  # a row per batch
+    finally:
+        engine.dispose()
