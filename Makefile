@@ -16,13 +16,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Install, load the personas into SQLite (var/carnet.db) and serve on http://127.0.0.1:8000
+## Install, load the personas into SQLite (var/carnet.db) and serve on http://127.0.0.1:8000,
+## with two worker processes: on SQLite, one keeps serving while the other is in a long
+## transaction (docs/operator.md, "Worker processes"); WORKERS=1 make demo for one
+WORKERS ?= 2
 demo: install
 	$(BIN)/carnet demo --reset
-	$(BIN)/carnet serve
+	$(BIN)/carnet serve --workers $(WORKERS)
 
 serve: install
-	$(BIN)/carnet serve
+	$(BIN)/carnet serve --workers $(WORKERS)
 
 ## Debian's Chromium for the browser tests (tests/browser, Playwright drives it; never
 ## `playwright install`, which downloads a browser of its own)
