@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import html
 import uuid
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from carnet.app import create_app
 from carnet.audit.models import AuditEntry
+from carnet.documents import service
 from carnet.documents.models import DocumentEntry
 from carnet.settings import Settings
 from tests.conftest import Cast, FakeSender, refused_for_csrf
@@ -219,3 +221,79 @@ def test_professionals_see_her_directives_within_the_matrix(
     dentist = html.unescape(portal.client.get(f"/pro/patients/{sylvie}").text)
     assert "Résumé d'urgence" in dentist
     assert "Directives signées" not in dentist
+
+
+# --- the file is sealed before the transaction, and never left without its document ----------
+
+
+def contents(portal: Portal) -> set[str]:
+    return set(portal.factory.kw["info"]["blobs"].iter_keys())
+
+
+def test_the_file_is_stored_before_the_transaction_and_kept_with_its_document(
+    signed_in: Portal, session: Session, cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sealed and stored before the request's first statement (on SQLite the single writer is
+    not held during the encryption and the fsyncs), and kept once the document is committed."""
+    steps: list[str] = []
+    real_seal = service.seal
+
+    def seal(*args: Any, **kwargs: Any) -> Any:
+        steps.append("sealed")
+        return real_seal(*args, **kwargs)
+
+    def before_statement(*_args: Any) -> None:
+        if not steps or steps[-1] != "statement":
+            steps.append("statement")
+
+    monkeypatch.setattr(service, "seal", seal)
+    before = contents(signed_in)
+    engine = signed_in.factory.kw["bind"].engine
+    event.listen(engine, "before_cursor_execute", before_statement)
+    try:
+        response = upload(signed_in, "EXPPAT_3", TINY_PDF, title="Scellé avant")
+    finally:
+        event.remove(engine, "before_cursor_execute", before_statement)
+    assert response.status_code == 303  # type: ignore[attr-defined]
+    assert steps[:2] == ["sealed", "statement"]
+    entry = session.execute(
+        select(DocumentEntry).where(DocumentEntry.title == "Scellé avant")
+    ).scalar_one()
+    assert contents(signed_in) - before == {entry.blob_key}
+    assert signed_in.client.get(f"/documents/{entry.id}/content").content == TINY_PDF
+
+
+def test_a_refused_file_leaves_no_content_behind(signed_in: Portal) -> None:
+    """Sealed first, then refused (a professionals' type): its content goes with the refusal."""
+    before = contents(signed_in)
+    response = upload(signed_in, "11488-4", TINY_PDF, title="Refusé")
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert contents(signed_in) == before
+
+
+def test_a_failed_commit_leaves_no_content_behind(
+    signed_in: Portal, session: Session, cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The document was added, but its transaction fails to commit: no document, no content."""
+    from carnet.web import deps
+
+    def commit_fails(db: Session, error: BaseException | None) -> None:
+        if error is not None:
+            return finish_request(db, error)
+        db.rollback()
+        db.close()
+        raise RuntimeError("the disk is full")
+
+    finish_request = deps.finish_request
+    sylvie = cast.patients["sylvie"]
+    before, documents = contents(signed_in), documents_of(session, sylvie)
+    csrf = signed_in.csrf()
+    monkeypatch.setattr(deps, "finish_request", commit_fails)
+    with pytest.raises(RuntimeError, match="disk is full"):
+        signed_in.client.post(
+            "/documents/ajouter",
+            data={"type": "EXPPAT_3", "title": "Perdu", "csrf_token": csrf},
+            files={"file": ("doc.pdf", TINY_PDF, "application/pdf")},
+        )
+    assert contents(signed_in) == before
+    assert documents_of(session, sylvie) == documents

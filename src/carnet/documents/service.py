@@ -217,11 +217,16 @@ def seal_contents(store: BlobStore, request: ProvideRequest) -> list[SealedConte
     transaction (on SQLite, the single writer is not held during the ``fsync``s). Nothing of
     the patient is needed or read. If the submission then fails, ``discard`` removes them; a
     crash in between leaves contents no row refers to, which ``collect_orphans`` removes."""
+    return seal(store, [doc.content for doc in request.documents])
+
+
+def seal(store: BlobStore, contents: list[bytes]) -> list[SealedContent]:
+    """``seal_contents`` for contents not yet in a submission (a portal upload's file)."""
     sealed: list[SealedContent] = []
     try:
-        for doc in request.documents:
+        for content in contents:
             key, blob_key = envelope.new_data_key(), content_blob_key()
-            store.put(blob_key, envelope.encrypt(key, doc.content, blob_key.encode()))
+            store.put(blob_key, envelope.encrypt(key, content, blob_key.encode()))
             sealed.append(SealedContent(blob_key, key))
     except BaseException:
         discard(store, sealed)

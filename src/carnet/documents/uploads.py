@@ -84,9 +84,12 @@ def add_document(
     type_code: str,
     title: str,
     upload: Upload,
+    sealed: list[service.SealedContent] | None = None,
 ) -> tuple[list[DocumentEntry], dict[uuid.UUID, list[EarlierExam]]]:
     """Add one document to the record through the ITI-65 path; returns the stored entry and,
-    for exam results, the earlier same exams ("the same exam was done on …")."""
+    for exam results, the earlier same exams ("the same exam was done on …"). ``sealed``: the
+    file's content, sealed and stored already (``service.seal``), which the caller removes if
+    this fails; otherwise it is sealed here, inside the transaction."""
     patient = session.get(Patient, patient_id)
     if patient is None:
         raise deny_unknown(actor, action=Action.WRITE, resource_type="DocumentReference")
@@ -136,4 +139,4 @@ def add_document(
         parsed = fhir.parse_provide_bundle(body, max_bytes=limit)
     except Invalid as error:
         raise Invalid(error.message, field=_form_field(error.field)) from None
-    return service.provide_checked(session, actor, parsed)
+    return service.provide_checked(session, actor, parsed, sealed=sealed)
