@@ -119,6 +119,7 @@ def test_a_blob_says_when_it_was_written(store: BlobStore) -> None:
     assert written is not None
     assert written.utcoffset() == timedelta(0)
     assert before <= written <= datetime.now(UTC) + timedelta(seconds=2)
+    assert store.modified(key.rsplit("/", 1)[0]) is None  # a prefix is no blob (as ``exists``)
 
 
 def test_iter_keys_lists_every_blob_or_those_under_a_prefix(store: BlobStore) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -213,9 +214,12 @@ class LocalBlobStore:
 
     def modified(self, key: str) -> datetime | None:
         try:
-            return datetime.fromtimestamp(self._path(key).stat().st_mtime, UTC)
-        except FileNotFoundError:
+            found = self._path(key).stat()
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        if not stat.S_ISREG(found.st_mode):  # a folder: the prefix of blobs, not one (``exists``)
+            return None
+        return datetime.fromtimestamp(found.st_mtime, UTC)
 
     def _walk_keys(self, start: Path) -> Iterator[str]:
         if not start.is_dir():
