@@ -288,35 +288,35 @@ def test_a_read_only_engine_reads_while_another_connection_writes_and_never_writ
         engine.dispose()
 
 
-def test_waiting_briefly_gives_up_only_a_first_transaction_before_it_begins(
+def test_waiting_briefly_gives_up_a_transaction_before_it_begins_until_one_commits(
     database: str, tmp_path: Path
 ) -> None:
-    """An event loop's transaction (decision 8): past a short wait for another process's lock,
-    it is given up before its first statement; once one has begun, the block's later
-    transactions wait as usual."""
+    """An event loop's transactions (decision 8): past a short wait for another process's lock,
+    one is given up before its first statement, as long as none of the block has committed
+    (after a rollback too: a refusal's trail); once one has, the others wait as usual."""
     engine = make_engine(database, single_writer=True)
     with engine.connect():
         pass  # the lock file exists once a connection is made
     lock_file = tmp_path / "queue.db-writer.lock"
-    holder = hold_elsewhere(lock_file)
-    try:
-        with (
-            carnet_db.waiting_briefly(0.05),
-            pytest.raises(carnet_db.WriterBusyForNow),
-            engine.begin() as conn,
-        ):
-            conn.execute(text("INSERT INTO t VALUES (1)"))
-    finally:
-        os.close(holder)
     with carnet_db.waiting_briefly(0.05):
-        with engine.begin() as conn:  # free: it begins at once
-            conn.execute(text("INSERT INTO t VALUES (2)"))
+        with engine.connect() as conn, conn.begin() as rolled_back:  # free: it begins at once
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+            rolled_back.rollback()
+        holder = hold_elsewhere(lock_file)
+        try:
+            with pytest.raises(carnet_db.WriterBusyForNow), engine.begin() as conn:
+                conn.execute(text("INSERT INTO t VALUES (2)"))
+        finally:
+            os.close(holder)
+    with carnet_db.waiting_briefly(0.05):
+        with engine.begin() as conn:  # free: it begins at once, and commits
+            conn.execute(text("INSERT INTO t VALUES (3)"))
         holder = hold_elsewhere(lock_file)
         threading.Timer(0.3, os.close, [holder]).start()  # another worker, done in 0.3 s
         with engine.begin() as conn:  # waits for it, past the brief wait
-            conn.execute(text("INSERT INTO t VALUES (3)"))
+            conn.execute(text("INSERT INTO t VALUES (4)"))
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT n FROM t ORDER BY n")).scalars().all() == [2, 3]
+        assert conn.execute(text("SELECT n FROM t ORDER BY n")).scalars().all() == [3, 4]
     engine.dispose()
 
 

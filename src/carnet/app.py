@@ -21,7 +21,7 @@ from carnet.agenda import pages as agenda_pages
 from carnet.apps import pages as app_pages
 from carnet.authorizations import api as authorization_api
 from carnet.authorizations import pages as authorization_pages
-from carnet.db import make_engine, make_session_factory
+from carnet.db import make_engine, make_session_factory, writer_lock_file
 from carnet.documents import api as document_api
 from carnet.documents import pages as document_pages
 from carnet.documents.service import check_master_keys
@@ -63,8 +63,11 @@ def create_app(
 ) -> FastAPI:
     settings = (settings or load_settings()).refuse_insecure()
     check_master_keys(settings.master_key, settings.previous_master_key_list)
+    own_engine = engine is None
     engine = engine or make_engine(settings.database_url, single_writer=True)
-    if session_factory is None:
+    if session_factory is not None:
+        outbox_factory = session_factory
+    else:
         blobs = make_blob_store(
             settings.blob_store,
             root=settings.blob_path,
@@ -73,8 +76,14 @@ def create_app(
             endpoint_url=settings.s3_endpoint_url,
             region=settings.s3_region,
         )
-        session_factory = make_session_factory(engine, settings, blobs=blobs)
-    worker = Worker(session_factory, sender or make_sender(settings), settings)
+        session_factory = outbox_factory = make_session_factory(engine, settings, blobs=blobs)
+        if own_engine and writer_lock_file(settings.database_url) is not None:
+            # The process's one SQLite connection serves the event loop's transactions
+            # (decision 8): the outbox thread has its own, queued on the writer lock as another
+            # process's, so that its waits for the lock never hold the loop's connection.
+            outbox_engine = make_engine(settings.database_url, single_writer=True)
+            outbox_factory = make_session_factory(outbox_engine, settings, blobs=blobs)
+    worker = Worker(outbox_factory, sender or make_sender(settings), settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

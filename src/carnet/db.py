@@ -112,14 +112,11 @@ def make_engine(
     if url.startswith("sqlite"):
         _make_parent_dir(url)
         connect_args = {"check_same_thread": False, "timeout": 30}
-        queue_file: Path | None = None
+        queue_file = writer_lock_file(url) if single_writer else None
         if single_writer and ":memory:" not in url and url != "sqlite://":
             kwargs.setdefault("pool_size", 1)
             kwargs.setdefault("max_overflow", 0)
             kwargs.setdefault("pool_timeout", 60)
-            database = make_url(url).database
-            if database and not database.startswith("file:"):
-                queue_file = Path(f"{database}-writer.lock")
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         if queue_file is not None:
             _queue_writers(engine, queue_file)
@@ -151,6 +148,17 @@ def make_engine(
 _WRITER_LOCK = "carnet.writer_lock"
 
 
+def writer_lock_file(url: str) -> Path | None:
+    """Where a ``single_writer`` engine on ``url`` queues its writers: beside a SQLite database
+    file; None for PostgreSQL and for SQLite in memory."""
+    if not url.startswith("sqlite") or ":memory:" in url or url == "sqlite://":
+        return None
+    database = make_url(url).database
+    if not database or database.startswith("file:"):
+        return None
+    return Path(f"{database}-writer.lock")
+
+
 def _queue_writers(engine: Engine, path: Path) -> None:
     """Writers of several processes queue on an ``flock`` (see ``make_engine``). Registered
     before the ``BEGIN IMMEDIATE`` listener, so the lock is taken first."""
@@ -178,7 +186,11 @@ def _queue_writers(engine: Engine, path: Path) -> None:
             lock.take(brief)
         except WriterBusy:
             raise WriterBusyForNow() from None
-        _brief_wait.set(None)  # begun: the block's later transactions wait as long as they must
+
+    @event.listens_for(engine, "commit")
+    def _committed(_conn: Any) -> None:
+        if _brief_wait.get() is not None:  # the block's later transactions wait as long as needed
+            _brief_wait.set(None)
 
     @event.listens_for(engine, "checkin")
     def _release(_dbapi_connection: Any, record: Any) -> None:
@@ -193,10 +205,11 @@ _brief_wait: ContextVar[float | None] = ContextVar("carnet_brief_writer_wait", d
 
 @contextmanager
 def waiting_briefly(seconds: float) -> Iterator[None]:
-    """Within the block, the first transaction to begin waits at most ``seconds`` for another
-    process's writer lock, then raises ``WriterBusyForNow`` before its first statement: nothing
-    was read or written, and the caller runs the block again where a long wait holds nothing
-    else up (an event loop's transactions, decision 8). Later transactions wait as usual."""
+    """Within the block, until one commits, a transaction beginning waits at most ``seconds``
+    for another process's writer lock, then raises ``WriterBusyForNow`` before its first
+    statement: nothing of the block was committed (a refusal's trail comes after a rollback),
+    and the caller runs the block again where a long wait holds nothing else up (an event
+    loop's transactions, decision 8). Once one has committed, the others wait as usual."""
     token = _brief_wait.set(seconds)
     try:
         yield

@@ -18,9 +18,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from carnet.app import create_app
 from carnet.db import make_engine, make_session_factory
+from carnet.settings import Settings
 from carnet.web.deps import ConnectionUse, DbSession, Tx
 from tests.conftest import hold_elsewhere
+from tests.documents.fresh_demo import settings_like
 
 
 def where_it_ran(session: Session) -> dict[str, Any]:
@@ -204,3 +207,19 @@ def test_a_transaction_waits_in_the_thread_pool_while_another_worker_keeps_the_w
         assert answer.status_code == 200
         assert not ran_on_the_loop(answer)
         assert ran_on_the_loop(client.get("/tx"))  # back on the loop
+
+
+def test_on_a_sqlite_file_the_outbox_thread_has_a_connection_of_its_own(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The event loop's transactions use the process's one connection. The outbox thread's
+    transactions wait for the writer lock like another process's, on a connection of their
+    own: waiting on the loop's, they would hold up the loop for as long as the lock is busy."""
+    url = f"sqlite:///{tmp_path / 'own.db'}"
+    app = create_app(settings_like(settings, database_url=url))
+    loop_engine, outbox_engine = app.state.engine, app.state.worker.factory.kw["bind"]
+    assert outbox_engine is not loop_engine
+    assert str(outbox_engine.url) == str(loop_engine.url) == url
+    assert outbox_engine.pool.size() == loop_engine.pool.size() == 1  # each queued on the lock
+    memory = create_app(settings_like(settings, database_url="sqlite://"))
+    assert memory.state.worker.factory.kw["bind"] is memory.state.engine  # one database only

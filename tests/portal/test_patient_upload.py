@@ -230,32 +230,51 @@ def contents(portal: Portal) -> set[str]:
     return set(portal.factory.kw["info"]["blobs"].iter_keys())
 
 
-def test_the_file_is_stored_before_the_transaction_and_kept_with_its_document(
+class Steps:
+    """What a request did, in order: its sessions' transactions begun and ended, and the file
+    sealed (with how many of its transactions were open then)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.seen: list[str] = []
+        self.open: set[int] = set()
+        real_seal = service.seal
+
+        def seal(*args: Any, **kwargs: Any) -> Any:
+            self.seen.append(f"sealed with {len(self.open)} open")
+            return real_seal(*args, **kwargs)
+
+        monkeypatch.setattr(service, "seal", seal)
+
+    def began(self, session: Session, *_args: Any) -> None:
+        self.open.add(id(session))
+        self.seen.append("began")
+
+    def ended(self, session: Session, transaction: Any) -> None:
+        if transaction.parent is None and id(session) in self.open:
+            self.open.discard(id(session))
+            self.seen.append("ended")
+
+    def __enter__(self) -> Steps:
+        event.listen(Session, "after_begin", self.began)
+        event.listen(Session, "after_transaction_end", self.ended)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(Session, "after_begin", self.began)
+        event.remove(Session, "after_transaction_end", self.ended)
+
+
+def test_the_file_is_stored_outside_any_transaction_and_kept_with_its_document(
     signed_in: Portal, session: Session, cast: Cast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Sealed and stored before the request's first statement (on SQLite the single writer is
-    not held during the encryption and the fsyncs), and kept once the document is committed."""
-    steps: list[str] = []
-    real_seal = service.seal
-
-    def seal(*args: Any, **kwargs: Any) -> Any:
-        steps.append("sealed")
-        return real_seal(*args, **kwargs)
-
-    def before_statement(*_args: Any) -> None:
-        if not steps or steps[-1] != "statement":
-            steps.append("statement")
-
-    monkeypatch.setattr(service, "seal", seal)
+    """Sealed and stored while no transaction of the request is open (on SQLite the single
+    writer is not held during the encryption and the fsyncs): after the short check of the
+    session cookie, before the request's transaction; kept once the document is committed."""
     before = contents(signed_in)
-    engine = signed_in.factory.kw["bind"].engine
-    event.listen(engine, "before_cursor_execute", before_statement)
-    try:
+    with Steps(monkeypatch) as steps:
         response = upload(signed_in, "EXPPAT_3", TINY_PDF, title="Scellé avant")
-    finally:
-        event.remove(engine, "before_cursor_execute", before_statement)
     assert response.status_code == 303  # type: ignore[attr-defined]
-    assert steps[:2] == ["sealed", "statement"]
+    assert steps.seen == ["began", "ended", "sealed with 0 open", "began", "ended"]
     entry = session.execute(
         select(DocumentEntry).where(DocumentEntry.title == "Scellé avant")
     ).scalar_one()
@@ -263,37 +282,70 @@ def test_the_file_is_stored_before_the_transaction_and_kept_with_its_document(
     assert signed_in.client.get(f"/documents/{entry.id}/content").content == TINY_PDF
 
 
-def test_a_refused_file_leaves_no_content_behind(signed_in: Portal) -> None:
+def test_a_refused_file_leaves_no_content_behind(
+    signed_in: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Sealed first, then refused (a professionals' type): its content goes with the refusal."""
     before = contents(signed_in)
-    response = upload(signed_in, "11488-4", TINY_PDF, title="Refusé")
+    with Steps(monkeypatch) as steps:
+        response = upload(signed_in, "11488-4", TINY_PDF, title="Refusé")
     assert response.status_code == 400  # type: ignore[attr-defined]
+    assert "sealed with 0 open" in steps.seen
     assert contents(signed_in) == before
 
 
-def test_a_failed_commit_leaves_no_content_behind(
-    signed_in: Portal, session: Session, cast: Cast, monkeypatch: pytest.MonkeyPatch
+def test_an_upload_without_a_live_session_is_neither_read_nor_stored(
+    portal: Portal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The document was added, but its transaction fails to commit: no document, no content."""
+    """A forged CSRF pair gets past the form's check, not the session's: no work is done for
+    a request nobody signed in sent, and the portal asks to sign in."""
+    before = contents(portal)
+    with Steps(monkeypatch) as steps:
+        response = upload(portal, "EXPPAT_3", TINY_PDF, title="Anonyme")
+    assert response.status_code in (302, 303)  # type: ignore[attr-defined]
+    assert "/login" in response.headers["location"]  # type: ignore[attr-defined]
+    assert not [step for step in steps.seen if step.startswith("sealed")]
+    assert contents(portal) == before
+
+
+@pytest.mark.parametrize("committed", [False, True], ids=["commit-fails", "error-after-commit"])
+def test_the_file_goes_with_a_failed_commit_and_stays_with_a_committed_document(
+    signed_in: Portal,
+    session: Session,
+    cast: Cast,
+    monkeypatch: pytest.MonkeyPatch,
+    committed: bool,
+) -> None:
+    """The document was added, then its transaction fails to commit: no document, no content.
+    Or it commits and an error comes after (a cancellation, say): the document keeps it."""
     from carnet.web import deps
 
-    def commit_fails(db: Session, error: BaseException | None) -> None:
+    def finish(db: Session, error: BaseException | None) -> None:
         if error is not None:
             return finish_request(db, error)
-        db.rollback()
-        db.close()
-        raise RuntimeError("the disk is full")
+        if committed:
+            finish_request(db, None)
+        else:
+            db.rollback()
+            db.close()
+        raise RuntimeError("cut off")
 
     finish_request = deps.finish_request
     sylvie = cast.patients["sylvie"]
     before, documents = contents(signed_in), documents_of(session, sylvie)
     csrf = signed_in.csrf()
-    monkeypatch.setattr(deps, "finish_request", commit_fails)
-    with pytest.raises(RuntimeError, match="disk is full"):
+    monkeypatch.setattr(deps, "finish_request", finish)
+    with pytest.raises(RuntimeError, match="cut off"):
         signed_in.client.post(
             "/documents/ajouter",
-            data={"type": "EXPPAT_3", "title": "Perdu", "csrf_token": csrf},
+            data={"type": "EXPPAT_3", "title": "Coupé", "csrf_token": csrf},
             files={"file": ("doc.pdf", TINY_PDF, "application/pdf")},
         )
-    assert contents(signed_in) == before
-    assert documents_of(session, sylvie) == documents
+    if not committed:
+        assert contents(signed_in) == before
+        assert documents_of(session, sylvie) == documents
+        return
+    entry = session.execute(
+        select(DocumentEntry).where(DocumentEntry.title == "Coupé")
+    ).scalar_one()
+    assert contents(signed_in) - before == {entry.blob_key}

@@ -11,17 +11,20 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from carnet.accounts import service as accounts
 from carnet.documents import service, uploads
 from carnet.documents.models import DocumentEntry
-from carnet.errors import CarnetError, Invalid, NotFound
+from carnet.errors import CarnetError, Invalid, NotFound, Unauthenticated
 from carnet.records.pages import form_failed, pro_render
 from carnet.terminology import documents as vocab
-from carnet.web.deps import DbSession
+from carnet.web.deps import DbSession, Transaction
 from carnet.web.portal import (
+    SESSION_COOKIE,
     CsrfForm,
     SignedIn,
     ViewingRecord,
@@ -84,7 +87,7 @@ class UploadForm:
     upload: uploads.Upload
     too_big: Invalid | None = None
     sealed: list[service.SealedContent] | None = None  # the file, stored before the transaction
-    kept: bool = False  # a document of the request's transaction refers to ``sealed``
+    kept: bool = False  # a document committed by the request refers to ``sealed``
 
 
 async def _read_upload(request: Request, limit: int) -> UploadForm:
@@ -104,12 +107,17 @@ async def _read_upload(request: Request, limit: int) -> UploadForm:
 
 async def upload_form(request: Request) -> AsyncIterator[UploadForm]:
     """A CSRF-checked multipart form with one file (``file``); a body larger than the
-    document limit is refused before it is read (nothing is written either way).
+    document limit is refused before it is read (nothing is written either way), and so is a
+    request without a live session (the route's sign-in then refuses it).
 
     The file is sealed and stored here, before the request's transaction begins (as ITI-65
     does: on SQLite the single writer is not held during its encryption and ``fsync``s), and
-    removed once the request is done unless the route kept it (``kept``) and the transaction
-    committed. A crash in between leaves a content no row refers to, for ``documents gc``."""
+    removed once the request is done unless the transaction in which the route used it
+    committed (``keep_once_committed``). A crash in between leaves a content no row refers to,
+    for ``documents gc``."""
+    if not await _live_session(request):
+        yield UploadForm({}, uploads.Upload("", "", b""))
+        return
     limit = request.app.state.settings.document_max_bytes
     form = await _read_upload(request, limit)
     store = service.blobs_of(request.app.state.session_factory)
@@ -117,13 +125,32 @@ async def upload_form(request: Request) -> AsyncIterator[UploadForm]:
         form.sealed = await run_in_threadpool(service.seal, store, [form.upload.content])
     try:
         yield form
-    except BaseException:
-        form.kept = False  # the transaction rolled back, or its commit failed
-        raise
     finally:
         if form.sealed and not form.kept:
             with anyio.CancelScope(shield=True):
                 await run_in_threadpool(service.discard, store, form.sealed)
+
+
+async def _live_session(request: Request) -> bool:
+    """Whether the request's session cookie names a live session, checked in a short
+    transaction of its own: no file is read or stored for anyone else."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return False
+    state = request.app.state
+    try:
+        await Transaction(state.session_factory, state.connection_use).run(
+            accounts.load_session, token
+        )
+    except Unauthenticated:
+        return False
+    return True
+
+
+def keep_once_committed(sent: UploadForm, session: Session) -> None:
+    """The route used the file: it stays if, and once, the request's transaction commits (and
+    not on an error that comes after the commit, such as a cancellation)."""
+    event.listen(session, "after_commit", lambda _session: setattr(sent, "kept", True), once=True)
 
 
 # Function scope, as ``DbSession``'s and entered before it: left after its commit (or its
@@ -151,7 +178,7 @@ def add_own_document(
     except CarnetError as error:
         failed = form_failed(session, error)
         return _documents_page(request, session, viewing, error=failed, form=sent.fields)
-    sent.kept = True
+    keep_once_committed(sent, session)
     return RedirectResponse(with_record(f"/documents/{entries[0].id}", viewing), status_code=303)
 
 
@@ -352,7 +379,7 @@ def pro_add_document(
     except CarnetError as error:
         failed = form_failed(session, error)
         return _add_page(request, session, signed, patient_id, error=failed, form=sent.fields)
-    sent.kept = True
+    keep_once_committed(sent, session)
     entry = entries[0]
     return pro_render(
         request,

@@ -101,9 +101,10 @@ class Transaction:
 
     async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``func(session, *args, **kwargs)`` in a transaction. On the loop, if another worker
-        keeps the writer lock past ``LOOP_WAIT_SECONDS``, ``func`` is stopped at its first
-        statement (nothing read or written) and called again in the thread pool: a function
-        run here does nothing outside the database before its first statement."""
+        keeps the writer lock past ``LOOP_WAIT_SECONDS``, ``func`` is stopped as a transaction
+        begins (none of its transactions committed yet: ``db.waiting_briefly``) and called
+        again in the thread pool: a function run here does nothing outside the database
+        before its first statement."""
         if self.connection.here():
             try:
                 with waiting_briefly(LOOP_WAIT_SECONDS):
