@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from carnet.app import create_app
 from carnet.audit.models import AuditEntry
-from carnet.documents import service
+from carnet.documents import service, uploads
 from carnet.documents.models import DocumentEntry
+from carnet.documents.pages import UploadForm, keep_once_committed
 from carnet.settings import Settings
 from tests.conftest import Cast, FakeSender, refused_for_csrf
 from tests.documents.fresh_demo import settings_like
@@ -349,3 +350,22 @@ def test_the_file_goes_with_a_failed_commit_and_stays_with_a_committed_document(
         select(DocumentEntry).where(DocumentEntry.title == "Coupé")
     ).scalar_one()
     assert contents(signed_in) - before == {entry.blob_key}
+
+
+def test_a_file_whose_transaction_was_rolled_back_is_not_kept_by_a_later_commit(
+    factory: sessionmaker[Session],
+) -> None:
+    """A refusal after the route used the file rolls the document back, then commits its
+    trail: that commit is not the document's, and the file goes."""
+    undone, kept = (UploadForm({}, uploads.Upload("", "", b"")) for _ in range(2))
+    with factory() as db:
+        keep_once_committed(undone, db)
+        db.execute(select(1))
+        db.rollback()
+        db.execute(select(1))  # the trail
+        db.commit()
+    with factory() as db:
+        keep_once_committed(kept, db)
+        db.execute(select(1))
+        db.commit()
+    assert (undone.kept, kept.kept) == (False, True)

@@ -148,9 +148,21 @@ async def _live_session(request: Request) -> bool:
 
 
 def keep_once_committed(sent: UploadForm, session: Session) -> None:
-    """The route used the file: it stays if, and once, the request's transaction commits (and
-    not on an error that comes after the commit, such as a cancellation)."""
-    event.listen(session, "after_commit", lambda _session: setattr(sent, "kept", True), once=True)
+    """The route used the file: it stays if, and once, the transaction it was used in commits
+    (and not on an error that comes after that commit, such as a cancellation). Rolled back
+    (a refusal rolls back, then commits its trail), that transaction's file goes."""
+    used = [True]
+
+    def committed(_session: Session) -> None:
+        if used[0]:
+            sent.kept = True
+
+    def rolled_back(_session: Session, previous: Any) -> None:
+        if previous.parent is None:  # the document's transaction, not a savepoint within it
+            used[0] = False
+
+    event.listen(session, "after_commit", committed)
+    event.listen(session, "after_soft_rollback", rolled_back)
 
 
 # Function scope, as ``DbSession``'s and entered before it: left after its commit (or its

@@ -103,8 +103,8 @@ class Transaction:
         """``func(session, *args, **kwargs)`` in a transaction. On the loop, if another worker
         keeps the writer lock past ``LOOP_WAIT_SECONDS``, ``func`` is stopped as a transaction
         begins (none of its transactions committed yet: ``db.waiting_briefly``) and called
-        again in the thread pool: a function run here does nothing outside the database
-        before its first statement."""
+        again in the thread pool: a function run here does nothing outside the database, and
+        changes none of its arguments, before its first commit."""
         if self.connection.here():
             try:
                 with waiting_briefly(LOOP_WAIT_SECONDS):
