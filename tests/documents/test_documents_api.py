@@ -319,6 +319,40 @@ def test_a_replacement_supersedes_the_old_version_and_both_are_kept(api: Api) ->
     assert replacement["relatesTo"][0]["target"]["reference"] == f"DocumentReference/{old}"
 
 
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Consultation de psychiatrie",  # hidden from professionals by Sylvie (MASQUE_PS)
+        "Compte rendu d'accouchement",  # podiatrists may not see it (the matrix)
+    ],
+)
+def test_a_document_kept_from_a_writer_cannot_be_replaced_and_answers_as_unknown(
+    api: Api, session: Session, cast: Cast, title: str
+) -> None:
+    """Naming a document it may not see as the one its submission replaces tells the writer
+    nothing: the same answer as for an id that does not exist, and the document stays."""
+    hidden = session.execute(
+        select(DocumentEntry).where(
+            DocumentEntry.patient_id == cast.patients["sylvie"],
+            DocumentEntry.title == title,
+            DocumentEntry.current.is_(True),
+        )
+    ).scalar_one()
+    answers = [
+        api(
+            "petit",
+            "post",
+            "/fhir",
+            json=bundle("petit", "sylvie", Doc("11488-4", sample_pdf("x"), replaces=str(target))),
+        )
+        for target in (hidden.id, uuid.uuid4())
+    ]
+    assert [a.status_code for a in answers] == [400, 400]
+    assert answers[0].json()["issue"] == answers[1].json()["issue"]
+    session.refresh(hidden)
+    assert (hidden.current, hidden.status) == (True, "current")
+
+
 def test_only_the_author_deletes_and_deletion_is_logical(api: Api, session: Session) -> None:
     [doc] = provided_ids(api("durand", "post", "/fhir", json=bundle("durand", "sylvie")))
     provided = session.get(DocumentEntry, uuid.UUID(doc))
@@ -334,6 +368,10 @@ def test_only_the_author_deletes_and_deletion_is_logical(api: Api, session: Sess
     assert deleted.status_code == 200
     assert deleted.json()["status"] == "entered-in-error"
     assert doc not in {d["id"] for d in search(api, "durand")}
+    # seen by no one, by any of its ids: the version read before the deletion included
+    for who in ("durand", "petit"):
+        assert api(who, "get", f"/fhir/DocumentReference/{doc}").status_code == 404
+        assert api(who, "get", f"/fhir/DocumentReference/{deleted.json()['id']}").status_code == 404
     versions = session.execute(
         select(DocumentEntry.status)
         .where(DocumentEntry.logical_id == provided.logical_id)
@@ -485,3 +523,36 @@ def _searches_by(session: Session, cast: Cast, name: str) -> int:
             AuditEntry.actor_ref == "8" + RPPS[name],  # the PS_IdNat
         )
     ).scalar_one()
+
+
+DURAND = "810000000017"  # Dr Paul Durand's PS_IdNat
+
+
+def test_a_writer_who_may_not_read_the_record_replaces_only_its_own_documents(
+    api: Api, session: Session, cast: Cast
+) -> None:
+    """Dr Benali (no consent from Sylvie) may feed her record, and correct what she wrote; a
+    document of someone else's, which she may not read, stays unknown to her."""
+    [mine] = provided_ids(api("benali", "post", "/fhir", json=bundle("benali", "sylvie")))
+    corrected = bundle("benali", "sylvie", Doc("11488-4", sample_pdf("corrigé"), replaces=mine))
+    assert api("benali", "post", "/fhir", json=corrected).status_code == 200
+    theirs = (
+        session.execute(
+            select(DocumentEntry).where(
+                DocumentEntry.patient_id == cast.patients["sylvie"],
+                DocumentEntry.author_ref == DURAND,  # her médecin traitant's, not masked
+                DocumentEntry.masked_ps.is_(False),
+                DocumentEntry.current.is_(True),
+                DocumentEntry.status == "current",
+            )
+        )
+        .scalars()
+        .first()
+    )
+    assert theirs is not None
+    replacing = bundle("benali", "sylvie", Doc("11488-4", sample_pdf("x"), replaces=str(theirs.id)))
+    refused = api("benali", "post", "/fhir", json=replacing)
+    assert refused.status_code == 400
+    assert "does not exist" in refused.json()["issue"][0]["diagnostics"]
+    session.refresh(theirs)
+    assert (theirs.current, theirs.status) == (True, "current")

@@ -269,6 +269,10 @@ def test_the_patient_hides_a_document_from_professionals_then_shows_it_again(
     assert MASKED in labels(hidden.json())
     assert not {doc_id, hidden_id} & set(pro_ids(api, "petit"))
     assert api("petit", "get", f"/fhir/DocumentReference/{hidden_id}").status_code == 404
+    # the version he read before is the same document: hidden too, not found either
+    assert api("petit", "get", f"/fhir/DocumentReference/{doc_id}").status_code == 404
+    assert api("durand", "get", f"/fhir/DocumentReference/{doc_id}").status_code == 200
+    assert api("petit", "post", f"/fhir/DocumentReference/{doc_id}/$hide").status_code == 404
     assert hidden_id in pro_ids(api, "durand")  # her treating doctor still sees it
     # only she can show it again; to him it does not even exist any more
     assert api("petit", "post", f"/fhir/DocumentReference/{hidden_id}/$unhide").status_code == 404
@@ -296,6 +300,46 @@ def test_the_count_of_documents_waiting_for_her_doctor_has_no_api_yet(
 
     assert waiting_for_patient(session, holder("sylvie"), cast.patients["sylvie"]) == 1
     assert str(waiting) not in search_ids(client, sylvie.get(), cast.patients["sylvie"])
+
+
+def test_the_count_waiting_for_the_doctor_keeps_a_minors_secret_from_her_parents(
+    session: Session, cast: Cast, holder: Any
+) -> None:
+    """Léa's secret consultation is hidden from her legal representatives: kept from her too
+    for now, it is not counted for her mother either ("a document is waiting")."""
+    lea = cast.patients["lea"]
+    secret = (
+        session.execute(
+            select(DocumentEntry).where(
+                DocumentEntry.patient_id == lea,
+                DocumentEntry.current.is_(True),
+                DocumentEntry.invisible_representatives.is_(True),
+            )
+        )
+        .scalars()
+        .first()
+    )
+    assert secret is not None
+    before = waiting_for_patient(session, holder("sylvie"), lea)
+    secret.invisible_patient = True
+    session.flush()
+    assert waiting_for_patient(session, holder("sylvie"), lea) == before
+    shared = (
+        session.execute(
+            select(DocumentEntry).where(
+                DocumentEntry.patient_id == lea,
+                DocumentEntry.current.is_(True),
+                DocumentEntry.invisible_representatives.is_(False),
+                DocumentEntry.invisible_patient.is_(False),
+            )
+        )
+        .scalars()
+        .first()
+    )
+    assert shared is not None
+    shared.invisible_patient = True  # one she may know of: counted
+    session.flush()
+    assert waiting_for_patient(session, holder("sylvie"), lea) == before + 1
 
 
 def test_as_leas_representative_sylvie_does_not_see_leas_secret_consultation(

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from sqlalchemy import ColumnElement, String, and_, bindparam, false, or_
 
-from carnet.access.policy import Actor, ActorKind, Mode, RecordFacts
+from carnet.access.policy import Action, Actor, ActorKind, Mode, RecordFacts, decide
 from carnet.access.representation import holder_side_sees, on_holder_side
 from carnet.documents.models import DocumentEntry
 
@@ -73,6 +73,26 @@ def document_visible(
     if on_holder_side(actor, record):
         return not doc.invisible_patient and holder_side_sees(record, doc.invisible_representatives)
     return False
+
+
+def replaceable(
+    actor: Actor,
+    record: RecordFacts,
+    mode: Mode,
+    doc: DocumentFacts,
+    matrix: Matrix,
+    *,
+    reveal_masked_in_emergency: bool = False,
+) -> bool:
+    """May ``actor`` — allowed to write to the record in ``mode`` — name this document as the
+    one its submission replaces? Only a document it may see; and a writer who may not read the
+    record (feeding needs no consent), only one it wrote. Else the document answers as one
+    that does not exist: a replacement must not tell a writer what is kept from it."""
+    if not document_visible(
+        actor, record, mode, doc, matrix, reveal_masked_in_emergency=reveal_masked_in_emergency
+    ):
+        return False
+    return doc.author_ref == actor.ref or decide(actor, Action.READ, record).allowed
 
 
 @dataclass(frozen=True)

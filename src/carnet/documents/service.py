@@ -27,6 +27,7 @@ from carnet.access.documents import (
     Visibility,
     document_visible,
     facts_of,
+    replaceable,
     visibility,
     visibility_clauses,
 )
@@ -40,7 +41,7 @@ from carnet.access.gate import (
     load_facts,
     load_subject,
 )
-from carnet.access.representation import HOLDER_SIDE
+from carnet.access.representation import HOLDER_SIDE, holder_side_clause
 from carnet.audit import service as audit
 from carnet.db import core, new_id, settings_of, utf8_bytes
 from carnet.documents import envelope
@@ -277,7 +278,9 @@ def _provide(
     _check_authors(actor, request.documents)
     _check_duplicates(session, patient_id, request.documents)
     replaced = {
-        doc.where: _replaced(session, patient_id, doc) for doc in request.documents if doc.replaces
+        doc.where: _replaced(session, actor, subject.facts, access.decision.mode, patient_id, doc)
+        for doc in request.documents
+        if doc.replaces
     }
     key = patient_data_key(session, patient_id, create=True)
     now = clock.now()
@@ -497,13 +500,28 @@ TAKEN = (  # built once: every submission asks
 )
 
 
-def _replaced(session: Session, patient_id: uuid.UUID, doc: DocumentInput) -> DocumentEntry:
+def _replaced(
+    session: Session,
+    actor: Actor,
+    facts: RecordFacts,
+    mode: Mode,
+    patient_id: uuid.UUID,
+    doc: DocumentInput,
+) -> DocumentEntry:
     previous = session.get(DocumentEntry, doc.replaces)
     if (
         previous is None
         or previous.patient_id != patient_id
         or not previous.current
         or previous.status != "current"
+        or not replaceable(
+            actor,
+            facts,
+            mode,
+            facts_of(previous),
+            matrix_of(session),
+            reveal_masked_in_emergency=settings_of(session).emergency_reveals_masked,
+        )
     ):
         raise Invalid(
             "The replaced document does not exist for this patient, or is no longer current.",
@@ -903,8 +921,26 @@ def blob_id_of(blob_key: str) -> str:
 
 
 def read(session: Session, actor: Actor, entry_id: uuid.UUID) -> DocumentEntry:
-    """A DocumentReference by id (any version, if visible)."""
-    return _visible_entry(session, actor, session.get(DocumentEntry, entry_id), Action.READ, "read")
+    """A DocumentReference by id: any version of a document, seen as the document stands now
+    (an earlier version of a document hidden, made invisible or deleted since is "not found",
+    as the document is)."""
+    entry = session.get(DocumentEntry, entry_id)
+    if entry is None:
+        raise NotFound(NOT_FOUND)
+    _visible(session, actor, _standing(session, entry), Action.READ, "read")
+    return entry
+
+
+def _standing(session: Session, entry: DocumentEntry | None) -> DocumentEntry | None:
+    """The current version of ``entry``'s document (``entry`` itself when it is current):
+    its flags and status decide who may see any of its versions."""
+    if entry is None or entry.current:
+        return entry
+    return session.execute(
+        select(DocumentEntry).where(
+            DocumentEntry.logical_id == entry.logical_id, DocumentEntry.current.is_(True)
+        )
+    ).scalar_one_or_none()
 
 
 def retrieve(session: Session, actor: Actor, blob_id: str) -> tuple[DocumentEntry, bytes]:
@@ -969,15 +1005,9 @@ def _open_content(
 
 def waiting_for_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> int:
     """How many documents a professional keeps invisible to the patient for now (shown to the
-    patient only as a count: "a document is waiting for your doctor")."""
-    authorize(
-        session,
-        actor,
-        patient_id,
-        Action.READ,
-        resource_type="DocumentReference",
-        audit_action="search",
-    )
+    patient only as a count: "a document is waiting for your doctor"). A minor's legal
+    representative is not told of those hidden from the representatives."""
+    facts, _mode = _open(session, actor, patient_id, Action.READ, "DocumentReference", "search")
     return int(
         session.execute(
             select(func.count())
@@ -987,23 +1017,13 @@ def waiting_for_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -
                 DocumentEntry.current.is_(True),
                 DocumentEntry.status == "current",
                 DocumentEntry.invisible_patient.is_(True),
+                holder_side_clause(facts, DocumentEntry.invisible_representatives),
             )
         ).scalar_one()
     )
 
 
 # --- lifecycle --------------------------------------------------------------------------
-
-
-def _current(session: Session, entry_id: uuid.UUID) -> DocumentEntry:
-    entry = session.get(DocumentEntry, entry_id)
-    if entry is None:
-        raise NotFound(NOT_FOUND)
-    if not entry.current:
-        raise Conflict(
-            "This is not the current version of the document; use the current id.", field="id"
-        )
-    return entry
 
 
 def _change(
@@ -1019,14 +1039,18 @@ def _change(
     they may not see answers "not found", whatever they asked), then whether they may make
     this change (``allowed``: the entry and the record's facts for the actor), then whether it
     fits the document's state (``conflict``)."""
-    entry, facts = _visible(
+    asked = session.get(DocumentEntry, entry_id)
+    entry, facts = _visible(  # as the document stands now, whichever version was asked for
         session,
         actor,
-        session.get(DocumentEntry, entry_id),
+        _standing(session, asked),
         Action.WRITE if actor.kind is ActorKind.PROFESSIONAL else Action.MANAGE,
         f"document.{verb}",
     )
-    entry = _current(session, entry.id)
+    if entry is not asked:
+        raise Conflict(
+            "This is not the current version of the document; use the current id.", field="id"
+        )
     if not allowed(entry, facts):
         raise Forbidden(_FORBIDDEN[verb])
     refusal = conflict(entry)
