@@ -556,3 +556,38 @@ def test_a_writer_who_may_not_read_the_record_replaces_only_its_own_documents(
     assert "does not exist" in refused.json()["issue"][0]["diagnostics"]
     session.refresh(theirs)
     assert (theirs.current, theirs.status) == (True, "current")
+
+
+def test_a_document_reached_by_its_id_does_not_tell_a_refused_actor_that_it_exists(
+    api: Api, session: Session, cast: Cast
+) -> None:
+    """Dr Noir, blocked by Sylvie, asks for one of her documents by its id: "not found", as for
+    an id that does not exist (the refusal is traced all the same). Dr Benali, who may feed
+    her record but not read it, asks to archive Dr Durand's document: "not found" too."""
+    theirs = (
+        session.execute(
+            select(DocumentEntry).where(
+                DocumentEntry.patient_id == cast.patients["sylvie"],
+                DocumentEntry.author_ref == DURAND,
+                DocumentEntry.masked_ps.is_(False),
+                DocumentEntry.current.is_(True),
+                DocumentEntry.status == "current",
+            )
+        )
+        .scalars()
+        .first()
+    )
+    assert theirs is not None
+    for asked in (theirs.id, uuid.uuid4()):
+        answer = api("noir", "get", f"/fhir/DocumentReference/{asked}")
+        assert answer.status_code == 404, answer.text
+    assert api("noir", "get", f"/fhir/Binary/{theirs.blob_id}").status_code == 404
+    [denied, *_] = audit_rows(
+        session, AuditEntry.outcome == "denied", AuditEntry.detail == "blocked_by_patient"
+    )
+    assert denied.patient_id == cast.patients["sylvie"]
+    for asked in (theirs.id, uuid.uuid4()):
+        archive = api("benali", "post", f"/fhir/DocumentReference/{asked}/$archive")
+        assert archive.status_code == 404, archive.text
+    [mine] = provided_ids(api("benali", "post", "/fhir", json=bundle("benali", "sylvie")))
+    assert api("benali", "post", f"/fhir/DocumentReference/{mine}/$archive").status_code == 200

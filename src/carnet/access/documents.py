@@ -75,7 +75,7 @@ def document_visible(
     return False
 
 
-def replaceable(
+def known_to_writer(
     actor: Actor,
     record: RecordFacts,
     mode: Mode,
@@ -84,10 +84,11 @@ def replaceable(
     *,
     reveal_masked_in_emergency: bool = False,
 ) -> bool:
-    """May ``actor`` — allowed to write to the record in ``mode`` — name this document as the
-    one its submission replaces? Only a document it may see; and a writer who may not read the
-    record (feeding needs no consent), only one it wrote. Else the document answers as one
-    that does not exist: a replacement must not tell a writer what is kept from it."""
+    """May ``actor`` — allowed to write to the record in ``mode`` — know of this document: name
+    it as the one its submission replaces, or ask for a change to it? Only a document it may
+    see; and a writer who may not read the record (feeding needs no consent), only one it
+    wrote. Else the document answers as one that does not exist: a write must not tell the
+    writer what is kept from it."""
     if not document_visible(
         actor, record, mode, doc, matrix, reveal_masked_in_emergency=reveal_masked_in_emergency
     ):

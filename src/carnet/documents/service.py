@@ -27,7 +27,7 @@ from carnet.access.documents import (
     Visibility,
     document_visible,
     facts_of,
-    replaceable,
+    known_to_writer,
     visibility,
     visibility_clauses,
 )
@@ -514,7 +514,7 @@ def _replaced(
         or previous.patient_id != patient_id
         or not previous.current
         or previous.status != "current"
-        or not replaceable(
+        or not known_to_writer(
             actor,
             facts,
             mode,
@@ -893,17 +893,21 @@ def _visible(
     visible to this actor (else "not found"), with the record's facts for this actor."""
     if entry is None:
         raise NotFound(NOT_FOUND)
-    facts, mode = _open(
-        session,
-        actor,
-        entry.patient_id,
-        action,
-        "DocumentReference",
-        audit_action,
-        detail=f"document={entry.logical_id}",
-    )
+    try:
+        facts, mode = _open(
+            session,
+            actor,
+            entry.patient_id,
+            action,
+            "DocumentReference",
+            audit_action,
+            detail=f"document={entry.logical_id}",
+        )
+    except AccessDenied as denied:  # traced as refused; but reached by the document's id, its
+        raise AccessDenied(NotFound(NOT_FOUND), denied.entry) from None  # existence is not told
     settings = settings_of(session)
-    if not document_visible(
+    seen = known_to_writer if action is Action.WRITE else document_visible
+    if not seen(
         actor,
         facts,
         mode,
@@ -911,7 +915,7 @@ def _visible(
         matrix_of(session),
         reveal_masked_in_emergency=settings.emergency_reveals_masked,
     ):
-        raise NotFound(NOT_FOUND)  # audited as a read of the record; the document stays hidden
+        raise NotFound(NOT_FOUND)  # audited as an access to the record; the document stays hidden
     return entry, facts
 
 
