@@ -7,14 +7,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet import clock
 from carnet.access import Actor
 from carnet.audit import service as audit
+from carnet.audit.models import AuditEntry
+from carnet.documents.models import DocumentEntry
 from carnet.records import practice
 from carnet.records import service as records
-from tests.conftest import Cast
+from tests.conftest import Cast, audit_rows
 
 
 def test_a_professionals_access_stays_in_whats_new_after_many_visits_of_the_patient(
@@ -61,3 +64,34 @@ def test_only_what_happened_after_the_last_visit_is_new(
     assert news.accesses, "Dr Roux's access, after the last visit, is missing"
     assert {e.actor_ref for e in news.accesses} == {pro("roux").ref}
     assert all(e.recorded_at == start + timedelta(minutes=2) for e in news.accesses)
+
+
+def test_a_minors_history_keeps_her_secret_consultation_from_her_parents(
+    session: Session, cast: Cast, holder: Callable[[str], Actor]
+) -> None:
+    """Léa's secret consultation is hidden from her legal representatives: in the history her
+    mother reads, nothing of it either (its submission naming the midwife, its writing, the
+    accesses to it), while the rest of the history stays."""
+    lea, sylvie = cast.patients["lea"], holder("sylvie")
+    secret = session.execute(
+        select(DocumentEntry).where(
+            DocumentEntry.patient_id == lea,
+            DocumentEntry.current.is_(True),
+            DocumentEntry.invisible_representatives.is_(True),
+        )
+    ).scalar_one()
+    marks = (f"document={secret.logical_id}", f"submission={secret.submission_id}")
+
+    def about_it(row: AuditEntry) -> bool:
+        return row.resource_id == str(secret.id) or any(m in (row.detail or "") for m in marks)
+
+    audit.write_queued(session)
+    tied = [row for row in audit_rows(session, AuditEntry.patient_id == lea) if about_it(row)]
+    assert {row.action for row in tied} >= {"document.submit", "write"}  # the trail holds them
+
+    shown = records.read_trail(session, sylvie, lea, limit=1000)
+    news = records.what_is_new(session, sylvie, lea, since=None)
+
+    assert shown, "the rest of Léa's history is shown to her mother"
+    assert not [row for row in shown if about_it(row)]
+    assert not [row for row in news.accesses if about_it(row)]

@@ -473,13 +473,14 @@ def trail(
     leave_out_kinds: tuple[str, ...] = (),
     leave_out_actions: tuple[str, ...] = (),
     leave_out_reads_of: tuple[str, str] | None = None,
+    leave_out_tied: Ties | None = None,
 ) -> list[AuditEntry]:
     """The patient's trail as committed, newest first (this transaction's own rows are written
     at its commit, and show from the next read on): before the row ``before_seq`` (paging),
     recorded after ``since``. Actor kinds and actions left out, and the allowed reads of one
-    actor (``leave_out_reads_of``: kind and ref — the reader's own consultations), are left
-    out in the query itself (however many rows those are, they cannot push the others out of
-    the page)."""
+    actor (``leave_out_reads_of``: kind and ref — the reader's own consultations), and the
+    rows tied to documents kept from the reader (``leave_out_tied``) are left out in the query
+    itself (however many rows those are, they cannot push the others out of the page)."""
     e = AuditEntry
     query = select(e).where(e.chain == chain_of(patient_id))
     if before_seq is not None:
@@ -502,7 +503,24 @@ def trail(
                 e.outcome != "allowed",
             )
         )
+    if leave_out_tied is not None:
+        query = query.where(
+            or_(e.resource_id.is_(None), e.resource_id.not_in(sorted(leave_out_tied.resource_ids))),
+            *(
+                or_(e.detail.is_(None), e.detail.not_like(f"%{mark}%"))
+                for mark in sorted(leave_out_tied.marks)
+            ),
+        )
     return list(session.execute(query.order_by(e.seq.desc()).limit(limit)).scalars())
+
+
+@dataclass(frozen=True)
+class Ties:
+    """What ties trail rows to some documents: their ids as the rows' resource, and marks in
+    the rows' detail (``document=<logical id>``, ``submission=<id>``)."""
+
+    resource_ids: frozenset[str]
+    marks: frozenset[str]
 
 
 # The actions that only look (the access history can leave out its reader's own).

@@ -265,6 +265,7 @@ def _provide(
     patient_id = subject.patient_id
     if patient_id is None:
         raise deny_unknown(actor, action=Action.WRITE, resource_type="DocumentReference")
+    submission_id = new_id()
     access = check(
         session,
         actor,
@@ -272,7 +273,9 @@ def _provide(
         Action.WRITE,
         resource_type="DocumentReference",
         audit_action="document.submit",
-        detail=f"documents={len(request.documents)}",
+        # the submission named: its row goes with its documents where they are kept from the
+        # reader of the history (``trail_ties``)
+        detail=f"documents={len(request.documents)} submission={submission_id}",
         facts=subject.facts,
     )
     _check_authors(actor, request.documents)
@@ -284,7 +287,6 @@ def _provide(
     }
     key = patient_data_key(session, patient_id, create=True)
     now = clock.now()
-    submission_id = new_id()
     submission = {
         "id": submission_id,
         "patient_id": patient_id,
@@ -1005,6 +1007,39 @@ def _open_content(
     if content_key is not None:
         key = envelope.unwrap_content_key(data_key, content_key, blob_key)
     return envelope.decrypt(key, sealed, blob_key.encode())
+
+
+def trail_ties(
+    session: Session, patient_id: uuid.UUID, *, hidden_from_representatives: bool
+) -> audit.Ties | None:
+    """What ties rows of the patient's access history to the documents kept from its reader:
+    those hidden from a minor's legal representatives, for one of them (their submission, the
+    writing of each version, every access to them). None when nothing is kept."""
+    if not hidden_from_representatives:
+        return None
+    hidden = (
+        select(DocumentEntry.logical_id)
+        .where(
+            DocumentEntry.patient_id == patient_id,
+            DocumentEntry.current.is_(True),
+            DocumentEntry.invisible_representatives.is_(True),
+        )
+        .scalar_subquery()
+    )
+    versions = session.execute(
+        select(DocumentEntry.id, DocumentEntry.logical_id, DocumentEntry.submission_id).where(
+            DocumentEntry.patient_id == patient_id, DocumentEntry.logical_id.in_(hidden)
+        )
+    ).all()
+    if not versions:
+        return None
+    return audit.Ties(
+        resource_ids=frozenset(str(v.id) for v in versions),
+        marks=frozenset(
+            {f"document={v.logical_id}" for v in versions}
+            | {f"submission={v.submission_id}" for v in versions}
+        ),
+    )
 
 
 def waiting_for_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> int:

@@ -20,7 +20,7 @@ from carnet.access.gate import (
     load_facts,
 )
 from carnet.access.listing import LIST_ACTIONS
-from carnet.access.representation import represented_with_record
+from carnet.access.representation import holder_side_sees, represented_with_record
 from carnet.audit import service as audit
 from carnet.audit.models import AuditEntry
 from carnet.crypto import activation_code, keyed_hash, normalise_code, same
@@ -481,8 +481,13 @@ def lookup_record(
     )
 
 
-def _authorize_trail(session: Session, actor: Actor, patient_id: uuid.UUID) -> None:
-    """Reading the access history is an access of its own: decided and traced."""
+def _authorize_trail(session: Session, actor: Actor, patient_id: uuid.UUID) -> audit.Ties | None:
+    """Reading the access history is an access of its own: decided and traced. Returns what
+    ties rows to documents kept from this reader (a minor's legal representative does not
+    read, in the minor's history, what concerns the documents hidden from them)."""
+    from carnet.documents import service as documents
+
+    facts = load_facts(session, actor, patient_id)
     authorize(
         session,
         actor,
@@ -490,6 +495,10 @@ def _authorize_trail(session: Session, actor: Actor, patient_id: uuid.UUID) -> N
         Action.READ_TRAIL,
         resource_type="AuditEvent",
         audit_action="read_trail",
+        facts=facts,
+    )
+    return documents.trail_ties(
+        session, patient_id, hidden_from_representatives=not holder_side_sees(facts, True)
     )
 
 
@@ -506,13 +515,14 @@ def read_trail(
     id is an audited denial like an unknown one); without ``own_reads``, the reader's own
     consultations left out (their changes stay)."""
     patient_id = patient_uuid(patient_id, actor=actor, action=Action.READ_TRAIL)
-    _authorize_trail(session, actor, patient_id)
+    kept = _authorize_trail(session, actor, patient_id)
     return audit.trail(
         session,
         patient_id,
         limit=limit,
         before_seq=before_seq,
         leave_out_reads_of=None if own_reads else (actor.kind.value, actor.ref),
+        leave_out_tied=kept,
     )
 
 
@@ -581,13 +591,14 @@ def what_is_new(
     if since is not None:
         query.last_updated = [("gt", since)]
     entries = documents.list_documents(session, actor, patient_id, query)
-    _authorize_trail(session, actor, patient_id)
+    kept = _authorize_trail(session, actor, patient_id)
     accesses = audit.trail(  # what others did: not the patient's nor the parents' own
         session,
         patient_id,
         since=since,
         leave_out_kinds=("patient", "representative"),
         leave_out_actions=LIST_ACTIONS,  # a name in a professional's list: in the history only
+        leave_out_tied=kept,
         limit=shown,
     )
     waiting = documents.waiting_for_patient(session, actor, patient_id)
