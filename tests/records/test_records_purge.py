@@ -3,6 +3,7 @@ patient's id, the identity last; a count on the system trail, never an identifie
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from carnet.audit.service import HASHED_FIELDS, verify
 from carnet.authorizations.service import grant
 from carnet.cli import app
 from carnet.db import Base
+from carnet.documents.storage import LocalBlobStore
 from carnet.errors import Forbidden
 from carnet.patients.models import Patient
 from carnet.patients.service import add_representative
@@ -32,6 +34,18 @@ from tests.conftest import NIRS, Cast, audit_rows
 
 TEN_YEARS_LATER = datetime(2036, 3, 2, 9, 30, tzinfo=UTC)  # NOW + 10 years
 HENRI_RETENTION_END = datetime(2034, 5, 2, 15, 30, tzinfo=UTC)  # closed 2024-05-02 15:30
+
+
+@pytest.fixture(autouse=True)
+def blobs_of_its_own(session: Session, tmp_path: Path) -> None:
+    """The purge destroys contents for real once its transaction commits — and the test's
+    savepoint does commit — while the test's rows roll back at its end: on a copy of the
+    shared store, the tests that follow keep the contents of their documents."""
+    shared = session.info["blobs"]
+    assert isinstance(shared, LocalBlobStore)
+    copy = tmp_path / "blobs"
+    shutil.copytree(shared.root, copy)
+    session.info["blobs"] = LocalBlobStore(copy)
 
 
 def rows_of(session: Session, patient_id: uuid.UUID) -> dict[str, int]:
