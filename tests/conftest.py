@@ -29,6 +29,7 @@ from carnet.app import create_app
 from carnet.audit.models import AuditEntry
 from carnet.db import make_engine
 from carnet.demo import load_demo
+from carnet.documents.models import DocumentEntry
 from carnet.documents.storage import LocalBlobStore
 from carnet.identity.nir import nir_key
 from carnet.migrations.runner import upgrade
@@ -207,6 +208,19 @@ def audit_rows(session: Session, *where: ColumnElement[bool]) -> list[AuditEntry
             .where(*where)
             .order_by(AuditEntry.seq)
             .execution_options(populate_existing=True)
+        ).scalars()
+    )
+
+
+def current_documents(
+    session: Session, patient_id: uuid.UUID, *where: ColumnElement[bool]
+) -> list[DocumentEntry]:
+    """The patient's documents as they stand (their current versions) matching ``where``."""
+    return list(
+        session.execute(
+            select(DocumentEntry).where(
+                DocumentEntry.patient_id == patient_id, DocumentEntry.current.is_(True), *where
+            )
         ).scalars()
     )
 

@@ -113,7 +113,7 @@ def make_engine(
         _make_parent_dir(url)
         connect_args = {"check_same_thread": False, "timeout": 30}
         queue_file = writer_lock_file(url) if single_writer else None
-        if single_writer and ":memory:" not in url and url != "sqlite://":
+        if single_writer and not _in_memory(url):
             kwargs.setdefault("pool_size", 1)
             kwargs.setdefault("max_overflow", 0)
             kwargs.setdefault("pool_timeout", 60)
@@ -148,10 +148,14 @@ def make_engine(
 _WRITER_LOCK = "carnet.writer_lock"
 
 
+def _in_memory(url: str) -> bool:
+    return ":memory:" in url or url == "sqlite://"
+
+
 def writer_lock_file(url: str) -> Path | None:
     """Where a ``single_writer`` engine on ``url`` queues its writers: beside a SQLite database
     file; None for PostgreSQL and for SQLite in memory."""
-    if not url.startswith("sqlite") or ":memory:" in url or url == "sqlite://":
+    if not url.startswith("sqlite") or _in_memory(url):
         return None
     database = make_url(url).database
     if not database or database.startswith("file:"):

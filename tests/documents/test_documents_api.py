@@ -17,7 +17,7 @@ from carnet.audit.models import AuditEntry
 from carnet.documents.bundles import TRE_A05, Doc
 from carnet.documents.models import DocumentEntry
 from carnet.documents.storage import LocalBlobStore
-from tests.conftest import Cast, audit_rows
+from tests.conftest import Cast, audit_rows, current_documents
 from tests.documents.conftest import bundle, sample_pdf
 
 Api = Callable[..., Any]
@@ -331,13 +331,7 @@ def test_a_document_kept_from_a_writer_cannot_be_replaced_and_answers_as_unknown
 ) -> None:
     """Naming a document it may not see as the one its submission replaces tells the writer
     nothing: the same answer as for an id that does not exist, and the document stays."""
-    hidden = session.execute(
-        select(DocumentEntry).where(
-            DocumentEntry.patient_id == cast.patients["sylvie"],
-            DocumentEntry.title == title,
-            DocumentEntry.current.is_(True),
-        )
-    ).scalar_one()
+    [hidden] = current_documents(session, cast.patients["sylvie"], DocumentEntry.title == title)
     answers = [
         api(
             "petit",
@@ -528,6 +522,19 @@ def _searches_by(session: Session, cast: Cast, name: str) -> int:
 DURAND = "810000000017"  # Dr Paul Durand's PS_IdNat
 
 
+def durands_document(session: Session, cast: Cast) -> DocumentEntry:
+    """One of Sylvie's documents by her médecin traitant, not masked: one the writers without
+    her consent may not read."""
+    theirs, *_ = current_documents(
+        session,
+        cast.patients["sylvie"],
+        DocumentEntry.author_ref == DURAND,
+        DocumentEntry.masked_ps.is_(False),
+        DocumentEntry.status == "current",
+    )
+    return theirs
+
+
 def test_a_writer_who_may_not_read_the_record_replaces_only_its_own_documents(
     api: Api, session: Session, cast: Cast
 ) -> None:
@@ -536,20 +543,7 @@ def test_a_writer_who_may_not_read_the_record_replaces_only_its_own_documents(
     [mine] = provided_ids(api("benali", "post", "/fhir", json=bundle("benali", "sylvie")))
     corrected = bundle("benali", "sylvie", Doc("11488-4", sample_pdf("corrigé"), replaces=mine))
     assert api("benali", "post", "/fhir", json=corrected).status_code == 200
-    theirs = (
-        session.execute(
-            select(DocumentEntry).where(
-                DocumentEntry.patient_id == cast.patients["sylvie"],
-                DocumentEntry.author_ref == DURAND,  # her médecin traitant's, not masked
-                DocumentEntry.masked_ps.is_(False),
-                DocumentEntry.current.is_(True),
-                DocumentEntry.status == "current",
-            )
-        )
-        .scalars()
-        .first()
-    )
-    assert theirs is not None
+    theirs = durands_document(session, cast)
     replacing = bundle("benali", "sylvie", Doc("11488-4", sample_pdf("x"), replaces=str(theirs.id)))
     refused = api("benali", "post", "/fhir", json=replacing)
     assert refused.status_code == 400
@@ -564,20 +558,7 @@ def test_a_document_reached_by_its_id_does_not_tell_a_refused_actor_that_it_exis
     """Dr Noir, blocked by Sylvie, asks for one of her documents by its id: "not found", as for
     an id that does not exist (the refusal is traced all the same). Dr Benali, who may feed
     her record but not read it, asks to archive Dr Durand's document: "not found" too."""
-    theirs = (
-        session.execute(
-            select(DocumentEntry).where(
-                DocumentEntry.patient_id == cast.patients["sylvie"],
-                DocumentEntry.author_ref == DURAND,
-                DocumentEntry.masked_ps.is_(False),
-                DocumentEntry.current.is_(True),
-                DocumentEntry.status == "current",
-            )
-        )
-        .scalars()
-        .first()
-    )
-    assert theirs is not None
+    theirs = durands_document(session, cast)
     for asked in (theirs.id, uuid.uuid4()):
         answer = api("noir", "get", f"/fhir/DocumentReference/{asked}")
         assert answer.status_code == 404, answer.text

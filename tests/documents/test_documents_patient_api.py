@@ -28,7 +28,7 @@ from carnet.notifications.worker import dispatch_due
 from carnet.settings import Settings
 from carnet.terminology.documents import TRE_A00
 from carnet.web.portal import CSRF_COOKIE
-from tests.conftest import INS, NIRS, Cast, FakeSender
+from tests.conftest import INS, NIRS, Cast, FakeSender, current_documents
 from tests.documents.conftest import bundle, sample_pdf
 
 Api = Callable[..., Any]
@@ -308,35 +308,17 @@ def test_the_count_waiting_for_the_doctor_keeps_a_minors_secret_from_her_parents
     """Léa's secret consultation is hidden from her legal representatives: kept from her too
     for now, it is not counted for her mother either ("a document is waiting")."""
     lea = cast.patients["lea"]
-    secret = (
-        session.execute(
-            select(DocumentEntry).where(
-                DocumentEntry.patient_id == lea,
-                DocumentEntry.current.is_(True),
-                DocumentEntry.invisible_representatives.is_(True),
-            )
-        )
-        .scalars()
-        .first()
-    )
-    assert secret is not None
+    secret, *_ = current_documents(session, lea, DocumentEntry.invisible_representatives.is_(True))
     before = waiting_for_patient(session, holder("sylvie"), lea)
     secret.invisible_patient = True
     session.flush()
     assert waiting_for_patient(session, holder("sylvie"), lea) == before
-    shared = (
-        session.execute(
-            select(DocumentEntry).where(
-                DocumentEntry.patient_id == lea,
-                DocumentEntry.current.is_(True),
-                DocumentEntry.invisible_representatives.is_(False),
-                DocumentEntry.invisible_patient.is_(False),
-            )
-        )
-        .scalars()
-        .first()
+    shared, *_ = current_documents(
+        session,
+        lea,
+        DocumentEntry.invisible_representatives.is_(False),
+        DocumentEntry.invisible_patient.is_(False),
     )
-    assert shared is not None
     shared.invisible_patient = True  # one she may know of: counted
     session.flush()
     assert waiting_for_patient(session, holder("sylvie"), lea) == before + 1

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -17,7 +16,7 @@ from carnet.audit.models import AuditEntry
 from carnet.documents.models import DocumentEntry
 from carnet.records import practice
 from carnet.records import service as records
-from tests.conftest import Cast, audit_rows
+from tests.conftest import Cast, audit_rows, current_documents
 
 
 def test_a_professionals_access_stays_in_whats_new_after_many_visits_of_the_patient(
@@ -73,13 +72,7 @@ def test_a_minors_history_keeps_her_secret_consultation_from_her_parents(
     mother reads, nothing of it either (its submission naming the midwife, its writing, the
     accesses to it), while the rest of the history stays."""
     lea, sylvie = cast.patients["lea"], holder("sylvie")
-    secret = session.execute(
-        select(DocumentEntry).where(
-            DocumentEntry.patient_id == lea,
-            DocumentEntry.current.is_(True),
-            DocumentEntry.invisible_representatives.is_(True),
-        )
-    ).scalar_one()
+    [secret] = current_documents(session, lea, DocumentEntry.invisible_representatives.is_(True))
     marks = (f"document={secret.logical_id}", f"submission={secret.submission_id}")
 
     def about_it(row: AuditEntry) -> bool:

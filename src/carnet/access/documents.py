@@ -75,24 +75,12 @@ def document_visible(
     return False
 
 
-def known_to_writer(
-    actor: Actor,
-    record: RecordFacts,
-    mode: Mode,
-    doc: DocumentFacts,
-    matrix: Matrix,
-    *,
-    reveal_masked_in_emergency: bool = False,
-) -> bool:
-    """May ``actor`` — allowed to write to the record in ``mode`` — know of this document: name
-    it as the one its submission replaces, or ask for a change to it? Only a document it may
-    see; and a writer who may not read the record (feeding needs no consent), only one it
-    wrote. Else the document answers as one that does not exist: a write must not tell the
-    writer what is kept from it."""
-    if not document_visible(
-        actor, record, mode, doc, matrix, reveal_masked_in_emergency=reveal_masked_in_emergency
-    ):
-        return False
+def known_to_writer(actor: Actor, record: RecordFacts, doc: DocumentFacts) -> bool:
+    """May ``actor`` — allowed to write to the record, and to see this document
+    (``document_visible``) — know of it: name it as the one its submission replaces, or ask
+    for a change to it? A writer who may not read the record (feeding needs no consent), only
+    if it wrote it. Else the document answers as one that does not exist: a write must not
+    tell the writer what is kept from it."""
     return doc.author_ref == actor.ref or decide(actor, Action.READ, record).allowed
 
 

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
@@ -149,20 +148,8 @@ async def _live_session(request: Request) -> bool:
 
 def keep_once_committed(sent: UploadForm, session: Session) -> None:
     """The route used the file: it stays if, and once, the transaction it was used in commits
-    (and not on an error that comes after that commit, such as a cancellation). Rolled back
-    (a refusal rolls back, then commits its trail), that transaction's file goes."""
-    used = [True]
-
-    def committed(_session: Session) -> None:
-        if used[0]:
-            sent.kept = True
-
-    def rolled_back(_session: Session, previous: Any) -> None:
-        if previous.parent is None:  # the document's transaction, not a savepoint within it
-            used[0] = False
-
-    event.listen(session, "after_commit", committed)
-    event.listen(session, "after_soft_rollback", rolled_back)
+    (and not on an error that comes after that commit, such as a cancellation)."""
+    service.after_commit(session, lambda: setattr(sent, "kept", True))
 
 
 # Function scope, as ``DbSession``'s and entered before it: left after its commit (or its

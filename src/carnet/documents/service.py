@@ -516,14 +516,7 @@ def _replaced(
         or previous.patient_id != patient_id
         or not previous.current
         or previous.status != "current"
-        or not known_to_writer(
-            actor,
-            facts,
-            mode,
-            facts_of(previous),
-            matrix_of(session),
-            reveal_masked_in_emergency=settings_of(session).emergency_reveals_masked,
-        )
+        or not _sees(session, actor, facts, mode, previous, writing=True)
     ):
         raise Invalid(
             "The replaced document does not exist for this patient, or is no longer current.",
@@ -907,18 +900,32 @@ def _visible(
         )
     except AccessDenied as denied:  # traced as refused; but reached by the document's id, its
         raise AccessDenied(NotFound(NOT_FOUND), denied.entry) from None  # existence is not told
-    settings = settings_of(session)
-    seen = known_to_writer if action is Action.WRITE else document_visible
-    if not seen(
+    if not _sees(session, actor, facts, mode, entry, writing=action is Action.WRITE):
+        raise NotFound(NOT_FOUND)  # audited as an access to the record; the document stays hidden
+    return entry, facts
+
+
+def _sees(
+    session: Session,
+    actor: Actor,
+    facts: RecordFacts,
+    mode: Mode,
+    entry: DocumentEntry,
+    *,
+    writing: bool = False,
+) -> bool:
+    """``document_visible`` under the operator's matrix and policy; ``writing``: and
+    ``known_to_writer``."""
+    doc = facts_of(entry)
+    seen = document_visible(
         actor,
         facts,
         mode,
-        facts_of(entry),
+        doc,
         matrix_of(session),
-        reveal_masked_in_emergency=settings.emergency_reveals_masked,
-    ):
-        raise NotFound(NOT_FOUND)  # audited as an access to the record; the document stays hidden
-    return entry, facts
+        reveal_masked_in_emergency=settings_of(session).emergency_reveals_masked,
+    )
+    return seen and (not writing or known_to_writer(actor, facts, doc))
 
 
 def blob_id_of(blob_key: str) -> str:
@@ -1338,15 +1345,16 @@ def shred_patient(session: Session, patient_id: uuid.UUID) -> int:
         for key in elsewhere:
             store.delete(key)
 
-    _after_commit(session, destroy)
+    after_commit(session, destroy)
     return in_folder + len(elsewhere)
 
 
 _AFTER_COMMIT = "carnet.documents.after_commit"
 
 
-def _after_commit(session: Session, action: Callable[[], object]) -> None:
-    """Run ``action`` once this session's transaction has committed; forget it on rollback."""
+def after_commit(session: Session, action: Callable[[], object]) -> None:
+    """Run ``action`` once this session's transaction has committed; forget it on rollback
+    (a refusal rolls back, then commits its trail: that commit is not the action's)."""
     pending: list[Callable[[], object]] | None = session.info.get(_AFTER_COMMIT)
     if pending is None:
         pending = session.info[_AFTER_COMMIT] = []
@@ -1362,7 +1370,7 @@ def _run_after_commit(session: Session) -> None:
         try:
             action()
         except Exception:  # committed already: what is left is an orphan for the collector
-            log.warning("purged contents left for `carnet documents gc`", exc_info=True)
+            log.warning("an action after a commit failed", exc_info=True)
 
 
 def _forget_after_commit(session: Session) -> None:
