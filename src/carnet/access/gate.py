@@ -247,6 +247,7 @@ def actor_fields(actor: Actor) -> dict[str, Any]:
         "actor_profession": actor.profession,
         "actor_structure": actor.structure_name,
         "client_id": actor.client_id,
+        "secret": actor.secret,
     }
 
 
@@ -455,5 +456,7 @@ def _notify_patient(
                 mode=decision.mode.value,
                 reason=actor.reason if decision.emergency else None,
                 at=clock.now().isoformat(),
+                # a secret connection's notice goes to the minor, never to the representatives
+                secret=actor.secret or None,
             )
         )

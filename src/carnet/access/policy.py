@@ -96,6 +96,9 @@ class Actor:
     bound_patient_ins: str | None = None  # "<OID>|<matricule>": professionals' tokens
     session_id: str | None = None  # token id or portal session: groups one emergency access
     acting_for: frozenset[uuid.UUID] = field(default_factory=frozenset)  # minors represented
+    # A "connexion secrète" (domain.md §1.5): a minor's confidential care, kept from the legal
+    # representatives (its accesses out of their history, only what is hidden from them added)
+    secret: bool = False
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import QueryableAttribute, Session
 from carnet import clock
 from carnet.access.policy import Actor, ActorKind, RecordFacts
 from carnet.db import settings_of
+from carnet.errors import Invalid
 from carnet.patients.models import LegalRepresentative, Patient, age_on
 from carnet.records.models import Record, RecordStatus, effective_status
 
@@ -44,6 +45,50 @@ def holder_side_clause(
 ) -> ColumnElement[bool]:
     """``holder_side_sees`` as an SQL condition on the hidden-from-representatives column."""
     return hidden_from_representatives.is_(False) if record.is_representative else true()
+
+
+# --- a secret connection ("connexion secrète", domain.md §1.5) ------------------------------
+
+
+def in_secret_connection(session: Session, actor: Actor, patient_id: uuid.UUID) -> bool:
+    """Is ``actor`` in a secret connection to a minor's record (a minor's confidential care)?
+    Its accesses are kept out of the representatives' view of the history (``audit.Ties``)
+    and its access notices are not forwarded to them; what it adds must be hidden from them
+    (``keep_from_representatives``). For an adult, a secret connection is a normal one."""
+    if not actor.secret:
+        return False
+    born = session.execute(
+        select(Patient.birth_date).where(Patient.id == patient_id)
+    ).scalar_one_or_none()
+    return born is not None and _minor_born(session, born, clock.today())
+
+
+def keep_from_representatives(
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    *,
+    hidden_from_representatives: bool,
+    field: str,
+    hideable: bool = True,
+) -> None:
+    """In a secret connection to a minor's record, the actor adds or changes only what is
+    hidden from the minor's legal representatives (the DMP's rule for deposits, applied to all
+    it writes; what cannot be hidden from them, the medical profile, is refused). Asked after
+    the access was decided: the refusal tells who is a minor only to whom may write to it."""
+    if hidden_from_representatives or not in_secret_connection(session, actor, patient_id):
+        return
+    if not hideable:
+        raise Invalid(
+            "In a secret connection to a minor's record, only documents, appointments and "
+            "messages hidden from the legal representatives may be added; this is shown to them.",
+            field=field,
+        )
+    raise Invalid(
+        "In a secret connection to a minor's record, what is added must be hidden from the "
+        "legal representatives (INVISIBLE_REPRESENTANTS_LEGAUX).",
+        field=field,
+    )
 
 
 def is_minor(session: Session, patient: Patient, *, today: date | None = None) -> bool:

@@ -16,6 +16,7 @@ from carnet.access import Action, Actor, ActorKind
 from carnet.access import agenda as rules
 from carnet.access.gate import authorize, deny_unknown, load_facts
 from carnet.access.policy import RecordFacts, decide
+from carnet.access.representation import keep_from_representatives
 from carnet.agenda.fhir import AppointmentDraft
 from carnet.agenda.models import (
     FINAL_STATUSES,
@@ -171,6 +172,13 @@ def create_appointment(
             field="Appointment.status",
         )
     facts = _open(session, actor, patient_id, Action.WRITE, detail="appointment.create")
+    keep_from_representatives(
+        session,
+        actor,
+        patient_id,
+        hidden_from_representatives=draft.hidden_from_representatives,
+        field="Appointment.meta.security",
+    )
     kind, ref, name = _source(actor, facts)
     practitioner_ref, practitioner_name = draft.practitioner_ref, draft.practitioner_name
     structure = None
@@ -236,6 +244,13 @@ def update_appointment(
     # label out never reveals one that was (its reminder then stops being forwarded too).
     row.hidden_from_representatives = (
         row.hidden_from_representatives or draft.hidden_from_representatives
+    )
+    keep_from_representatives(
+        session,
+        actor,
+        row.patient_id,
+        hidden_from_representatives=row.hidden_from_representatives,
+        field="Appointment.meta.security",
     )
     if row.status == AppointmentStatus.CANCELLED:
         row.cancelled_at = now

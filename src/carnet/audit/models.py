@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy import Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carnet.db import Base, IdMixin
@@ -38,6 +38,9 @@ class AuditEntry(IdMixin, Base):
     resource_type: Mapped[str | None] = mapped_column(String(40))
     resource_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(String(500))
+    # Recorded in a secret connection (a minor's confidential care): kept out of what the
+    # minor's legal representatives read of the history
+    secret: Mapped[bool] = mapped_column(default=False, server_default=false())
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

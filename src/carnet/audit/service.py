@@ -67,12 +67,16 @@ def chain_key(session: Session) -> bytes:
 
 
 def entry_hash(key: bytes, prev_hash: str, entry: Any) -> str:
-    return values_hash(key, prev_hash, {name: getattr(entry, name) for name in HASHED_FIELDS})
+    values = {name: getattr(entry, name) for name in HASHED_FIELDS}
+    return values_hash(key, prev_hash, {**values, "secret": entry.secret})
 
 
 def values_hash(key: bytes, prev_hash: str, values: dict[str, Any]) -> str:
+    hashed = [_canonical(values[name]) for name in HASHED_FIELDS]
+    if values.get("secret"):  # only then: the rows written before the column hash as they did
+        hashed.append("secret")
     payload = json.dumps(
-        [_canonical(values[name]) for name in HASHED_FIELDS],
+        hashed,
         ensure_ascii=False,
         separators=(",", ":"),
     )
@@ -100,6 +104,7 @@ def append(
     resource_id: str | None = None,
     reason: str | None = None,
     detail: str | None = None,
+    secret: bool = False,
 ) -> None:
     """Record one row for the patient's chain (or the system chain) in the caller's
     transaction: it is written when the transaction commits (see ``append_many``)."""
@@ -121,6 +126,7 @@ def append(
                 "resource_id": resource_id,
                 "reason": reason,
                 "detail": detail,
+                "secret": secret,
             }
         ],
     )
@@ -326,6 +332,7 @@ def _row(
         "resource_type": entry.get("resource_type"),
         "resource_id": entry.get("resource_id"),
         "detail": _clip(entry.get("detail"), 500),
+        "secret": bool(entry.get("secret")),
         "prev_hash": prev_hash,
     }
     values["hash"] = values_hash(key, prev_hash, values)
@@ -504,23 +511,34 @@ def trail(
             )
         )
     if leave_out_tied is not None:
+        if leave_out_tied.resource_ids:
+            query = query.where(
+                or_(
+                    e.resource_id.is_(None),
+                    e.resource_id.not_in(sorted(leave_out_tied.resource_ids)),
+                )
+            )
         query = query.where(
-            or_(e.resource_id.is_(None), e.resource_id.not_in(sorted(leave_out_tied.resource_ids))),
             *(
                 or_(e.detail.is_(None), e.detail.not_like(f"%{mark}%"))
                 for mark in sorted(leave_out_tied.marks)
-            ),
+            )
         )
+        if leave_out_tied.secret_connections:
+            query = query.where(e.secret.is_(False))
     return list(session.execute(query.order_by(e.seq.desc()).limit(limit)).scalars())
 
 
 @dataclass(frozen=True)
 class Ties:
-    """What ties trail rows to some documents: their ids as the rows' resource, and marks in
-    the rows' detail (``document=<logical id>``, ``submission=<id>``)."""
+    """What ties trail rows to what is kept from their reader: documents, by their ids as the
+    rows' resource and marks in the rows' detail (``document=<logical id>``,
+    ``submission=<id>``); and the secret connections (``secret_connections``: every row
+    recorded in one, for a minor's legal representative)."""
 
-    resource_ids: frozenset[str]
-    marks: frozenset[str]
+    resource_ids: frozenset[str] = frozenset()
+    marks: frozenset[str] = frozenset()
+    secret_connections: bool = False
 
 
 # The actions that only look (the access history can leave out its reader's own).

@@ -41,7 +41,11 @@ from carnet.access.gate import (
     load_facts,
     load_subject,
 )
-from carnet.access.representation import HOLDER_SIDE, holder_side_clause
+from carnet.access.representation import (
+    HOLDER_SIDE,
+    holder_side_clause,
+    keep_from_representatives,
+)
 from carnet.audit import service as audit
 from carnet.db import core, new_id, settings_of, utf8_bytes
 from carnet.documents import envelope
@@ -278,6 +282,15 @@ def _provide(
         detail=f"documents={len(request.documents)} submission={submission_id}",
         facts=subject.facts,
     )
+    shown = [d for d in request.documents if not d.invisible_representatives]
+    if shown:  # a minor's secret care: only what her representatives do not see
+        keep_from_representatives(
+            session,
+            actor,
+            patient_id,
+            hidden_from_representatives=False,
+            field=f"{shown[0].where}.securityLabel",
+        )
     _check_authors(actor, request.documents)
     _check_duplicates(session, patient_id, request.documents)
     replaced = {

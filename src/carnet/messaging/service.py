@@ -28,7 +28,7 @@ from carnet.access.messaging import (
     listed_threads,
     thread_clauses,
 )
-from carnet.access.representation import representatives_of
+from carnet.access.representation import keep_from_representatives, representatives_of
 from carnet.accounts.models import Account
 from carnet.db import new_id, settings_of
 from carnet.documents import envelope
@@ -118,6 +118,13 @@ def start_thread(
     body = _checked_body(body)
     files = _checked_attachments(session, attachments)
     authorize_messaging(session, actor, patient_id, Verb.START, detail=f"attachments={len(files)}")
+    keep_from_representatives(
+        session,
+        actor,
+        patient_id,
+        hidden_from_representatives=hidden_from_representatives,
+        field="Communication.meta.security",
+    )
     now = clock.now()
     thread_id = new_id()  # the thread's id is its first message's id (FHIR partOf)
     thread = Thread(
@@ -171,6 +178,13 @@ def reply(
         thread=_thread_facts(session, thread),
         resource_id=str(thread.id),
         detail=f"attachments={len(files)}",
+    )
+    keep_from_representatives(
+        session,
+        actor,
+        thread.patient_id,
+        hidden_from_representatives=thread.hidden_from_representatives,
+        field="Communication.inResponseTo",
     )
     last = session.execute(
         select(Message.id)

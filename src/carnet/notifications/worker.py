@@ -63,9 +63,10 @@ ACCESS_TEMPLATES = ("first_access", "emergency_access")
 
 def _forwarded(row: OutboxMessage) -> bool:
     """Notices a legal representative receives for a minor out of reach: the access notices,
-    and appointment reminders except those of an appointment kept secret from them."""
+    except those of an access in a secret connection, and appointment reminders except those
+    of an appointment kept secret from them."""
     if row.template in ACCESS_TEMPLATES:
-        return True
+        return (row.payload or {}).get("secret") is not True
     return (
         row.template == "appointment_reminder"
         and (row.payload or {}).get("to_representatives") is True

@@ -16,6 +16,7 @@ from carnet import clock
 from carnet.access import Action, Actor, ActorKind
 from carnet.access.gate import authorize
 from carnet.access.profile import check_may_change_entry, entry_ref
+from carnet.access.representation import keep_from_representatives
 from carnet.db import settings_of
 from carnet.errors import Forbidden, NotFound
 from carnet.profile.fhir import ProfileInput, stamp
@@ -48,6 +49,7 @@ def create(
         audit_action="write",
         detail=f"{parsed.resource_type}",
     )
+    _not_in_secret(session, actor, patient_id, parsed.resource_type)
     kind, ref, name = _source(actor)
     now = clock.now()
     entry = ProfileEntry(
@@ -100,7 +102,24 @@ def _owned(
         resource_id=str(entry.id),
         audit_action="write" if action is Action.WRITE else "read",
     )
+    if action is Action.WRITE:
+        _not_in_secret(session, actor, entry.patient_id, resource_type)
     return entry
+
+
+def _not_in_secret(
+    session: Session, actor: Actor, patient_id: uuid.UUID, resource_type: str
+) -> None:
+    """The medical profile is shown to a minor's legal representatives: a secret connection
+    does not write to it."""
+    keep_from_representatives(
+        session,
+        actor,
+        patient_id,
+        hidden_from_representatives=False,
+        field=resource_type,
+        hideable=False,
+    )
 
 
 def update(

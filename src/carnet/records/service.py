@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -483,8 +483,9 @@ def lookup_record(
 
 def _authorize_trail(session: Session, actor: Actor, patient_id: uuid.UUID) -> audit.Ties | None:
     """Reading the access history is an access of its own: decided and traced. Returns what
-    ties rows to documents kept from this reader (a minor's legal representative does not
-    read, in the minor's history, what concerns the documents hidden from them)."""
+    ties rows to what is kept from this reader: a minor's legal representative does not read,
+    in the minor's history, what concerns the documents hidden from them, nor what was done in
+    a secret connection."""
     from carnet.documents import service as documents
 
     facts = load_facts(session, actor, patient_id)
@@ -497,9 +498,11 @@ def _authorize_trail(session: Session, actor: Actor, patient_id: uuid.UUID) -> a
         audit_action="read_trail",
         facts=facts,
     )
-    return documents.trail_ties(
-        session, patient_id, hidden_from_representatives=not holder_side_sees(facts, True)
-    )
+    if holder_side_sees(facts, True):
+        return None
+    # a representative: neither the documents hidden from them nor the secret connections
+    ties = documents.trail_ties(session, patient_id, hidden_from_representatives=True)
+    return replace(ties or audit.Ties(), secret_connections=True)
 
 
 def read_trail(

@@ -36,6 +36,10 @@ PURPOSES = {
     "regulation": Mode.REGULATOR,
     "regulator": Mode.REGULATOR,
 }
+# The VIHF's confidentiality-code attribute asks for a secret connection (domain.md §1.5),
+# given alone or as the HL7 v2 "code^OID" the DMP's VIHF carries.
+SECRET_CONNECTION = "INVISIBLE_REPRESENTANTS_LEGAUX"  # noqa: S105 - a TRE_A07 code
+TRE_A07 = "1.2.250.1.213.1.1.4.13"
 
 
 def register_system(
@@ -164,6 +168,7 @@ def token_claims_for_assertion(
         raise Invalid("Emergency access (bris de glace) needs a reason.", field="reason")
     if mode is Mode.REGULATOR and "samu_regulator" not in professional.role_set:
         raise Invalid("Regulator mode is reserved to SAMU regulating physicians.", field="role")
+    secret = _secret_connection(claims.get("confidentiality_code"))
     patient_ins: str | None = None
     if claims.get("patient"):
         # Bound by INS, resolved on each request: the token says nothing of who exists.
@@ -173,6 +178,8 @@ def token_claims_for_assertion(
         raise Invalid(
             "Emergency and regulator tokens are for one patient: give 'patient'.", field="patient"
         )
+    elif secret:
+        raise Invalid("A secret connection is for one patient: give 'patient'.", field="patient")
     structure = (
         session.get(Structure, professional.structure_id) if professional.structure_id else None
     )
@@ -183,7 +190,22 @@ def token_claims_for_assertion(
         "pins": patient_ins,
         "purpose": mode.value,
         "reason": reason if mode is not Mode.NORMAL else None,
+        **({"secret": True} if secret else {}),
     }
+
+
+def _secret_connection(code: Any) -> bool:
+    """Does the assertion ask for a secret connection ("connexion secrète": a minor's
+    confidential care, kept from the legal representatives)?"""
+    if code is None or code == "":
+        return False
+    if str(code) in (SECRET_CONNECTION, f"{SECRET_CONNECTION}^{TRE_A07}"):
+        return True
+    raise Invalid(
+        f"Unknown confidentiality_code; the one accepted is {SECRET_CONNECTION} "
+        "(a secret connection to a minor's record).",
+        field="confidentiality_code",
+    )
 
 
 def professional_act(professional: Professional, structure: Structure | None) -> dict[str, Any]:

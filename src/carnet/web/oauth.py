@@ -246,6 +246,8 @@ class SystemAssertionGrant(JWTBearerGrant):  # type: ignore[misc]
             "scope": scope,
             "purpose_of_use": token_claims["purpose"],
         }
+        if token_claims.get("secret"):
+            body["confidentiality_code"] = systems.SECRET_CONNECTION
         return 200, body, self.TOKEN_RESPONSE_HEADER
 
 

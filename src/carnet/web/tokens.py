@@ -108,4 +108,5 @@ def actor_from_claims(claims: dict[str, Any]) -> Actor:
         bound_patient_id=bound,
         bound_patient_ins=claims.get("pins"),
         session_id=claims.get("jti"),
+        secret=claims.get("secret") is True,
     )
