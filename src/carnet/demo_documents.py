@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -286,13 +287,14 @@ def load_documents(
             )
         )
 
-    # Léa: a secret consultation (invisible to her legal representatives) and a vaccination.
+    # Léa: a secret consultation (seen alone, in a secret connection: invisible to her legal
+    # representatives, and so is what Dr Durand did in it), then a vaccination her mother sees.
     moment = when(2026, 6, 3, 17)
     with at(moment):
         count += len(
             _provide(
                 session,
-                actor("paul.durand"),
+                replace(actor("paul.durand"), secret=True),
                 lea,
                 _author(durand),
                 [
@@ -310,6 +312,18 @@ def load_documents(
                         created=moment,
                         confidentiality=["INVISIBLE_REPRESENTANTS_LEGAUX"],
                     ),
+                ],
+            )
+        )
+    moment = when(2026, 6, 10, 17)
+    with at(moment):
+        count += len(
+            _provide(
+                session,
+                actor("paul.durand"),
+                lea,
+                _author(durand),
+                [
                     Doc(
                         "87273-9",
                         _pdf("87273-9", lea, durand, place("paul.durand"), moment),

@@ -2,7 +2,8 @@
 real server with a fresh demo. Dr Durand finds Sylvie by her NIR, reads a document, adds one and
 sees the safety warning before prescribing amoxicillin to a patient allergic to penicillin;
 Dr Benali breaks the glass and the red banner stays across pages until she ends it; Dr Lefèvre,
-the SAMU regulator, opens Sylvie's record in regulator mode; the dentist
+the SAMU regulator, opens Sylvie's record in regulator mode; Dr Durand sees Léa alone in a
+secret connection; the dentist
 does not see the advance directives, the podiatrist the childbirth report; Dr Noir, blocked, is
 refused; Dr Blanc, an excluded actor, finds no record at all. Screenshots go to
 docs/screenshots/pro-*.png when CARNET_SCREENSHOTS is set."""
@@ -170,6 +171,45 @@ def test_a_doctor_breaks_the_glass_and_the_banner_stays_until_she_ends_it(
     page.get_by_role("button", name="Terminer l'accès en urgence").click()
     expect(page.locator("#emergency-banner")).to_have_count(0)
     expect(page.get_by_role("heading", name="Résumé d'urgence")).to_have_count(0)
+
+
+def test_a_gp_sees_lea_alone_in_a_secret_connection(page: Page, live: Live, tmp_path: Path) -> None:
+    """Léa, a minor, comes without her mother: Dr Durand opens a secret connection; the banner
+    stays on every page, the form offers only a document hidden from her representatives, and
+    ending it brings the ordinary record back."""
+    sign_in(page, live, "durand")
+    page.get_by_label("INS ou NIR du patient").fill("2 11 08 31 555 044 97")
+    page.get_by_role("button", name="Trouver le dossier").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Léa")
+    panel = page.get_by_role("region", name="Connexion secrète")
+    expect(panel).to_contain_text("sans ses représentants légaux")
+    panel.get_by_role("button", name="Ouvrir une connexion secrète").click()
+    banner = page.locator("#secret-banner")
+    expect(banner).to_contain_text("n'est pas montré aux représentants légaux")
+    expect(page.get_by_role("button", name="Ouvrir une connexion secrète")).to_have_count(0)
+    accessible(page, "secret connection")
+    shot(page, "pro-secret")
+
+    report = tmp_path / "consultation.pdf"
+    report.write_bytes(TINY_PDF)
+    page.get_by_role("link", name="Ajouter un document").click()
+    expect(page.locator("#secret-banner")).to_be_visible()
+    page.get_by_label("Type de document").select_option("11488-4")
+    page.get_by_label("Titre (facultatif)").fill("Consultation de contraception")
+    expect(
+        page.get_by_label("Non : masqué aux représentants légaux (connexion secrète)")
+    ).to_be_checked()
+    expect(page.get_by_label("Oui", exact=True)).to_have_count(0)
+    page.get_by_label("Fichier").set_input_files(str(report))
+    accessible(page, "add a document in a secret connection")
+    shot(page, "pro-secret-add")
+    page.get_by_role("button", name="Ajouter au dossier").click()
+    expect(page.get_by_role("status")).to_contain_text("Le document a été ajouté au dossier.")
+    page.locator("#secret-banner").get_by_role(
+        "button", name="Terminer la connexion secrète"
+    ).click()
+    expect(page.locator("#secret-banner")).to_have_count(0)
+    expect(page.get_by_role("button", name="Ouvrir une connexion secrète")).to_be_visible()
 
 
 def test_the_samu_regulator_opens_sylvies_record_in_regulator_mode(page: Page, live: Live) -> None:

@@ -66,6 +66,8 @@ def test_software_asks_for_a_secret_connection_with_the_confidentiality_code(
     assert response.json()["confidentiality_code"] == "INVISIBLE_REPRESENTANTS_LEGAUX"
     normal = grant(client, assertion, patient=INS.format(NIRS["lea"]))
     assert "confidentiality_code" not in normal.json()
+    advertised = client.get("/fhir/.well-known/smart-configuration").json()
+    assert "confidentiality_code" in advertised["carnet_assertion_claims"]
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ A patient left out was not shown: nothing is written for them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import replace
 from itertools import islice
 from typing import Any
@@ -90,8 +90,16 @@ def _mine(actor: Actor) -> Any:
     )
 
 
-def _show(session: Session, actor: Actor, patients: list[Patient], action: str) -> None:
-    """One allowed row on each shown patient's trail, in one batch."""
+def _show(
+    session: Session,
+    actor: Actor,
+    patients: list[Patient],
+    action: str,
+    secretly: Collection[uuid.UUID] = (),
+) -> None:
+    """One allowed row on each shown patient's trail, in one batch; marked secret on the
+    records the professional reached in a secret connection (``secretly``): the name in their
+    list would tell a minor's parents of it."""
     audit.append_many(
         session,
         [
@@ -104,6 +112,7 @@ def _show(session: Session, actor: Actor, patients: list[Patient], action: str) 
                 "resource_type": "Patient",
                 "resource_id": str(patient.id),
                 **actor_fields(actor),
+                "secret": actor.secret or patient.id in secretly,
             }
             for patient in patients
         ],
@@ -160,9 +169,11 @@ def recent_patients(
     opened: Iterable[tuple[uuid.UUID, frozenset[Mode]]],
     *,
     limit: int,
+    secretly: Collection[uuid.UUID] = (),
 ) -> list[Patient]:
     """The first ``limit`` of the records this professional ``opened`` (newest first, with the
-    modes they used) that they may still read, by name; each shown patient is traced."""
+    modes they used) that they may still read, by name; each shown patient is traced (in
+    secret on those ``secretly`` reached in a secret connection)."""
     if not _professional(actor) or not scope_allows(actor, Action.READ, "Patient"):
         return []
     candidates = iter(opened)
@@ -182,7 +193,7 @@ def recent_patients(
         shown.extend(allowed[pid] for pid in chunk if pid in allowed)  # the caller's order
     shown = shown[:limit]
     if shown:
-        _show(session, actor, shown, RECENT_LIST)
+        _show(session, actor, shown, RECENT_LIST, secretly)
     return shown
 
 

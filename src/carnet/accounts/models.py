@@ -79,3 +79,5 @@ class WebSession(CreatedMixin, Base):
     emergency_reason: Mapped[str | None] = mapped_column(String(500))
     emergency_until: Mapped[datetime | None]
     emergency_mode: Mapped[str | None] = mapped_column(String(16))
+    # A professional's secret connection to one minor's record (domain.md §1.5), until ended
+    secret_patient_id: Mapped[uuid.UUID | None]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from carnet import clock
 from carnet.access import URGENT_MODES, Action, Actor, ActorKind, Mode
 from carnet.access.gate import actor_fields, authorize
+from carnet.access.representation import in_secret_connection
 from carnet.accounts.models import Account, AccountKind, SignInChallenge, WebSession
 from carnet.audit import service as audit
 from carnet.crypto import (
@@ -556,3 +557,36 @@ def end_emergency_access(session: Session, web: WebSession) -> None:
     """End the session's urgent access now (the next pages act in normal mode)."""
     web.emergency_patient_id = web.emergency_reason = web.emergency_until = None
     web.emergency_mode = None
+
+
+# --- a professional's secret connection to a minor's record ---------------------------------
+
+
+def start_secret_connection(
+    session: Session, actor: Actor, web: WebSession, patient_id: uuid.UUID
+) -> None:
+    """Open a minor's record in a secret connection for this portal session (domain.md §1.5:
+    the minor seen without her parents): the access is decided and traced as a secret one, and
+    every page of the session then acts in it on that record until the professional ends it or
+    the session ends. Refused for an adult's record (no one to keep it from)."""
+    if actor.kind is not ActorKind.PROFESSIONAL:
+        raise Forbidden("A secret connection is for professionals.")
+    secret = replace(actor, secret=True)
+    authorize(
+        session,
+        secret,
+        patient_id,
+        Action.READ,
+        resource_type="Patient",
+        resource_id=str(patient_id),
+        audit_action="read",
+        detail="secret connection started",
+    )
+    if not in_secret_connection(session, secret, patient_id):
+        raise Invalid("A secret connection is for a minor's record.", field="secret")
+    web.secret_patient_id = patient_id
+
+
+def end_secret_connection(web: WebSession) -> None:
+    """End the session's secret connection now (the next pages act in a normal one)."""
+    web.secret_patient_id = None

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from carnet.access.representation import is_minor
 from carnet.accounts import service as accounts
 from carnet.documents import service, uploads
 from carnet.documents.models import DocumentEntry
@@ -334,6 +335,8 @@ def _add_page(
         "pro_add_document.html",
         {
             "patient": view.patient,
+            "minor": is_minor(session, view.patient),
+            "secret": signed.secret_patient_id == patient_id,
             "types": uploads.professional_types(),
             "categories": {c.key: c for c in vocab.categories()},
             "max_mb": request.app.state.settings.document_max_bytes // 1_000_000,
@@ -374,6 +377,11 @@ def pro_add_document(
             title=sent.fields.get("title", ""),
             upload=sent.upload,
             sealed=sent.sealed,
+            visibility=uploads.Visibility(
+                masked=sent.fields.get("masque_ps") == "on",
+                invisible_patient=sent.fields.get("invisible_patient") == "on",
+                representatives=sent.fields.get("representatives") or None,
+            ),
         )
     except CarnetError as error:
         failed = form_failed(session, error)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from carnet.access import Action, Actor, ActorKind
 from carnet.access.gate import deny_unknown
+from carnet.access.representation import is_minor
 from carnet.db import settings_of
 from carnet.documents import fhir, service
 from carnet.documents.bundles import Author, Doc, provide_bundle
@@ -73,7 +74,31 @@ def _form_field(where: str | None) -> str | None:
         return "file"
     if where.endswith(".type") or ".category" in where:
         return "type"
+    if "securityLabel" in where:
+        return "visibility"
     return None
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What a professional answers, for each deposit, about who sees the document (domain.md
+    §1.5: hidden from professionals? visible to the patient? and, for a minor, to the legal
+    representatives: ``representatives`` "shown" or "hidden", to be stated)."""
+
+    masked: bool = False
+    invisible_patient: bool = False
+    representatives: str | None = None
+
+    def codes(self) -> list[str]:
+        return [
+            code
+            for code, chosen in (
+                ("MASQUE_PS", self.masked),
+                ("INVISIBLE_PATIENT", self.invisible_patient),
+                ("INVISIBLE_REPRESENTANTS_LEGAUX", self.representatives == "hidden"),
+            )
+            if chosen
+        ]
 
 
 def add_document(
@@ -85,11 +110,14 @@ def add_document(
     title: str,
     upload: Upload,
     sealed: list[service.SealedContent] | None = None,
+    visibility: Visibility | None = None,
 ) -> tuple[list[DocumentEntry], dict[uuid.UUID, list[EarlierExam]]]:
     """Add one document to the record through the ITI-65 path; returns the stored entry and,
     for exam results, the earlier same exams ("the same exam was done on …"). ``sealed``: the
     file's content, sealed and stored already (``service.seal``), which the caller removes if
-    this fails; otherwise it is sealed here, inside the transaction."""
+    this fails; otherwise it is sealed here, inside the transaction. ``visibility``: a
+    professional's answers (for a minor, the representatives' must be stated); the patient's
+    own documents are visible to all, and hidden afterwards if she wishes."""
     patient = session.get(Patient, patient_id)
     if patient is None:
         raise deny_unknown(actor, action=Action.WRITE, resource_type="DocumentReference")
@@ -112,6 +140,14 @@ def add_document(
             "or a CDA R2 (XML) document.",
             field="file",
         )
+    visibility = visibility or Visibility()
+    if by_patient:
+        visibility = Visibility()
+    elif visibility.representatives not in ("shown", "hidden") and is_minor(session, patient):
+        raise Invalid(
+            "Say whether the minor's legal representatives may see this document.",
+            field="visibility",
+        )
     title = " ".join(title.split())[:255] or doc_type.display
     author = (
         Author(ps_idnat=None)
@@ -130,6 +166,7 @@ def add_document(
                 content_type=content_type,
                 title=title,
                 inline=True,
+                confidentiality=visibility.codes(),
             )
         ],
         ins_oid=patient.ins_oid,
@@ -139,4 +176,7 @@ def add_document(
         parsed = fhir.parse_provide_bundle(body, max_bytes=limit)
     except Invalid as error:
         raise Invalid(error.message, field=_form_field(error.field)) from None
-    return service.provide_checked(session, actor, parsed, sealed=sealed)
+    try:
+        return service.provide_checked(session, actor, parsed, sealed=sealed)
+    except Invalid as error:  # a secret connection's rule, say: said by the form's fields
+        raise Invalid(error.message, field=_form_field(error.field) or error.field) from None

@@ -178,5 +178,9 @@ def smart_configuration(base_url: str) -> dict[str, Any]:
             "patient": "INS as urn:oid:<OID>|<matricule> (binds the token to one patient)",
             "purpose_of_use": "normal | bris_de_glace | regulation",
             "reason": "mandatory with bris_de_glace",
+            "confidentiality_code": (
+                "INVISIBLE_REPRESENTANTS_LEGAUX: a secret connection to a minor's record "
+                "(with patient)"
+            ),
         },
     }

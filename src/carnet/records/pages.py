@@ -71,6 +71,7 @@ def pro_render(
             "actor": signed.actor,
             "account": signed.account,
             "emergency": signed.emergency,
+            "secret_patient_id": signed.secret_patient_id,
             **(context or {}),
         },
         status_code,
@@ -200,6 +201,33 @@ def urgent_access(
             failed = type(failed)(failed.message, field=field)
         return patient_page(request, session, signed, patient_id, error=failed, form=form)
     return RedirectResponse(f"/pro/patients/{patient_id}", status_code=303)
+
+
+@router.post("/pro/patients/{patient_id}/secret")
+def secret_connection(
+    request: Request,
+    patient_id: uuid.UUID,
+    form: CsrfForm,
+    session: DbSession,
+    signed: SignedIn,
+) -> Response:
+    """A secret connection to a minor's record (domain.md §1.5): what the professional does
+    on it is kept from the minor's legal representatives until the connection ends."""
+    try:
+        accounts.start_secret_connection(
+            session, signed.actor_on(patient_id), signed.web, patient_id
+        )
+    except CarnetError as error:
+        failed = form_failed(session, error)
+        return patient_page(request, session, signed, patient_id, error=failed, form=form)
+    return RedirectResponse(f"/pro/patients/{patient_id}", status_code=303)
+
+
+@router.post("/pro/secret/fin")
+def end_secret_connection(form: CsrfForm, session: DbSession, signed: SignedIn) -> Response:
+    ended = signed.secret_patient_id
+    accounts.end_secret_connection(signed.web)
+    return RedirectResponse(f"/pro/patients/{ended}" if ended else "/pro", status_code=303)
 
 
 @router.post("/pro/urgence/fin")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from carnet import clock
 from carnet.access import URGENT_MODES, Action, Actor, ActorKind, Mode, decide, listing
 from carnet.access.gate import Subject
+from carnet.access.representation import is_minor
 from carnet.audit.models import AuditEntry
 from carnet.documents import service as documents
 from carnet.documents.models import DocumentEntry
@@ -93,13 +94,18 @@ def recent_patients(session: Session, actor: Actor, *, limit: int = 10) -> list[
     Only names: opening one is a new, audited lookup."""
     _professional(actor)
     last: dict[uuid.UUID, Any] = {}
+    secretly: set[uuid.UUID] = set()  # reached in a secret connection: so is the name's row
 
     def opened() -> Iterator[tuple[uuid.UUID, frozenset[Mode]]]:
-        for patient_id, at, modes in _opened_lately(session, actor, batch=max(limit, 10) * 3):
+        for patient_id, at, modes, secret in _opened_lately(
+            session, actor, batch=max(limit, 10) * 3
+        ):
             last[patient_id] = at
+            if secret:
+                secretly.add(patient_id)
             yield patient_id, modes
 
-    shown = listing.recent_patients(session, actor, opened(), limit=limit)
+    shown = listing.recent_patients(session, actor, opened(), limit=limit, secretly=secretly)
     return [
         RecentPatient(p.id, p.display_name, p.birth_date.strftime("%d/%m/%Y"), last[p.id])
         for p in shown
@@ -113,15 +119,16 @@ NOT_OPENING = (*listing.LIST_ACTIONS, listing.THREADS_LIST)
 
 def _opened_lately(
     session: Session, actor: Actor, *, batch: int
-) -> Iterator[tuple[uuid.UUID, Any, frozenset[Mode]]]:
-    """(patient id, last access, the modes used), newest first, a page at a time, from the
+) -> Iterator[tuple[uuid.UUID, Any, frozenset[Mode], bool]]:
+    """(patient id, last access, the modes used, whether in a secret connection too), newest
+    first, a page at a time, from the
     professional's latest ``RECENT_ROWS`` accesses of the last 30 days (a laboratory feeding
     thousands of records a day would otherwise group them all on every page). Showing a name
     in a list is not opening the record: those rows do not count (or a list would keep itself
     alive)."""
     e = AuditEntry
     latest = (
-        select(e.patient_id, e.recorded_at, e.mode)
+        select(e.patient_id, e.recorded_at, e.mode, e.secret)
         .where(
             e.actor_ref == actor.ref,
             e.recorded_at >= clock.now() - timedelta(days=RECENT_DAYS),
@@ -136,17 +143,18 @@ def _opened_lately(
     )
     last = func.max(latest.c.recorded_at).label("last")
     used = [func.max(case((latest.c.mode == m.value, 1), else_=0)) for m in URGENT_MODES]
+    secret = func.max(case((latest.c.secret.is_(True), 1), else_=0))
     query = (
-        select(latest.c.patient_id, last, *used)
+        select(latest.c.patient_id, last, secret, *used)
         .group_by(latest.c.patient_id)
         .order_by(last.desc(), latest.c.patient_id)
     )
     offset = 0
     while True:
         rows = session.execute(query.offset(offset).limit(batch)).all()
-        for patient_id, at, *flags in rows:
+        for patient_id, at, secretly, *flags in rows:
             modes = {Mode.NORMAL, *(m for m, flag in zip(URGENT_MODES, flags, strict=True) if flag)}
-            yield patient_id, at, frozenset(modes)
+            yield patient_id, at, frozenset(modes), bool(secretly)
         if len(rows) < batch:
             return
         offset += batch
@@ -165,6 +173,7 @@ class PatientPage:
     emergency_opposed: bool = False
     may_regulate: bool = False  # a SAMU regulator, who may open it in regulator mode
     regulator_opposed: bool = False  # a SAMU regulator, whom the patient's choice refuses
+    minor: bool = False  # a minor's record read: a secret connection may be opened to it
     summary: summary.EmergencyView | None = None
     documents: list[DocumentEntry] = field(default_factory=list)
     documents_page: int = 1  # which page of the documents, 100 a page
@@ -198,6 +207,7 @@ def open_patient(
         page.may_regulate = regulation.allowed
         page.regulator_opposed = regulation.reason == "regulator_opposed"  # to a regulator
         return page
+    page.minor = is_minor(session, view.patient)
     page.summary = summary.emergency_view(session, actor, view.patient.id, facts=facts)
     page.documents, page.more_documents = documents.list_documents_page(
         session, actor, view.patient.id, documents_page, subject=Subject(view.patient.id, facts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -83,13 +84,23 @@ class Signed:
             accounts.live_emergency(web) if actor.kind is ActorKind.PROFESSIONAL else None
         )
 
+    @property
+    def secret_patient_id(self) -> uuid.UUID | None:
+        """The record a professional's session holds a secret connection to, if any."""
+        if self.actor.kind is not ActorKind.PROFESSIONAL:
+            return None
+        return self.web.secret_patient_id
+
     def actor_on(self, patient_id: uuid.UUID) -> Actor:
         """The actor for an access to this record: in the urgent access's mode (emergency or
         regulator), with its reason, while the session's urgent access to this very record
-        lasts."""
+        lasts; in a secret connection while the session holds one to it."""
+        actor = self.actor
         if self.emergency is not None and self.emergency.patient_id == patient_id:
-            return accounts.emergency_actor(self.actor, self.emergency)
-        return self.actor
+            actor = accounts.emergency_actor(actor, self.emergency)
+        if self.secret_patient_id == patient_id:
+            actor = replace(actor, secret=True)
+        return actor
 
 
 def signed_in(request: Request, session: DbSession, settings: SettingsDep) -> Signed:

@@ -1,9 +1,10 @@
-"""audit rows say whether they were recorded in a secret connection
+"""secret connections: audit rows say whether they were recorded in one; a portal session holds one
 
 A professional may open a minor's record in a secret connection ("connexion secrète",
 domain.md §1.5: a minor's confidential care). Its accesses are kept out of what the minor's
-legal representatives read of the history, so each row says whether it was recorded in one.
-Existing rows were not.
+legal representatives read of the history, so each row says whether it was recorded in one
+(existing rows were not). A professional's portal session holds its secret connection to one
+record (none before).
 
 Revision ID: 0017
 Revises: 0016
@@ -24,8 +25,12 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("secret", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+    with op.batch_alter_table("web_sessions") as batch:
+        batch.add_column(sa.Column("secret_patient_id", sa.Uuid(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("web_sessions") as batch:
+        batch.drop_column("secret_patient_id")
     with op.batch_alter_table("audit_entries") as batch:
         batch.drop_column("secret")

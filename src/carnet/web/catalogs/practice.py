@@ -201,4 +201,65 @@ FR: dict[str, str] = {
     ),
     "A document with this masterIdentifier (uniqueId) already exists; replace it with "
     "relatesTo instead.": "Ce document existe déjà dans le dossier.",
+    # Who sees a document added from the portal (domain.md §1.5)
+    "Who sees it": "Qui le voit",
+    "Hidden from other professionals (you and the patient's médecins traitants still see it)": (
+        "Masqué aux autres professionnels (vous et les médecins traitants du patient le voyez "
+        "toujours)"
+    ),
+    "Not visible to the patient yet (until you tell them in person)": (
+        "Pas encore visible par le patient (jusqu'à ce que vous le lui annonciez)"
+    ),
+    "This patient is a minor: may the legal representatives see this document?": (
+        "Ce patient est mineur : ses représentants légaux peuvent-ils voir ce document ?"
+    ),
+    "Yes": "Oui",
+    "No: hidden from the legal representatives (the minor's confidential care)": (
+        "Non : masqué aux représentants légaux (soins confidentiels du mineur)"
+    ),
+    "No: hidden from the legal representatives (secret connection)": (
+        "Non : masqué aux représentants légaux (connexion secrète)"
+    ),
+    "Say whether the minor's legal representatives may see this document.": (
+        "Indiquez si les représentants légaux du mineur peuvent voir ce document."
+    ),
+    "A document cannot be both hidden from professionals (MASQUE_PS) and invisible to the "
+    "patient (INVISIBLE_PATIENT).": (
+        "Un document ne peut pas être à la fois masqué aux professionnels et invisible pour le "
+        "patient."
+    ),
+    "Not yet visible to the patient": "Pas encore visible par le patient",
+    # A secret connection to a minor's record
+    "Secret connection": "Connexion secrète",
+    "On this minor's record, what you do is not shown to the legal representatives, and what "
+    "you add must be hidden from them.": (
+        "Sur le dossier de ce mineur, ce que vous faites n'est pas montré aux représentants "
+        "légaux, et ce que vous ajoutez doit leur être masqué."
+    ),
+    "End the secret connection": "Terminer la connexion secrète",
+    "When you see this minor without their legal representatives (contraception, a "
+    "confidential consultation…), open a secret connection: what you do on the record is then "
+    "not shown to the representatives, nor told to them, and what you add is hidden from them.": (
+        "Quand vous recevez ce mineur sans ses représentants légaux (contraception, consultation "
+        "confidentielle…), ouvrez une connexion secrète : ce que vous faites sur le dossier "
+        "n'est alors ni montré ni signalé aux représentants, et ce que vous ajoutez leur est "
+        "masqué."
+    ),
+    "Open a secret connection": "Ouvrir une connexion secrète",
+    "A secret connection is for a minor's record.": (
+        "Une connexion secrète ne s'ouvre que sur le dossier d'un mineur."
+    ),
+    "A secret connection is for professionals.": (
+        "La connexion secrète est réservée aux professionnels."
+    ),
+    "In a secret connection to a minor's record, what is added must be hidden from the legal "
+    "representatives (INVISIBLE_REPRESENTANTS_LEGAUX).": (
+        "Dans une connexion secrète au dossier d'un mineur, ce qui est ajouté doit être masqué "
+        "aux représentants légaux."
+    ),
+    "In a secret connection to a minor's record, only documents, appointments and messages "
+    "hidden from the legal representatives may be added; this is shown to them.": (
+        "Dans une connexion secrète au dossier d'un mineur, seuls des documents, rendez-vous et "
+        "messages masqués aux représentants légaux peuvent être ajoutés ; ceci leur est montré."
+    ),
 }

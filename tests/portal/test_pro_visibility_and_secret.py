@@ -1,0 +1,248 @@
+"""The professional's portal asks, for each document added, who sees it (domain.md §1.5: hidden
+from professionals? visible to the patient? and, for a minor, to the legal representatives), and
+opens a minor's record in a secret connection: what is done in it stays out of what her parents
+read, and what is added in it is hidden from them."""
+
+from __future__ import annotations
+
+import html
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from carnet.access import Actor
+from carnet.audit.models import AuditEntry
+from carnet.documents.models import DocumentEntry
+from carnet.profile.models import ProfileEntry
+from carnet.records import service as records
+from tests.conftest import Cast
+from tests.portal.conftest import Portal
+from tests.portal.pro_driver import TINY_PDF, sign_in_professional
+
+
+def add(portal: Portal, patient: uuid.UUID, title: str, **answers: str) -> Any:
+    return portal.client.post(
+        f"/pro/patients/{patient}/ajouter",
+        data={"csrf_token": portal.csrf(), "type": "11488-4", "title": title, **answers},
+        files={"file": ("cr.pdf", TINY_PDF, "application/pdf")},
+        follow_redirects=False,
+    )
+
+
+def added(session: Session, patient: uuid.UUID, title: str) -> list[DocumentEntry]:
+    session.expire_all()
+    return list(
+        session.execute(
+            select(DocumentEntry).where(
+                DocumentEntry.patient_id == patient, DocumentEntry.title == title
+            )
+        ).scalars()
+    )
+
+
+def rows(session: Session, patient: uuid.UUID) -> list[AuditEntry]:
+    session.expire_all()
+    query = select(AuditEntry).where(AuditEntry.patient_id == patient)
+    return list(session.execute(query.order_by(AuditEntry.seq)).scalars())
+
+
+def documents(session: Session, patient: uuid.UUID) -> int:
+    session.expire_all()
+    query = select(func.count()).select_from(DocumentEntry)
+    return int(session.execute(query.where(DocumentEntry.patient_id == patient)).scalar_one())
+
+
+# --- who sees a document added from the portal --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answers", "masked", "invisible"),
+    [
+        ({}, False, False),
+        ({"masque_ps": "on"}, True, False),
+        ({"invisible_patient": "on"}, False, True),
+    ],
+    ids=["everyone", "hidden from professionals", "not yet for the patient"],
+)
+def test_the_form_asks_who_sees_the_document_and_keeps_the_answer(
+    portal: Portal,
+    session: Session,
+    cast: Cast,
+    answers: dict[str, str],
+    masked: bool,
+    invisible: bool,
+) -> None:
+    sylvie = cast.patients["sylvie"]
+    sign_in_professional(portal, session, "durand")
+    form = html.unescape(portal.client.get(f"/pro/patients/{sylvie}/ajouter").text)
+    assert "Qui le voit" in form
+    assert 'name="representatives"' not in form  # an adult: no representatives to ask about
+
+    response = add(portal, sylvie, "CR visibilité", **answers)
+
+    assert response.status_code == 201, response.text[:500]
+    (entry,) = added(session, sylvie, "CR visibilité")
+    assert (entry.masked_ps, entry.invisible_patient) == (masked, invisible)
+    assert not entry.invisible_representatives
+
+
+def test_hidden_from_professionals_and_not_yet_for_the_patient_is_refused_by_the_fieldset(
+    portal: Portal, session: Session, cast: Cast
+) -> None:
+    sylvie = cast.patients["sylvie"]
+    sign_in_professional(portal, session, "durand")
+    before = documents(session, sylvie)
+
+    response = add(portal, sylvie, "CR les deux", masque_ps="on", invisible_patient="on")
+
+    assert response.status_code == 400
+    body = html.unescape(response.text)
+    assert 'id="visibility-error"' in body
+    assert "à la fois masqué aux professionnels et invisible pour le patient" in body
+    assert documents(session, sylvie) == before
+
+
+def test_for_a_minor_the_representatives_answer_must_be_given(
+    portal: Portal, session: Session, cast: Cast
+) -> None:
+    lea = cast.patients["lea"]
+    sign_in_professional(portal, session, "durand")
+    form = portal.client.get(f"/pro/patients/{lea}/ajouter").text
+    assert 'id="representatives-shown"' in form
+    assert 'id="representatives-hidden"' in form
+    before = documents(session, lea)
+
+    unanswered = add(portal, lea, "CR sans réponse")
+    hidden = add(portal, lea, "CR confidentiel", representatives="hidden")
+    shown = add(portal, lea, "CR pour tous", representatives="shown")
+
+    assert unanswered.status_code == 400
+    assert "Indiquez si les représentants légaux" in html.unescape(unanswered.text)
+    assert documents(session, lea) == before + 2
+    assert [e.invisible_representatives for e in added(session, lea, "CR confidentiel")] == [True]
+    assert [e.invisible_representatives for e in added(session, lea, "CR pour tous")] == [False]
+    assert hidden.status_code == shown.status_code == 201
+
+
+# --- a secret connection ----------------------------------------------------------------------
+
+
+def test_a_secret_connection_keeps_what_the_doctor_does_from_the_parents(
+    portal: Portal, session: Session, cast: Cast, holder: Callable[[str], Actor]
+) -> None:
+    """Dr Durand sees Léa alone: he opens a secret connection, reads her record and adds a
+    consultation; her mother's view of the history holds none of it. Once he ends it, his
+    next view of the record is an ordinary one again."""
+    lea = cast.patients["lea"]
+    sign_in_professional(portal, session, "durand")
+    page = html.unescape(portal.client.get(f"/pro/patients/{lea}").text)
+    assert "Ouvrir une connexion secrète" in page
+    first = len(rows(session, lea))
+
+    opened = portal.client.post(
+        f"/pro/patients/{lea}/secret", data={"csrf_token": portal.csrf()}, follow_redirects=False
+    )
+    assert opened.status_code == 303
+    inside = html.unescape(portal.client.get(f"/pro/patients/{lea}").text)
+    assert 'id="secret-banner"' in inside
+    assert "Ouvrir une connexion secrète" not in inside
+    form = portal.client.get(f"/pro/patients/{lea}/ajouter").text
+    assert 'id="representatives-shown"' not in form  # only "hidden" is offered
+    forged = add(portal, lea, "CR visible forcé", representatives="shown")
+    assert forged.status_code == 400
+    assert 'id="visibility-error"' in forged.text
+    assert not added(session, lea, "CR visible forcé")
+    assert add(portal, lea, "CR secret", representatives="hidden").status_code == 201
+
+    during = rows(session, lea)[first:]
+    assert during
+    assert all(row.secret for row in during), [(r.action, r.secret) for r in during]
+    assert any(row.detail == "secret connection started" for row in during)
+    mother_reads = records.read_trail(session, holder("sylvie"), lea, limit=1000)
+    assert not {row.id for row in during} & {row.id for row in mother_reads}
+
+    ended = portal.client.post(
+        "/pro/secret/fin", data={"csrf_token": portal.csrf()}, follow_redirects=False
+    )
+    assert ended.status_code == 303
+    after = html.unescape(portal.client.get(f"/pro/patients/{lea}").text)
+    assert 'id="secret-banner"' not in after
+    again = rows(session, lea)[first + len(during) :]
+    assert again
+    assert not any(row.secret for row in again)
+
+
+def test_the_name_in_the_doctors_recent_patients_is_kept_secret_too(
+    portal: Portal, session: Session, cast: Cast
+) -> None:
+    """Showing Léa's name in his list is traced on her record: reached in a secret
+    connection, that row is secret as well, or her parents would learn of the visit."""
+    lea = cast.patients["lea"]
+    sign_in_professional(portal, session, "durand")
+    portal.client.post(f"/pro/patients/{lea}/secret", data={"csrf_token": portal.csrf()})
+    portal.client.post("/pro/secret/fin", data={"csrf_token": portal.csrf()})
+    before = len(rows(session, lea))
+
+    home = html.unescape(portal.client.get("/pro").text)
+
+    assert "LÉA" in home.upper()
+    listed = [row for row in rows(session, lea)[before:] if row.action == "patient_list.recent"]
+    assert listed
+    assert all(row.secret for row in listed)
+
+
+def test_a_secret_connection_is_for_a_minors_record(
+    portal: Portal, session: Session, cast: Cast
+) -> None:
+    sylvie = cast.patients["sylvie"]
+    sign_in_professional(portal, session, "durand")
+    assert "Ouvrir une connexion secrète" not in html.unescape(
+        portal.client.get(f"/pro/patients/{sylvie}").text
+    )
+
+    refused = portal.client.post(
+        f"/pro/patients/{sylvie}/secret",
+        data={"csrf_token": portal.csrf()},
+        follow_redirects=False,
+    )
+
+    assert refused.status_code == 400
+    body = html.unescape(refused.text)
+    assert "ne s'ouvre que sur le dossier d'un mineur" in body
+    assert 'id="secret-banner"' not in body
+    (attempt,) = [
+        r for r in rows(session, sylvie) if "secret connection started" in (r.detail or "")
+    ]
+    assert attempt.outcome == "failed"  # kept on her trail as an attempt that came to nothing
+    before = len(rows(session, sylvie))
+    portal.client.get(f"/pro/patients/{sylvie}")
+    later = rows(session, sylvie)[before:]
+    assert later
+    assert not any(row.secret for row in later)  # the session holds no secret connection
+
+
+def test_a_prescription_is_not_saved_in_a_secret_connection(
+    portal: Portal, session: Session, cast: Cast
+) -> None:
+    """A prescription goes to the medical profile, which the representatives see."""
+    lea = cast.patients["lea"]
+    sign_in_professional(portal, session, "durand")
+    portal.client.post(f"/pro/patients/{lea}/secret", data={"csrf_token": portal.csrf()})
+
+    saved = portal.post(
+        f"/pro/patients/{lea}/prescription",
+        {"drug": "paracétamol", "dosage": "1 g", "step": "save"},
+    )
+
+    assert saved.status_code == 400
+    assert "seuls des documents, rendez-vous et messages masqués" in html.unescape(saved.text)
+    session.expire_all()
+    assert not session.execute(
+        select(ProfileEntry).where(
+            ProfileEntry.patient_id == lea, ProfileEntry.resource_type == "MedicationRequest"
+        )
+    ).all()
