@@ -11,14 +11,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from carnet.access import Action, Actor
 from carnet.access.gate import authorize
 from carnet.agenda import service as agenda
 from carnet.audit import service as audit
-from carnet.audit.models import AuditEntry
+from carnet.audit.models import AuditEntry, NotifiedAccess
+from carnet.authorizations import service as authorizations
+from carnet.documents import service as documents
 from carnet.documents.bundles import Doc
 from carnet.documents.models import DocumentEntry
 from carnet.errors import Invalid
@@ -28,7 +30,7 @@ from carnet.notifications.worker import dispatch_due
 from carnet.records import service as records
 from carnet.settings import Settings
 from tests.agenda.conftest import draft
-from tests.conftest import INS, JWT_BEARER, NIRS, Cast, FakeSender, audit_rows
+from tests.conftest import INS, JWT_BEARER, NIRS, Cast, FakeSender, audit_rows, current_documents
 from tests.documents.conftest import HOME, RPPS, bundle, sample_pdf
 
 SECRET = {"confidentiality_code": "INVISIBLE_REPRESENTANTS_LEGAUX"}
@@ -140,13 +142,19 @@ def test_what_a_secret_connection_does_is_kept_out_of_the_history_her_parents_re
 
 
 def test_a_secret_connection_to_an_adults_record_is_a_normal_one(
-    api: Api, session: Session, cast: Cast
+    api: Api, session: Session, cast: Cast, holder: Callable[[str], Actor]
 ) -> None:
     """Sylvie has no legal representative: nothing is kept from anyone, and what is added need
     not be hidden from representatives she does not have."""
     response = api("durand", "post", "/fhir", claims=SECRET, json=bundle("durand", "sylvie"))
 
     assert response.status_code == 200, response.text
+    patient_id = cast.patients["sylvie"]
+    marked = {r.id for r in audit_rows(session, AuditEntry.patient_id == patient_id) if r.secret}
+    assert marked  # marked all the same, and shown to the patient herself
+    assert marked <= {
+        r.id for r in records.read_trail(session, holder("sylvie"), patient_id, limit=1000)
+    }
 
 
 # --- what a secret connection adds ------------------------------------------------------------
@@ -220,10 +228,14 @@ def test_a_secret_connection_books_only_appointments_hidden_from_the_representat
 
     assert refused.value.field == "Appointment.meta.security"
     assert booked.hidden_from_representatives
-    with pytest.raises(Invalid):  # a change to one her parents see, as adding one
-        agenda.update_appointment(
-            session, durand, appointment_id=visible.id, draft=draft(start + timedelta(hours=1))
-        )
+    later = draft(start + timedelta(hours=1), hidden_from_representatives=True)
+    with pytest.raises(Invalid) as changed:  # hiding one her parents see would take it unseen
+        agenda.update_appointment(session, durand, appointment_id=visible.id, draft=later)
+    with pytest.raises(Invalid) as cancelled:
+        agenda.cancel_appointment(session, durand, appointment_id=visible.id)
+    assert changed.value.field == cancelled.value.field == "Appointment.meta.security"
+    moved = agenda.update_appointment(session, durand, appointment_id=booked.id, draft=later)
+    assert moved.start == later.start
 
 
 def test_a_secret_connection_writes_only_in_threads_hidden_from_the_representatives(
@@ -285,3 +297,138 @@ def test_a_marked_row_cannot_be_unmarked_unseen(api: Api, session: Session, cast
     session.execute(update(AuditEntry).where(AuditEntry.id == marked.id).values(secret=False))
 
     assert [p.seq for p in audit.verify(session, str(lea))] == [marked.seq]
+
+
+def test_a_secret_connection_changes_nothing_the_representatives_see(
+    session: Session, cast: Cast, pro: Callable[..., Actor]
+) -> None:
+    """Archiving, deleting or replacing the vaccination her mother sees, or recording Léa's
+    consent (listed to her mother), would change what the parents see with no trace they can
+    read: refused, naming what is wrong."""
+    lea, durand = cast.patients["lea"], pro("durand", secret=True)
+    [vaccine] = current_documents(session, lea, DocumentEntry.title == "Rappel DTCaP")
+    [secret] = current_documents(session, lea, DocumentEntry.invisible_representatives.is_(True))
+
+    with pytest.raises(Invalid) as archived:
+        documents.set_archived(session, durand, vaccine.id, True)
+    with pytest.raises(Invalid) as deleted:
+        documents.delete_document(session, durand, vaccine.id)
+    assert archived.value.field == deleted.value.field == "DocumentReference.securityLabel"
+    with pytest.raises(Invalid) as consent:
+        authorizations.declare_consent(session, durand, lea, patient_consented=True)
+
+    assert consent.value.field == "patient_consented"
+    assert documents.set_archived(session, durand, secret.id, True).archived  # his to change
+
+
+def test_replacing_a_document_the_parents_see_is_refused_in_a_secret_connection(
+    api: Api, session: Session, cast: Cast
+) -> None:
+    [vaccine] = current_documents(
+        session, cast.patients["lea"], DocumentEntry.title == "Rappel DTCaP"
+    )
+    new = Doc("87273-9", sample_pdf("Rappel"), confidentiality=HIDDEN, replaces=str(vaccine.id))
+
+    response = api(
+        "durand", "post", "/fhir", who="lea", claims=SECRET, json=bundle("durand", "lea", new)
+    )
+
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"] == ["Bundle.entry[1].resource.relatesTo"]
+    session.expire_all()
+    assert session.get(DocumentEntry, vaccine.id).current  # type: ignore[union-attr]
+
+
+def test_a_later_normal_first_access_is_told_to_the_parents(
+    session: Session,
+    cast: Cast,
+    pro: Callable[..., Actor],
+    factory: Any,
+    settings: Settings,
+    sender: FakeSender,
+) -> None:
+    """The secret first access has a notice of its own: it does not stand for the first
+    normal one, of which her mother is told."""
+    lea = cast.patients["lea"]
+    session.execute(delete(NotifiedAccess).where(NotifiedAccess.patient_id == lea))
+    authorize(session, pro("durand", secret=True), lea, Action.READ, resource_type="Patient")
+    authorize(session, pro("durand"), lea, Action.READ, resource_type="Patient")
+    session.flush()
+
+    dispatch_due(factory, sender, settings)
+
+    notices = (
+        session.execute(
+            select(OutboxMessage.payload).where(
+                OutboxMessage.patient_id == lea, OutboxMessage.template == "first_access"
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert sorted(bool(n.get("secret")) for n in notices) == [False, True]
+    assert [m.to for m in sender.messages] == ["sylvie.martin@example.org"]
+
+
+# --- conversations and appointments hidden from the representatives -----------------------------
+
+
+def test_rows_about_hidden_conversations_and_appointments_are_kept_from_the_parents(
+    session: Session, cast: Cast, pro: Callable[..., Actor], holder: Callable[[str], Actor]
+) -> None:
+    """In a normal connection too: Dr Durand starts a conversation and books an appointment
+    hidden from Léa's representatives, then reads them; the rows naming them (their creation
+    included) are not in her mother's view of the history, those of a visible one are."""
+    lea, durand = cast.patients["lea"], pro("durand")
+    start = datetime.now(UTC) + timedelta(days=2)
+    hidden_thread = messaging.start_thread(
+        session, durand, patient_id=lea, subject="S", body="B", hidden_from_representatives=True
+    )
+    messaging.read_thread(session, durand, hidden_thread.thread_id)
+    hidden_visit = agenda.create_appointment(
+        session, durand, patient_id=lea, draft=draft(start, hidden_from_representatives=True)
+    )
+    agenda.read_appointment(session, durand, appointment_id=hidden_visit.id)
+    seen_visit = agenda.create_appointment(session, durand, patient_id=lea, draft=draft(start))
+    kept = {str(hidden_thread.thread_id), str(hidden_visit.id)}
+
+    rows = audit_rows(session, AuditEntry.patient_id == lea)
+    about = [r for r in rows if r.resource_id in kept]
+    mother_reads = records.read_trail(session, holder("sylvie"), lea, limit=1000)
+
+    assert {r.action for r in about} >= {
+        "communication.start",
+        "communication.read",
+        "write",
+        "read",
+    }
+    assert not {r.id for r in about} & {r.id for r in mother_reads}
+    assert str(seen_visit.id) in {r.resource_id for r in mother_reads}
+
+
+def test_the_inbox_listing_a_hidden_conversation_only_is_a_secret_access(
+    session: Session, cast: Cast, pro: Callable[..., Actor]
+) -> None:
+    """The inbox's page names Léa for the hidden conversation alone (the newest): the row of
+    that listing is secret; a page with her visible conversation is not."""
+    lea, durand = cast.patients["lea"], pro("durand")
+    messaging.start_thread(
+        session, durand, patient_id=lea, subject="S", body="B", hidden_from_representatives=True
+    )
+    before = {r.id for r in audit_rows(session, AuditEntry.patient_id == lea)}
+
+    messaging.list_my_threads(session, durand, limit=1)
+    listed = [
+        r
+        for r in audit_rows(session, AuditEntry.patient_id == lea)
+        if r.id not in before and r.action == "communication.list"
+    ]
+    messaging.list_my_threads(session, durand)  # her vaccination conversation too
+    later = [
+        r
+        for r in audit_rows(session, AuditEntry.patient_id == lea)
+        if r.id not in before and r.action == "communication.list" and r not in listed
+    ]
+
+    assert [r.secret for r in listed] == [True]
+    assert [r.secret for r in later] == [False]

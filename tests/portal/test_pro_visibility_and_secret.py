@@ -246,3 +246,75 @@ def test_a_prescription_is_not_saved_in_a_secret_connection(
             ProfileEntry.patient_id == lea, ProfileEntry.resource_type == "MedicationRequest"
         )
     ).all()
+
+
+def test_a_secret_connection_asked_for_at_the_search_is_secret_from_the_first_lookup(
+    portal: Portal, session: Session, cast: Cast, holder: Callable[[str], Actor]
+) -> None:
+    """Ticked on the search form, the secret connection starts with the lookup itself: her
+    mother reads nothing of the visit, not even that Dr Durand opened the record."""
+    lea = cast.patients["lea"]
+    sign_in_professional(portal, session, "durand")
+    first = len(rows(session, lea))
+
+    found = portal.client.post(
+        "/pro/recherche",
+        data={"csrf_token": portal.csrf(), "ins": "2 11 08 31 555 044 97", "secret": "on"},
+        follow_redirects=False,
+    )
+    page = html.unescape(portal.client.get(found.headers["location"]).text)
+
+    assert found.status_code == 303
+    assert 'id="secret-banner"' in page
+    visit = rows(session, lea)[first:]
+    assert {r.action for r in visit} >= {"lookup", "read", "search"}
+    assert all(r.secret for r in visit), [(r.action, r.secret) for r in visit]
+    mother_reads = records.read_trail(session, holder("sylvie"), lea, limit=1000)
+    assert not {r.id for r in visit} & {r.id for r in mother_reads}
+
+
+def test_a_secret_connection_asked_for_at_the_search_of_an_adult_is_refused(
+    portal: Portal, session: Session
+) -> None:
+    sign_in_professional(portal, session, "durand")
+
+    refused = portal.client.post(
+        "/pro/recherche",
+        data={"csrf_token": portal.csrf(), "ins": "2 75 03 31 555 004 25", "secret": "on"},
+        follow_redirects=False,
+    )
+
+    assert refused.status_code == 400
+    body = html.unescape(refused.text)
+    assert "ne s'ouvre que sur le dossier d'un mineur" in body
+    assert 'id="secret-banner"' not in body
+
+
+def test_the_conversations_with_the_minor_act_in_the_secret_connection(
+    portal: Portal, session: Session, cast: Cast
+) -> None:
+    """From the messages page too: a conversation her parents would see is refused while the
+    session holds a secret connection to her record, a hidden one is started, secretly."""
+    lea = cast.patients["lea"]
+    sign_in_professional(portal, session, "durand")
+    portal.client.post(f"/pro/patients/{lea}/secret", data={"csrf_token": portal.csrf()})
+    assert 'id="secret-banner"' in portal.client.get("/messages").text
+    message = {"csrf_token": portal.csrf(), "patient": str(lea), "subject": "RDV", "body": "B"}
+    first = len(rows(session, lea))
+
+    seen = portal.client.post("/messages", data=message, follow_redirects=False)
+    hidden = portal.client.post(
+        "/messages", data={**message, "hidden": "on"}, follow_redirects=False
+    )
+
+    assert seen.status_code == 400
+    assert "masqué aux représentants légaux" in html.unescape(seen.text)
+    assert hidden.status_code == 303
+    started = [r for r in rows(session, lea)[first:] if r.action == "communication.start"]
+    assert started
+    assert all(r.secret for r in started)
+    thread = portal.client.get(hidden.headers["location"])
+    assert thread.status_code == 200
+    read = [r for r in rows(session, lea)[first:] if r.action == "communication.read"]
+    assert read
+    assert all(r.secret for r in read)

@@ -13,6 +13,7 @@ from carnet import clock
 from carnet.access import Actor
 from carnet.audit import service as audit
 from carnet.audit.models import AuditEntry
+from carnet.documents import service as documents
 from carnet.documents.models import DocumentEntry
 from carnet.records import practice
 from carnet.records import service as records
@@ -65,6 +66,16 @@ def test_only_what_happened_after_the_last_visit_is_new(
     assert all(e.recorded_at == start + timedelta(minutes=2) for e in news.accesses)
 
 
+def rows_about(document: DocumentEntry) -> Callable[[AuditEntry], bool]:
+    """Is a trail row about ``document`` (its submission, its writing, an access to it)?"""
+    marks = (f"document={document.logical_id}", f"submission={document.submission_id}")
+
+    def about_it(row: AuditEntry) -> bool:
+        return row.resource_id == str(document.id) or any(m in (row.detail or "") for m in marks)
+
+    return about_it
+
+
 def test_a_minors_history_keeps_her_secret_consultation_from_her_parents(
     session: Session, cast: Cast, holder: Callable[[str], Actor]
 ) -> None:
@@ -73,10 +84,7 @@ def test_a_minors_history_keeps_her_secret_consultation_from_her_parents(
     accesses to it), while the rest of the history stays."""
     lea, sylvie = cast.patients["lea"], holder("sylvie")
     [secret] = current_documents(session, lea, DocumentEntry.invisible_representatives.is_(True))
-    marks = (f"document={secret.logical_id}", f"submission={secret.submission_id}")
-
-    def about_it(row: AuditEntry) -> bool:
-        return row.resource_id == str(secret.id) or any(m in (row.detail or "") for m in marks)
+    about_it = rows_about(secret)
 
     audit.write_queued(session)
     tied = [row for row in audit_rows(session, AuditEntry.patient_id == lea) if about_it(row)]
@@ -88,3 +96,32 @@ def test_a_minors_history_keeps_her_secret_consultation_from_her_parents(
     assert shown, "the rest of Léa's history is shown to her mother"
     assert not [row for row in shown if about_it(row)]
     assert not [row for row in news.accesses if about_it(row)]
+
+
+def test_what_concerns_a_document_waiting_for_her_doctor_waits_with_it(
+    session: Session,
+    cast: Cast,
+    holder: Callable[[str], Actor],
+    pro: Callable[..., Actor],
+) -> None:
+    """Sylvie's scan is kept invisible to her until her doctor tells her (INVISIBLE_PATIENT):
+    the rows about it (Dr Benali's deposit naming her service) are not in her history yet, so
+    that it does not announce the result; once the scan is made visible, they are."""
+    patient_id, sylvie = cast.patients["sylvie"], holder("sylvie")
+    [scan] = current_documents(session, patient_id, DocumentEntry.invisible_patient.is_(True))
+    about_it = rows_about(scan)
+    audit.write_queued(session)
+    tied = [
+        row for row in audit_rows(session, AuditEntry.patient_id == patient_id) if about_it(row)
+    ]
+    assert {row.action for row in tied} >= {"document.submit", "write"}
+
+    before = records.read_trail(session, sylvie, patient_id, limit=1000)
+    news = records.what_is_new(session, sylvie, patient_id, since=None)
+    documents.set_patient_visibility(session, pro("durand"), scan.id, True)  # treating doctor
+    after = records.read_trail(session, sylvie, patient_id, limit=1000)
+
+    assert before, "the rest of her history is shown"
+    assert not [row for row in before if about_it(row)]
+    assert not [row for row in news.accesses if about_it(row)]
+    assert {row.id for row in tied} <= {row.id for row in after}

@@ -219,7 +219,7 @@ def load_subject(
 ) -> Subject:
     """The patient named by id or by INS ``(matricule, oid)``, with the facts of their record,
     in one round trip (the hot paths: ITI-65 and ITI-67)."""
-    params: dict[str, Any] = {"r": actor.professional_id, "k": f"first:{actor.ref}"}
+    params: dict[str, Any] = {"r": actor.professional_id, "k": first_access_key(actor)}
     if ins is not None:
         row = core(session).execute(SUBJECT_BY_INS, {**params, "n": ins[0], "o": ins[1]}).first()
     else:
@@ -237,6 +237,13 @@ def load_subject(
     authorization = (status, bool(treating)) if status is not None else None
     facts = facts_from(session, actor, found, record, authorization)
     return Subject(found, facts, first_access_notified=notified is not None)
+
+
+def first_access_key(actor: Actor) -> str:
+    """The key of a professional's first access, of which the patient is told once. A first
+    access in a secret connection has its own: told to the minor only, it must not stand for
+    the first normal access, of which the representatives are told."""
+    return f"first:{actor.ref}" + (":secret" if actor.secret else "")
 
 
 def actor_fields(actor: Actor) -> dict[str, Any]:
@@ -428,7 +435,7 @@ def _notify_patient(
     decision: Decision,
     first_access_notified: bool | None = None,
 ) -> None:
-    first = f"first:{actor.ref}"
+    first = first_access_key(actor)
     keys = [first]
     if decision.emergency:
         keys.append(f"emergency:{actor.session_id or actor.ref}")

@@ -32,7 +32,15 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from carnet.access.gate import Pending, actor_fields, bound_to, check, facts_from, record_all
+from carnet.access.gate import (
+    Pending,
+    actor_fields,
+    bound_to,
+    check,
+    facts_from,
+    first_access_key,
+    record_all,
+)
 from carnet.access.messaging import Verb, decide_messaging
 from carnet.access.policy import (
     URGENT_MODES,
@@ -198,15 +206,20 @@ def recent_patients(
 
 
 def records_with_my_threads(
-    session: Session, actor: Actor, patient_ids: Iterable[uuid.UUID]
+    session: Session,
+    actor: Actor,
+    patient_ids: Iterable[uuid.UUID],
+    secretly: Collection[uuid.UUID] = (),
 ) -> list[tuple[uuid.UUID, RecordFacts]]:
     """Among ``patient_ids`` (the records of a page of the professional's conversations), those
     whose conversations they may list, with their facts: one query for them all, and one batch
-    of trail rows — not a round trip per patient."""
+    of trail rows — not a round trip per patient. On the records of ``secretly`` (whose listed
+    conversations are all hidden from a minor's representatives) the listing is a secret
+    access: its row and any first-access notice are kept from the representatives."""
     if not _professional(actor) or not scope_allows(actor, Action.SEARCH, "Communication"):
         return []
     told = and_(  # was the patient told of this professional's first access already?
-        NotifiedAccess.patient_id == Patient.id, NotifiedAccess.key == f"first:{actor.ref}"
+        NotifiedAccess.patient_id == Patient.id, NotifiedAccess.key == first_access_key(actor)
     )
     query = (
         _facts_query()
@@ -221,16 +234,18 @@ def records_with_my_threads(
     for patient, facts, (notified,) in _with_facts(session, actor, query):
         if not decide_messaging(actor, Verb.LIST, facts).allowed:
             continue
+        secret = patient.id in secretly and not actor.secret
         try:
             access = check(
                 session,
-                actor,
+                replace(actor, secret=True) if secret else actor,
                 patient.id,
                 Action.SEARCH,
                 resource_type="Communication",
                 audit_action=THREADS_LIST,
                 facts=facts,
-                first_access_notified=notified is not None,
+                # the query asked after the normal first access; a secret one has its own key
+                first_access_notified=None if secret else notified is not None,
             )
         except AccessDenied:
             continue  # a refusal leaves the record out of the list (nothing was shown)

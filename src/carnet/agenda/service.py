@@ -25,6 +25,7 @@ from carnet.agenda.models import (
     AppointmentStatus,
     SourceKind,
 )
+from carnet.audit import service as audit
 from carnet.errors import AccessDenied, Conflict, Forbidden, Invalid, NotFound
 from carnet.notifications.models import OutboxMessage, OutboxStatus, enqueue
 from carnet.patients.service import patient_uuid
@@ -171,7 +172,10 @@ def create_appointment(
             "A new appointment is proposed, pending, booked or on the waiting list.",
             field="Appointment.status",
         )
-    facts = _open(session, actor, patient_id, Action.WRITE, detail="appointment.create")
+    row_id = uuid.uuid4()  # the row names it: kept from whom the appointment is hidden from
+    facts = _open(
+        session, actor, patient_id, Action.WRITE, resource_id=row_id, detail="appointment.create"
+    )
     keep_from_representatives(
         session,
         actor,
@@ -188,7 +192,7 @@ def create_appointment(
         structure = actor.structure_name
     now = clock.now()
     row = Appointment(
-        id=uuid.uuid4(),
+        id=row_id,
         patient_id=patient_id,
         status=draft.status,
         start=draft.start,
@@ -210,6 +214,20 @@ def create_appointment(
     session.flush()
     _sync_reminder(session, row)
     return row
+
+
+def trail_ties(session: Session, patient_id: uuid.UUID) -> audit.Ties | None:
+    """What ties rows of the patient's access history to the appointments hidden from a
+    minor's legal representatives (for one of them): their ids, the rows' resource. None when
+    there is none."""
+    ids = session.execute(
+        select(Appointment.id).where(
+            Appointment.patient_id == patient_id,
+            Appointment.hidden_from_representatives.is_(True),
+        )
+    ).scalars()
+    found = frozenset(str(i) for i in ids)
+    return audit.Ties(resource_ids=found) if found else None
 
 
 def read_appointment(session: Session, actor: Actor, *, appointment_id: uuid.UUID) -> Appointment:
@@ -242,15 +260,15 @@ def update_appointment(
         row.practitioner_name = draft.practitioner_name
     # A PUT may make an appointment secret from a minor's legal representatives; leaving the
     # label out never reveals one that was (its reminder then stops being forwarded too).
-    row.hidden_from_representatives = (
-        row.hidden_from_representatives or draft.hidden_from_representatives
-    )
-    keep_from_representatives(
+    keep_from_representatives(  # a secret connection changes only what they do not see
         session,
         actor,
         row.patient_id,
         hidden_from_representatives=row.hidden_from_representatives,
         field="Appointment.meta.security",
+    )
+    row.hidden_from_representatives = (
+        row.hidden_from_representatives or draft.hidden_from_representatives
     )
     if row.status == AppointmentStatus.CANCELLED:
         row.cancelled_at = now
@@ -264,6 +282,13 @@ def update_appointment(
 def cancel_appointment(session: Session, actor: Actor, *, appointment_id: uuid.UUID) -> Appointment:
     """Cancelled, not deleted: the appointment stays in the agenda, its reminder withdrawn."""
     row = _changeable(session, actor, appointment_id, "appointment.cancel")
+    keep_from_representatives(
+        session,
+        actor,
+        row.patient_id,
+        hidden_from_representatives=row.hidden_from_representatives,
+        field="Appointment.meta.security",
+    )
     now = clock.now()
     row.status = AppointmentStatus.CANCELLED.value
     row.cancelled_at = now

@@ -58,7 +58,8 @@ class AuditHead(Base):
 
 class NotifiedAccess(Base):
     """Accesses the patient was already told about: ``first:<PS_IdNat>`` for a professional's
-    first access, ``emergency:<token id>`` for one emergency session."""
+    first access (``first:<PS_IdNat>:secret`` for one in a secret connection),
+    ``emergency:<token id>`` for one emergency session."""
 
     __tablename__ = "audit_notified_accesses"
 

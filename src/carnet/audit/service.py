@@ -540,6 +540,15 @@ class Ties:
     marks: frozenset[str] = frozenset()
     secret_connections: bool = False
 
+    def __or__(self, other: Ties | None) -> Ties:
+        if other is None:
+            return self
+        return Ties(
+            self.resource_ids | other.resource_ids,
+            self.marks | other.marks,
+            self.secret_connections or other.secret_connections,
+        )
+
 
 # The actions that only look (the access history can leave out its reader's own).
 READS = (

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from carnet import clock
 from carnet.access import Action, Actor, ActorKind
 from carnet.access.gate import authorize
+from carnet.access.representation import keep_from_representatives
 from carnet.authorizations.models import Authorization, AuthorizationStatus, GrantSource
 from carnet.errors import Conflict, Forbidden, Invalid, NotFound
 from carnet.professionals.models import Professional
@@ -170,6 +171,14 @@ def declare_consent(
         resource_type="Consent",
         resource_id=str(actor.professional_id),
         audit_action="authorization.declare_consent",
+    )
+    keep_from_representatives(  # the authorization is listed to a minor's representatives
+        session,
+        actor,
+        patient_id,
+        hidden_from_representatives=False,
+        field="patient_consented",
+        hideable=False,
     )
     row = _row(session, patient_id, actor.professional_id)
     if row.status == AuthorizationStatus.BLOCKED.value:

@@ -17,7 +17,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, Uuid, bindparam, delete, event, func, select
+from sqlalchemy import ColumnElement, Table, Uuid, bindparam, delete, event, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from carnet import clock
@@ -535,6 +535,13 @@ def _replaced(
             "The replaced document does not exist for this patient, or is no longer current.",
             field=f"{doc.where}.relatesTo",
         )
+    keep_from_representatives(  # replacing one they see would take it from them unseen
+        session,
+        actor,
+        patient_id,
+        hidden_from_representatives=previous.invisible_representatives,
+        field=f"{doc.where}.relatesTo",
+    )
     return previous
 
 
@@ -1032,18 +1039,17 @@ def _open_content(
 def trail_ties(
     session: Session, patient_id: uuid.UUID, *, hidden_from_representatives: bool
 ) -> audit.Ties | None:
-    """What ties rows of the patient's access history to the documents kept from its reader:
-    those hidden from a minor's legal representatives, for one of them (their submission, the
-    writing of each version, every access to them). None when nothing is kept."""
-    if not hidden_from_representatives:
-        return None
+    """What ties rows of the patient's access history (read by the holder's side) to the
+    documents kept from its reader: those a professional keeps invisible to the patient for
+    now (until the document is made visible: decision 9), and, for a minor's legal
+    representative, those hidden from the representatives — their submission, the writing of
+    each version, every access to them. None when nothing is kept."""
+    kept: ColumnElement[bool] = DocumentEntry.invisible_patient.is_(True)
+    if hidden_from_representatives:
+        kept = or_(kept, DocumentEntry.invisible_representatives.is_(True))
     hidden = (
         select(DocumentEntry.logical_id)
-        .where(
-            DocumentEntry.patient_id == patient_id,
-            DocumentEntry.current.is_(True),
-            DocumentEntry.invisible_representatives.is_(True),
-        )
+        .where(DocumentEntry.patient_id == patient_id, DocumentEntry.current.is_(True), kept)
         .scalar_subquery()
     )
     versions = session.execute(
@@ -1112,6 +1118,13 @@ def _change(
         )
     if not allowed(entry, facts):
         raise Forbidden(_FORBIDDEN[verb])
+    keep_from_representatives(  # a secret connection changes only what they do not see
+        session,
+        actor,
+        entry.patient_id,
+        hidden_from_representatives=entry.invisible_representatives,
+        field="DocumentReference.securityLabel",
+    )
     refusal = conflict(entry)
     if refusal is not None:
         raise Conflict(refusal)

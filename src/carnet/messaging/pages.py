@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from carnet.access import ActorKind
+from carnet.access import Actor, ActorKind
 from carnet.audit.transaction import undo
 from carnet.errors import Invalid, NotFound
 from carnet.messaging import service
@@ -62,10 +62,19 @@ def _context(request: Request, session: Session, signed: Signed) -> dict[str, An
         **shared,
         "actor": signed.actor,
         "account": signed.account,
+        "emergency": signed.emergency,
+        "secret_patient_id": signed.secret_patient_id,
         "layout": "messages_pro_base.html",
         "link": lambda path: path,
         "patient_id": None,
     }
+
+
+def _actor_on_thread(session: Session, signed: Signed, thread_or_message: uuid.UUID) -> Actor:
+    """The actor on the record of this thread (or this message's): a professional's secret
+    connection to that record applies to its conversations too."""
+    patient_id = service.patient_of(session, thread_or_message)
+    return signed.secret_on(patient_id) if patient_id is not None else signed.actor
 
 
 def _uuid(value: str) -> uuid.UUID:
@@ -120,7 +129,7 @@ def start_thread(
         patient_id = _patient_of(session, signed, form)
         message = service.start_thread(
             session,
-            signed.actor,
+            signed.secret_on(patient_id),
             patient_id=patient_id,
             subject=form.get("subject", ""),
             body=form.get("body", ""),
@@ -158,7 +167,7 @@ def _thread(
     body: str = "",
 ) -> Response:
     context = _context(request, session, signed)
-    view = service.read_thread(session, signed.actor, thread_id)
+    view = service.read_thread(session, _actor_on_thread(session, signed, thread_id), thread_id)
     return render(
         request,
         "message_thread.html",
@@ -179,7 +188,11 @@ def reply(
     thread = _uuid(thread_id)
     try:
         service.reply(
-            session, signed.actor, thread_id=thread, body=form.get("body", ""), attachments=files
+            session,
+            _actor_on_thread(session, signed, thread),
+            thread_id=thread,
+            body=form.get("body", ""),
+            attachments=files,
         )
     except Invalid as error:
         undo(session, error)  # nothing half-written; the attempt stays on the trail
@@ -192,8 +205,9 @@ def reply(
 def attachment(
     message_id: str, attachment_id: str, session: DbSession, signed: SignedIn
 ) -> Response:
+    message = _uuid(message_id)
     found, content = service.attachment_content(
-        session, signed.actor, _uuid(message_id), _uuid(attachment_id)
+        session, _actor_on_thread(session, signed, message), message, _uuid(attachment_id)
     )
     name = found.filename.encode("ascii", "replace").decode().replace("?", "_")
     return Response(

@@ -30,6 +30,7 @@ from carnet.access.messaging import (
 )
 from carnet.access.representation import keep_from_representatives, representatives_of
 from carnet.accounts.models import Account
+from carnet.audit import service as audit
 from carnet.db import new_id, settings_of
 from carnet.documents import envelope
 from carnet.documents.service import blobs_of, patient_data_key
@@ -117,7 +118,15 @@ def start_thread(
     subject = _checked_subject(subject)
     body = _checked_body(body)
     files = _checked_attachments(session, attachments)
-    authorize_messaging(session, actor, patient_id, Verb.START, detail=f"attachments={len(files)}")
+    thread_id = new_id()  # the thread's id is its first message's id (FHIR partOf)
+    authorize_messaging(  # the row names the thread: kept from whom the thread is hidden from
+        session,
+        actor,
+        patient_id,
+        Verb.START,
+        resource_id=str(thread_id),
+        detail=f"attachments={len(files)}",
+    )
     keep_from_representatives(
         session,
         actor,
@@ -126,7 +135,6 @@ def start_thread(
         field="Communication.meta.security",
     )
     now = clock.now()
-    thread_id = new_id()  # the thread's id is its first message's id (FHIR partOf)
     thread = Thread(
         id=thread_id,
         patient_id=patient_id,
@@ -470,7 +478,11 @@ def list_my_threads(
         )
     page = list(session.execute(query).scalars())
     shown = page[:limit]
-    allowed = dict(listing.records_with_my_threads(session, actor, {t.patient_id for t in shown}))
+    ids = {t.patient_id for t in shown}
+    seen_by_representatives = {t.patient_id for t in shown if not t.hidden_from_representatives}
+    allowed = dict(
+        listing.records_with_my_threads(session, actor, ids, secretly=ids - seen_by_representatives)
+    )
     threads = [t for t in shown if t.patient_id in allowed]
     last = shown[-1] if shown else None
     older = Position(last.last_message_at, last.id) if last and len(page) > limit else None
@@ -704,6 +716,30 @@ def _readable_message(
         detail=detail,
     )
     return message, thread
+
+
+def trail_ties(session: Session, patient_id: uuid.UUID) -> audit.Ties | None:
+    """What ties rows of the patient's access history to the conversations hidden from a
+    minor's legal representatives (for one of them): the threads' and their messages' ids, the
+    rows' resource. None when there is none."""
+    hidden = select(Thread.id).where(
+        Thread.patient_id == patient_id, Thread.hidden_from_representatives.is_(True)
+    )
+    ids = session.execute(
+        select(Message.id).where(Message.patient_id == patient_id, Message.thread_id.in_(hidden))
+    ).scalars()
+    found = frozenset(str(i) for i in ids)  # a thread's id is its first message's
+    return audit.Ties(resource_ids=found) if found else None
+
+
+def patient_of(session: Session, thread_or_message_id: uuid.UUID) -> uuid.UUID | None:
+    """The patient whose record a thread or message belongs to, to pick the mode the access is
+    made in (a portal session's secret connection, say); told to no one: the access to the
+    thread is decided afterwards, as for any id."""
+    found = session.execute(
+        select(Message.patient_id).where(Message.id == thread_or_message_id)
+    ).scalar_one_or_none()
+    return found
 
 
 def _thread(session: Session, thread_id: uuid.UUID) -> Thread:

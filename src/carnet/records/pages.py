@@ -5,6 +5,7 @@ prescription checked before it is saved)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -96,13 +97,14 @@ def professional_home(
     *,
     error: CarnetError | None = None,
     typed: str = "",
+    secret_asked: bool = False,
 ) -> Response:
     recent = practice.recent_patients(session, signed.actor)
     return pro_render(
         request,
         signed,
         "pro_home.html",
-        {"recent": recent, "error": error, "typed": typed},
+        {"recent": recent, "error": error, "typed": typed, "secret_asked": secret_asked},
         400 if error else 200,
     )
 
@@ -116,13 +118,19 @@ def pro_home(request: Request, session: DbSession, signed: SignedIn) -> Response
 def find_patient(
     request: Request, form: CsrfForm, session: DbSession, signed: SignedIn
 ) -> Response:
-    """The INS comes in a POST body (never in a URL: no identifier in access logs)."""
-    typed = form.get("ins", "")
+    """The INS comes in a POST body (never in a URL: no identifier in access logs). Asked for
+    a secret connection (a minor seen alone), the record is looked up in it and the session
+    holds it from then on: nothing of the visit is read in a normal connection first."""
+    typed, secret = form.get("ins", ""), form.get("secret") == "on"
     try:
-        view = practice.find_patient(session, signed.actor, identifier=typed)
+        actor = replace(signed.actor, secret=True) if secret else signed.actor
+        view = practice.find_patient(session, actor, identifier=typed)
+        if secret:
+            accounts.start_secret_connection(session, signed.actor, signed.web, view.patient.id)
     except Invalid as error:
+        failed = form_failed(session, error)
         return professional_home(
-            request, session, signed, error=form_failed(session, error), typed=typed
+            request, session, signed, error=failed, typed=typed, secret_asked=secret
         )
     return RedirectResponse(f"/pro/patients/{view.patient.id}", status_code=303)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -483,10 +483,13 @@ def lookup_record(
 
 def _authorize_trail(session: Session, actor: Actor, patient_id: uuid.UUID) -> audit.Ties | None:
     """Reading the access history is an access of its own: decided and traced. Returns what
-    ties rows to what is kept from this reader: a minor's legal representative does not read,
-    in the minor's history, what concerns the documents hidden from them, nor what was done in
-    a secret connection."""
+    ties rows to what is kept from this reader: what concerns a document kept invisible to
+    the patient for now waits until it is made visible (decision 9); a minor's legal
+    representative does not read, in the minor's history, what concerns the documents hidden
+    from them, nor what was done in a secret connection."""
+    from carnet.agenda import service as agenda
     from carnet.documents import service as documents
+    from carnet.messaging import service as messaging
 
     facts = load_facts(session, actor, patient_id)
     authorize(
@@ -498,11 +501,18 @@ def _authorize_trail(session: Session, actor: Actor, patient_id: uuid.UUID) -> a
         audit_action="read_trail",
         facts=facts,
     )
-    if holder_side_sees(facts, True):
-        return None
-    # a representative: neither the documents hidden from them nor the secret connections
-    ties = documents.trail_ties(session, patient_id, hidden_from_representatives=True)
-    return replace(ties or audit.Ties(), secret_connections=True)
+    representative = not holder_side_sees(facts, True)
+    ties = documents.trail_ties(session, patient_id, hidden_from_representatives=representative)
+    if not representative:
+        return ties
+    # a representative: nothing of the documents, conversations and appointments hidden from
+    # them, nor of the secret connections
+    return (
+        audit.Ties(secret_connections=True)
+        | ties
+        | messaging.trail_ties(session, patient_id)
+        | agenda.trail_ties(session, patient_id)
+    )
 
 
 def read_trail(

@@ -98,9 +98,14 @@ class Signed:
         actor = self.actor
         if self.emergency is not None and self.emergency.patient_id == patient_id:
             actor = accounts.emergency_actor(actor, self.emergency)
-        if self.secret_patient_id == patient_id:
-            actor = replace(actor, secret=True)
-        return actor
+        return self.secret_on(patient_id, actor)
+
+    def secret_on(self, patient_id: uuid.UUID, actor: Actor | None = None) -> Actor:
+        """The actor (or ``actor``) in the session's secret connection, if it holds one to this
+        record (the conversations with the patient act in it; an urgent access does not
+        extend to them)."""
+        actor = actor or self.actor
+        return replace(actor, secret=True) if self.secret_patient_id == patient_id else actor
 
 
 def signed_in(request: Request, session: DbSession, settings: SettingsDep) -> Signed:

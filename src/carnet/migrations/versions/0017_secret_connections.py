@@ -22,9 +22,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("audit_entries") as batch:
-        batch.add_column(
-            sa.Column("secret", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+        # A plain default (not false()): SQLite then adds the column in place, where a SQL
+        # expression would make Alembic copy the whole trail into a new table.
+        batch.add_column(sa.Column("secret", sa.Boolean(), nullable=False, server_default="0"))
     with op.batch_alter_table("web_sessions") as batch:
         batch.add_column(sa.Column("secret_patient_id", sa.Uuid(), nullable=True))
 

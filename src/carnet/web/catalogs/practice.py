@@ -246,6 +246,9 @@ FR: dict[str, str] = {
         "masqué."
     ),
     "Open a secret connection": "Ouvrir une connexion secrète",
+    "Secret connection: a minor seen without their legal representatives": (
+        "Connexion secrète : mineur reçu sans ses représentants légaux"
+    ),
     "A secret connection is for a minor's record.": (
         "Une connexion secrète ne s'ouvre que sur le dossier d'un mineur."
     ),
