@@ -187,8 +187,8 @@ def test_a_doctor_breaks_the_glass_and_the_banner_stays_until_she_ends_it(
 def test_a_gp_sees_lea_alone_in_a_secret_connection(page: Page, live: Live, tmp_path: Path) -> None:
     """Léa, a minor, comes without her mother: Dr Durand asks for a secret connection as he
     looks her up; the banner stays on every page, the form offers only a document hidden from
-    her representatives; ending it brings the ordinary record back, with the panel that opens
-    one again."""
+    her representatives; ending it goes home, where her name offers a secret connection
+    again."""
     sign_in(page, live, "durand")
     page.get_by_label("INS ou NIR du patient").fill("2 11 08 31 555 044 97")
     page.get_by_label("Connexion secrète : mineur reçu sans ses représentants légaux").check()
@@ -219,10 +219,11 @@ def test_a_gp_sees_lea_alone_in_a_secret_connection(page: Page, live: Live, tmp_
         "button", name="Terminer la connexion secrète"
     ).click()
     expect(page.locator("#secret-banner")).to_have_count(0)
-    panel = page.get_by_role("region", name="Connexion secrète")  # to open one again
-    expect(panel).to_contain_text("sans ses représentants légaux")
-    panel.get_by_role("button", name="Ouvrir une connexion secrète").click()
-    expect(page.locator("#secret-banner")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Espace professionnel")
+    recent = page.get_by_role("region", name="Vos patients récents")
+    recent.get_by_role("button", name="Ouvrir en connexion secrète : Léa Martin").click()
+    expect(page.locator("#secret-banner")).to_be_visible()  # back to her, secretly again
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Léa")
 
 
 def test_the_samu_regulator_opens_sylvies_record_in_regulator_mode(page: Page, live: Live) -> None:

@@ -169,6 +169,7 @@ def test_a_secret_connection_keeps_what_the_doctor_does_from_the_parents(
         "/pro/secret/fin", data={"csrf_token": portal.csrf()}, follow_redirects=False
     )
     assert ended.status_code == 303
+    assert ended.headers["location"] == "/pro"  # not back to the record: a normal lookup
     after = html.unescape(portal.client.get(f"/pro/patients/{lea}").text)
     assert 'id="secret-banner"' not in after
     again = rows(session, lea)[first + len(during) :]
@@ -318,3 +319,42 @@ def test_the_conversations_with_the_minor_act_in_the_secret_connection(
     read = [r for r in rows(session, lea)[first:] if r.action == "communication.read"]
     assert read
     assert all(r.secret for r in read)
+
+
+def test_inside_a_secret_connection_searching_the_minor_again_stays_secret_and_consent_is_refused(
+    portal: Portal, session: Session, cast: Cast
+) -> None:
+    lea = cast.patients["lea"]
+    sign_in_professional(portal, session, "durand")
+    portal.client.post(f"/pro/patients/{lea}/secret", data={"csrf_token": portal.csrf()})
+    first = len(rows(session, lea))
+
+    portal.client.post(
+        "/pro/recherche", data={"csrf_token": portal.csrf(), "ins": "2 11 08 31 555 044 97"}
+    )
+    consent = portal.client.post(
+        f"/pro/patients/{lea}/consentement",
+        data={"csrf_token": portal.csrf(), "patient_consented": "on"},
+    )
+
+    lookups = [r for r in rows(session, lea)[first:] if r.action == "lookup"]
+    assert lookups
+    assert all(r.secret for r in lookups)
+    assert consent.status_code == 400  # listed to her mother: not in a secret connection
+    declared = [r for r in rows(session, lea)[first:] if r.action.endswith("declare_consent")]
+    assert declared
+    assert all(r.outcome != "allowed" for r in declared)
+
+
+def test_a_minor_seen_in_secret_is_offered_again_in_a_secret_connection_from_the_list(
+    portal: Portal, session: Session, cast: Cast
+) -> None:
+    lea = cast.patients["lea"]
+    sign_in_professional(portal, session, "durand")
+    portal.client.post(f"/pro/patients/{lea}/secret", data={"csrf_token": portal.csrf()})
+    portal.client.post("/pro/secret/fin", data={"csrf_token": portal.csrf()})
+
+    home = portal.client.get("/pro").text
+
+    assert f'action="/pro/patients/{lea}/secret"' in home
+    assert f'action="/pro/patients/{cast.patients["sylvie"]}/secret"' not in home

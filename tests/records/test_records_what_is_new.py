@@ -125,3 +125,26 @@ def test_what_concerns_a_document_waiting_for_her_doctor_waits_with_it(
     assert not [row for row in before if about_it(row)]
     assert not [row for row in news.accesses if about_it(row)]
     assert {row.id for row in tied} <= {row.id for row in after}
+
+
+def test_once_the_waiting_document_is_deleted_what_concerned_it_shows(
+    session: Session,
+    cast: Cast,
+    holder: Callable[[str], Actor],
+    pro: Callable[..., Actor],
+) -> None:
+    """Deleted by its author before it was made visible, the scan no longer waits for anything:
+    the rows about it (its deposit, its deletion) are in her history, as every action is."""
+    patient_id, sylvie = cast.patients["sylvie"], holder("sylvie")
+    [scan] = current_documents(session, patient_id, DocumentEntry.invisible_patient.is_(True))
+    about_it = rows_about(scan)
+
+    documents.delete_document(session, pro("benali"), scan.id)  # its author
+    audit.write_queued(session)
+    tied = [
+        row for row in audit_rows(session, AuditEntry.patient_id == patient_id) if about_it(row)
+    ]
+    shown = records.read_trail(session, sylvie, patient_id, limit=1000)
+
+    assert {row.action for row in tied} >= {"document.submit", "write"}
+    assert {row.id for row in tied} <= {row.id for row in shown}

@@ -82,7 +82,7 @@ def declare_consent(
     try:
         service.declare_consent(
             session,
-            signed.actor,
+            signed.actor_on(patient_id),  # refused in the session's secret connection
             patient_id,
             patient_consented=form.get("patient_consented") == "on",
             treating_doctor=form.get("treating_doctor") == "on",

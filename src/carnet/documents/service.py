@@ -17,7 +17,18 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, Uuid, bindparam, delete, event, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    Uuid,
+    and_,
+    bindparam,
+    delete,
+    event,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from carnet import clock
@@ -1044,7 +1055,10 @@ def trail_ties(
     now (until the document is made visible: decision 9), and, for a minor's legal
     representative, those hidden from the representatives — their submission, the writing of
     each version, every access to them. None when nothing is kept."""
-    kept: ColumnElement[bool] = DocumentEntry.invisible_patient.is_(True)
+    # a document deleted or replaced since is no longer waiting: what concerns it shows
+    kept: ColumnElement[bool] = and_(
+        DocumentEntry.invisible_patient.is_(True), DocumentEntry.status == "current"
+    )
     if hidden_from_representatives:
         kept = or_(kept, DocumentEntry.invisible_representatives.is_(True))
     hidden = (

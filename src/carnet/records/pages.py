@@ -122,8 +122,10 @@ def find_patient(
     a secret connection (a minor seen alone), the record is looked up in it and the session
     holds it from then on: nothing of the visit is read in a normal connection first."""
     typed, secret = form.get("ins", ""), form.get("secret") == "on"
+    held = signed.secret_patient_id  # the record the session is in secret on, searched again
+    secret_search = secret or (held is not None and practice.names(session, typed, held))
     try:
-        actor = replace(signed.actor, secret=True) if secret else signed.actor
+        actor = replace(signed.actor, secret=True) if secret_search else signed.actor
         view = practice.find_patient(session, actor, identifier=typed)
         if secret:
             accounts.start_secret_connection(session, signed.actor, signed.web, view.patient.id)
@@ -201,7 +203,12 @@ def urgent_access(
     mode, field = URGENT_FORMS[request.url.path.rsplit("/", 1)[1]]
     try:
         accounts.start_emergency_access(
-            session, signed.actor, signed.web, patient_id, reason=form.get(field, ""), mode=mode
+            session,
+            signed.secret_on(patient_id),
+            signed.web,
+            patient_id,
+            reason=form.get(field, ""),
+            mode=mode,
         )
     except CarnetError as error:
         failed = form_failed(session, error)
@@ -233,9 +240,9 @@ def secret_connection(
 
 @router.post("/pro/secret/fin")
 def end_secret_connection(form: CsrfForm, session: DbSession, signed: SignedIn) -> Response:
-    ended = signed.secret_patient_id
     accounts.end_secret_connection(signed.web)
-    return RedirectResponse(f"/pro/patients/{ended}" if ended else "/pro", status_code=303)
+    # to the home, not back to the record: that would open it at once in a normal connection
+    return RedirectResponse("/pro", status_code=303)
 
 
 @router.post("/pro/urgence/fin")

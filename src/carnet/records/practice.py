@@ -27,6 +27,7 @@ from carnet.documents import service as documents
 from carnet.documents.models import DocumentEntry
 from carnet.errors import Forbidden, Invalid
 from carnet.identity import OID_INS_NIR, InvalidIdentifier
+from carnet.patients.service import find_by_identifier
 from carnet.profile import fhir as profile_fhir
 from carnet.profile import summary
 from carnet.profile.models import ProfileEntry
@@ -63,6 +64,17 @@ def find_patient(session: Session, actor: Actor, *, identifier: str) -> RecordVi
         raise Invalid(message, field="ins") from None
 
 
+def names(session: Session, identifier: str, patient_id: uuid.UUID) -> bool:
+    """Does what a professional typed name this patient? Only to pick the connection the search
+    is made in (the session's secret connection to this record): nothing is told, the search
+    itself decides and is audited."""
+    try:
+        found = find_by_identifier(session, ins_token(identifier))
+    except (Invalid, InvalidIdentifier):
+        return False
+    return found is not None and found.id == patient_id
+
+
 # What is wrong with a typed INS, in words a professional can act on (and the portal translate)
 MALFORMED = {
     "key": "The key (the last 2 digits) does not match the number: check what you typed.",
@@ -80,6 +92,7 @@ class RecentPatient:
     name: str
     born: str
     at: Any  # datetime of the last access
+    secret: bool = False  # reached in a secret connection: offered again in one
 
 
 RECENT_DAYS = 30
@@ -107,7 +120,13 @@ def recent_patients(session: Session, actor: Actor, *, limit: int = 10) -> list[
 
     shown = listing.recent_patients(session, actor, opened(), limit=limit, secretly=secretly)
     return [
-        RecentPatient(p.id, p.display_name, p.birth_date.strftime("%d/%m/%Y"), last[p.id])
+        RecentPatient(
+            p.id,
+            p.display_name,
+            p.birth_date.strftime("%d/%m/%Y"),
+            last[p.id],
+            secret=p.id in secretly,
+        )
         for p in shown
     ]
 

@@ -246,6 +246,8 @@ FR: dict[str, str] = {
         "masqué."
     ),
     "Open a secret connection": "Ouvrir une connexion secrète",
+    "Open in a secret connection": "Ouvrir en connexion secrète",
+    "Open in a secret connection:": "Ouvrir en connexion secrète :",
     "Secret connection: a minor seen without their legal representatives": (
         "Connexion secrète : mineur reçu sans ses représentants légaux"
     ),
