@@ -432,3 +432,28 @@ def test_the_inbox_listing_a_hidden_conversation_only_is_a_secret_access(
 
     assert [r.secret for r in listed] == [True]
     assert [r.secret for r in later] == [False]
+
+
+def test_a_secret_token_on_an_adults_record_tells_her_as_a_normal_first_access(
+    session: Session, cast: Cast, pro: Callable[..., Actor]
+) -> None:
+    """Nobody to keep it from: Sylvie is told once of Dr Durand's first access, whichever
+    connection he used, and the notice is an ordinary one."""
+    sylvie = cast.patients["sylvie"]
+    session.execute(delete(NotifiedAccess).where(NotifiedAccess.patient_id == sylvie))
+    authorize(session, pro("durand"), sylvie, Action.READ, resource_type="Patient")
+    authorize(session, pro("durand", secret=True), sylvie, Action.READ, resource_type="Patient")
+    session.flush()
+
+    notices = (
+        session.execute(
+            select(OutboxMessage.payload).where(
+                OutboxMessage.patient_id == sylvie, OutboxMessage.template == "first_access"
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+    assert len(notices) == 1
+    assert not notices[0].get("secret")

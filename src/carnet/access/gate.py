@@ -4,7 +4,7 @@ the audit row in the same transaction, notify the patient when the access calls 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Uuid, and_, bindparam, select
@@ -23,7 +23,7 @@ from carnet.access.policy import (
     decide_creation,
     scope_allows,
 )
-from carnet.access.representation import HOLDER_SIDE, represents
+from carnet.access.representation import HOLDER_SIDE, in_secret_connection, represents
 from carnet.apps.models import App, AppGrant
 from carnet.audit import service as audit
 from carnet.audit.models import NotifiedAccess
@@ -435,6 +435,10 @@ def _notify_patient(
     decision: Decision,
     first_access_notified: bool | None = None,
 ) -> None:
+    if actor.secret:
+        # a secret connection to an adult's record is a normal one: her notice is the normal one
+        actor = replace(actor, secret=in_secret_connection(session, actor, patient_id))
+        first_access_notified = None  # the record's facts asked after the secret key
     first = first_access_key(actor)
     keys = [first]
     if decision.emergency:
