@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from carnet.access import Action, Actor
-from carnet.access.gate import authorize
+from carnet.access import Action, Actor, ActorKind, decide
+from carnet.access.gate import authorize, load_facts
 from carnet.agenda import service as agenda
 from carnet.audit import service as audit
 from carnet.audit.models import AuditEntry, NotifiedAccess
@@ -23,7 +23,7 @@ from carnet.authorizations import service as authorizations
 from carnet.documents import service as documents
 from carnet.documents.bundles import Doc
 from carnet.documents.models import DocumentEntry
-from carnet.errors import Invalid
+from carnet.errors import Invalid, NotFound
 from carnet.messaging import service as messaging
 from carnet.notifications.models import OutboxMessage, OutboxStatus
 from carnet.notifications.worker import dispatch_due
@@ -302,9 +302,8 @@ def test_a_marked_row_cannot_be_unmarked_unseen(api: Api, session: Session, cast
 def test_a_secret_connection_changes_nothing_the_representatives_see(
     session: Session, cast: Cast, pro: Callable[..., Actor]
 ) -> None:
-    """Archiving, deleting or replacing the vaccination her mother sees, or recording Léa's
-    consent (listed to her mother), would change what the parents see with no trace they can
-    read: refused, naming what is wrong."""
+    """Archiving or deleting the vaccination her mother sees would change what the parents see
+    with no trace they can read: refused, naming what is wrong."""
     lea, durand = cast.patients["lea"], pro("durand", secret=True)
     [vaccine] = current_documents(session, lea, DocumentEntry.title == "Rappel DTCaP")
     [secret] = current_documents(session, lea, DocumentEntry.invisible_representatives.is_(True))
@@ -314,10 +313,6 @@ def test_a_secret_connection_changes_nothing_the_representatives_see(
     with pytest.raises(Invalid) as deleted:
         documents.delete_document(session, durand, vaccine.id)
     assert archived.value.field == deleted.value.field == "DocumentReference.securityLabel"
-    with pytest.raises(Invalid) as consent:
-        authorizations.declare_consent(session, durand, lea, patient_consented=True)
-
-    assert consent.value.field == "patient_consented"
     assert documents.set_archived(session, durand, secret.id, True).archived  # his to change
 
 
@@ -457,3 +452,50 @@ def test_a_secret_token_on_an_adults_record_tells_her_as_a_normal_first_access(
 
     assert len(notices) == 1
     assert not notices[0].get("secret")
+
+
+def test_a_minors_consent_given_in_a_secret_connection_is_not_listed_to_her_parents(
+    session: Session, cast: Cast, pro: Callable[..., Actor], holder: Callable[[str], Actor]
+) -> None:
+    """Dr Benali sees Léa alone for the first time: Léa consents, Dr Benali records it in a
+    secret connection and may read her record; her mother's list of authorizations does not
+    show it, Léa's does. Her mother blocking Dr Benali later is her decision, shown to her."""
+    lea, benali = cast.patients["lea"], pro("benali", secret=True)
+
+    declared = authorizations.declare_consent(session, benali, lea, patient_consented=True)
+    session.flush()
+    assert declared.id is not None
+    with pytest.raises(NotFound):  # by its id too
+        authorizations.get_authorization(session, holder("sylvie"), declared.id)
+
+    def listed(who: Actor) -> set[str]:
+        return {p.family_name for _a, p in authorizations.list_authorizations(session, who, lea)}
+
+    lea_herself = Actor(kind=ActorKind.PATIENT, ref="patient:lea", patient_id=lea)
+    assert "Benali" in listed(lea_herself)
+    assert "Benali" not in listed(holder("sylvie"))
+    assert "Durand" in listed(holder("sylvie"))  # the rest of the list stays
+    assert decide(benali, Action.READ, load_facts(session, benali, lea)).allowed
+    professional = cast.professionals["benali"]
+    authorizations.block(session, holder("sylvie"), lea, professional)
+    assert "Benali" in listed(holder("sylvie"))
+
+
+def test_a_secret_declaration_leaves_an_authorization_the_parents_see_as_it_is(
+    session: Session, cast: Cast, pro: Callable[..., Actor], holder: Callable[[str], Actor]
+) -> None:
+    lea = cast.patients["lea"]
+    before = [
+        (a.version, a.hidden_from_representatives)
+        for a, p in authorizations.list_authorizations(session, holder("sylvie"), lea)
+        if p.family_name == "Durand"
+    ]
+
+    authorizations.declare_consent(session, pro("durand", secret=True), lea, patient_consented=True)
+
+    after = [
+        (a.version, a.hidden_from_representatives)
+        for a, p in authorizations.list_authorizations(session, holder("sylvie"), lea)
+        if p.family_name == "Durand"
+    ]
+    assert after == before == [(before[0][0], False)]

@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carnet.db import Base, CreatedMixin, IdMixin
@@ -39,3 +39,6 @@ class Authorization(IdMixin, CreatedMixin, Base):
     granted_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(default=1)
+    # Declared in a secret connection to a minor's record (domain.md §1.5): not listed to her
+    # legal representatives, until a normal declaration or a decision of theirs shows it
+    hidden_from_representatives: Mapped[bool] = mapped_column(default=False, server_default=false())

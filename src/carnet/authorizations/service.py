@@ -9,9 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carnet import clock
-from carnet.access import Action, Actor, ActorKind
-from carnet.access.gate import authorize
-from carnet.access.representation import keep_from_representatives
+from carnet.access import Action, Actor, ActorKind, RecordFacts
+from carnet.access.gate import authorize, load_facts
+from carnet.access.representation import (
+    holder_side_clause,
+    holder_side_sees,
+    in_secret_connection,
+)
 from carnet.authorizations.models import Authorization, AuthorizationStatus, GrantSource
 from carnet.errors import Conflict, Forbidden, Invalid, NotFound
 from carnet.professionals.models import Professional
@@ -55,6 +59,7 @@ def _touch(row: Authorization) -> Authorization:
 def _holder_change(
     session: Session, actor: Actor, patient_id: uuid.UUID, professional_id: uuid.UUID, verb: str
 ) -> Authorization:
+    facts = load_facts(session, actor, patient_id)
     authorize(
         session,
         actor,
@@ -63,9 +68,15 @@ def _holder_change(
         resource_type="Consent",
         resource_id=str(professional_id),
         audit_action=f"authorization.{verb}",
+        facts=facts,
     )
     _professional(session, professional_id)
-    return _row(session, patient_id, professional_id)
+    row = _row(session, patient_id, professional_id)
+    if facts.is_representative:
+        # A representative's grant or block of a professional the minor authorized in secret
+        # is theirs from then on: listed to them (and nothing of what came before)
+        row.hidden_from_representatives = False
+    return row
 
 
 def _source(session: Session, actor: Actor, patient_id: uuid.UUID) -> str:
@@ -172,18 +183,16 @@ def declare_consent(
         resource_id=str(actor.professional_id),
         audit_action="authorization.declare_consent",
     )
-    keep_from_representatives(  # the authorization is listed to a minor's representatives
-        session,
-        actor,
-        patient_id,
-        hidden_from_representatives=False,
-        field="patient_consented",
-        hideable=False,
-    )
+    secret = in_secret_connection(session, actor, patient_id)
     row = _row(session, patient_id, actor.professional_id)
     if row.status == AuthorizationStatus.BLOCKED.value:
         # Re-checked under the row lock: a block made meanwhile wins over the declaration.
         raise Forbidden("The patient has blocked this professional.")
+    if secret and row.status == AuthorizationStatus.ACTIVE.value:
+        return row  # authorized already: a secret declaration changes nothing they see
+    # A minor seen in a secret connection consents for herself: her representatives are not
+    # shown it; declared openly, it is listed to them as any other.
+    row.hidden_from_representatives = secret
     row.status = AuthorizationStatus.ACTIVE.value
     row.source = GrantSource.PROFESSIONAL_DECLARATION.value
     row.granted_at = clock.now()
@@ -197,12 +206,17 @@ def declare_consent(
 def list_authorizations(
     session: Session, actor: Actor, patient_id: uuid.UUID
 ) -> list[tuple[Authorization, Professional]]:
-    """The holder sees every decision; a professional sees only their own."""
-    _authorize_consents(session, actor, patient_id)
+    """The holder sees every decision (a minor's representative, all but those she made in a
+    secret connection); a professional sees only their own."""
+    facts = _authorize_consents(session, actor, patient_id)
     query = (
         select(Authorization, Professional)
         .join(Professional, Professional.id == Authorization.professional_id)
-        .where(Authorization.patient_id == patient_id, Authorization.version > 0)
+        .where(
+            Authorization.patient_id == patient_id,
+            Authorization.version > 0,
+            holder_side_clause(facts, Authorization.hidden_from_representatives),
+        )
         .order_by(Professional.family_name)
     )
     if actor.kind is ActorKind.PROFESSIONAL:
@@ -218,19 +232,20 @@ def get_authorization(
     row = session.get(Authorization, authorization_id)
     if row is None:
         raise NotFound("No such consent.")
-    _authorize_consents(session, actor, row.patient_id)
+    facts = _authorize_consents(session, actor, row.patient_id)
     theirs = (
         actor.kind is not ActorKind.PROFESSIONAL or row.professional_id == actor.professional_id
-    )
+    ) and holder_side_sees(facts, row.hidden_from_representatives)
     professional = session.get(Professional, row.professional_id)
     if row.version <= 0 or not theirs or professional is None:
         raise NotFound("No such consent.")
     return row, professional
 
 
-def _authorize_consents(session: Session, actor: Actor, patient_id: uuid.UUID) -> None:
+def _authorize_consents(session: Session, actor: Actor, patient_id: uuid.UUID) -> RecordFacts:
     """Reading a record's consents: the holder's side reads the record; a professional only
-    looks it up (and then sees their own consent only)."""
+    looks it up (and then sees their own consent only). Returns the record's facts."""
+    facts = load_facts(session, actor, patient_id)
     authorize(
         session,
         actor,
@@ -238,7 +253,9 @@ def _authorize_consents(session: Session, actor: Actor, patient_id: uuid.UUID) -
         Action.LOOKUP if actor.kind is ActorKind.PROFESSIONAL else Action.READ,
         resource_type="Consent",
         audit_action="authorization.search",
+        facts=facts,
     )
+    return facts
 
 
 def apply_consent(
