@@ -497,6 +497,27 @@ def test_the_patient_token_reads_her_access_history_in_plain_french(flow: Flow, 
     assert all(t.endswith(".") and "_" not in t for t in texts)  # words, not codes
 
 
+def test_the_access_history_pages_with_a_sealed_cursor(flow: Flow, cast: Cast) -> None:
+    """The next link carries no place in the chain (the gaps where rows are kept from the
+    reader would show); it leads to older events; a forged or another record's cursor is
+    refused, naming it."""
+    token = flow.token()["access_token"]
+    first = flow.fhir(f"/fhir/AuditEvent?patient={cast.patients['sylvie']}&_count=5", token)
+    link = next(li["url"] for li in first.json()["link"] if li["relation"] == "next")
+    assert "_cursor=" in link
+    assert "seq" not in link
+
+    second = flow.fhir("/fhir" + link.split("/fhir", 1)[1], token)
+    forged = flow.fhir(f"/fhir/AuditEvent?patient={cast.patients['sylvie']}&_cursor=12", token)
+
+    assert second.status_code == 200
+    ids = [e["resource"]["id"] for e in first.json()["entry"]]
+    assert ids
+    assert not set(ids) & {e["resource"]["id"] for e in second.json()["entry"]}
+    assert forged.status_code == 400
+    assert forged.json()["issue"][0]["expression"] == ["_cursor"]
+
+
 def test_the_access_history_is_in_english_on_request(flow: Flow, cast: Cast) -> None:
     token = flow.token()["access_token"]
     url = f"/fhir/AuditEvent?patient={cast.patients['sylvie']}&_count=200"

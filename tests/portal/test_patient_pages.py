@@ -252,18 +252,22 @@ def test_history_shows_everything_and_can_hide_the_patients_own_consultations(
     assert durand in hidden
     assert "Vos propres consultations sont masquées." in hidden
     assert 'href="/historique">Tout afficher' in hidden
-    older = re.search(r"href=\"/historique\?moi=0&avant=(\d+)\"", hidden)
+    older = re.search(r"href=\"/historique\?moi=0&avant=([^\"]+)\"", hidden)
     assert older, "the next page keeps them hidden"
 
 
 def test_history_pages_from_newest_to_oldest(signed_in: Portal) -> None:
     first = signed_in.client.get("/historique").text
-    older = re.search(r'href="/historique\?avant=(\d+)"', first)
+    older = re.search(r'href="/historique\?avant=([^"]+)"', first)
     assert older, "the demo trail is longer than one page"
+    assert not older.group(1).isdigit()  # sealed: no place in the chain, no gap to count
     second = signed_in.client.get(f"/historique?avant={older.group(1)}").text
     times = re.findall(r'<time datetime="[^"]+">', second)
     assert times
     assert "Les plus récents" in second
+    assert set(re.findall(r'<time datetime="([^"]+)">', first)).isdisjoint(times[1:])
+    forged = signed_in.client.get("/historique?avant=120")
+    assert forged.status_code == 400
 
 
 def test_authorizations_list_search_block_and_unblock(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy.orm import Session
 
 from carnet import clock
@@ -15,6 +16,7 @@ from carnet.audit import service as audit
 from carnet.audit.models import AuditEntry
 from carnet.documents import service as documents
 from carnet.documents.models import DocumentEntry
+from carnet.errors import Invalid
 from carnet.records import practice
 from carnet.records import service as records
 from tests.conftest import Cast, audit_rows, current_documents
@@ -148,3 +150,20 @@ def test_once_the_waiting_document_is_deleted_what_concerned_it_shows(
 
     assert {row.action for row in tied} >= {"document.submit", "write"}
     assert {row.id for row in tied} <= {row.id for row in shown}
+
+
+def test_a_history_cursor_opens_only_the_history_it_was_made_for(
+    session: Session, cast: Cast, holder: Callable[[str], Actor]
+) -> None:
+    """Sealed with the record's id: a cursor of Léa's history does not page Sylvie's."""
+    sylvie, lea = cast.patients["sylvie"], cast.patients["lea"]
+    mother = holder("sylvie")
+    last = records.read_trail(session, mother, lea, limit=3)[-1]
+    cursor = records.trail_cursor(session, lea, last)
+
+    older = records.read_trail(session, mother, lea, limit=3, before=cursor)
+
+    assert all(row.seq < last.seq for row in older)
+    with pytest.raises(Invalid) as refused:
+        records.read_trail(session, mother, sylvie, before=cursor)
+    assert refused.value.field == "_cursor"

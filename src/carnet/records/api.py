@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Query, Request
 
@@ -46,10 +48,10 @@ def search_audit_events(
     settings: SettingsDep,
     patient: str = Query(...),
     _count: int = Query(50, ge=1, le=200),
-    before: int | None = Query(None, alias="_before-seq"),
+    cursor: str | None = Query(None, alias="_cursor"),
 ) -> FhirResponse:
     patient_id = patient.removeprefix("Patient/")
-    entries = service.read_trail(session, actor, patient_id, limit=_count, before_seq=before)
+    entries = service.read_trail(session, actor, patient_id, limit=_count, before=cursor)
     lang = "en" if request.headers.get("accept-language", "fr").startswith("en") else "fr"
     labels = terminology().professions
     resources = [
@@ -58,9 +60,10 @@ def search_audit_events(
     ]
     next_link = None
     if len(entries) == _count:
+        older = service.trail_cursor(session, uuid.UUID(patient_id), entries[-1])
         next_link = (
             f"{settings.fhir_base}/AuditEvent?patient={patient_id}&_count={_count}"
-            f"&_before-seq={entries[-1].seq}"
+            f"&_cursor={quote(older)}"
         )
     return FhirResponse(searchset(settings.fhir_base, "AuditEvent", resources, next_link=next_link))
 

@@ -32,7 +32,7 @@ def history_page(
     request: Request,
     session: DbSession,
     viewing: ViewingRecord,
-    avant: int | None = None,
+    avant: str | None = None,
     moi: bool = True,
 ) -> Response:
     """The access history, every row of it; ``?moi=0``: without the reader's own consultations
@@ -43,12 +43,16 @@ def history_page(
         viewing.actor,
         viewing.patient_id,
         limit=PAGE + 1,
-        before_seq=avant,
+        before=avant,
         own_reads=moi,
     )
     lang = lang_of(request)
     lines = [(e, describe(e, lang, reader=viewing.reader)) for e in entries[:PAGE]]
-    older = entries[PAGE - 1].seq if len(entries) > PAGE else None
+    older = (
+        service.trail_cursor(session, viewing.patient_id, entries[PAGE - 1])
+        if len(entries) > PAGE
+        else None
+    )
     context = {"lines": lines, "older": older, "everything": moi}
     return render(request, "history.html", {**viewing.context(), **context})
 

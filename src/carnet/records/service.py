@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,14 @@ from carnet.access.listing import LIST_ACTIONS
 from carnet.access.representation import holder_side_sees, represented_with_record
 from carnet.audit import service as audit
 from carnet.audit.models import AuditEntry
-from carnet.crypto import activation_code, keyed_hash, normalise_code, same
+from carnet.crypto import (
+    activation_code,
+    decrypt_field,
+    encrypt_field,
+    keyed_hash,
+    normalise_code,
+    same,
+)
 from carnet.db import Base, settings_of
 from carnet.errors import Conflict, Forbidden, Invalid, TooManyAttempts
 from carnet.identity import parse_ins_identifier, parse_nir
@@ -521,22 +529,41 @@ def read_trail(
     patient_id: uuid.UUID | str,
     *,
     limit: int = 50,
-    before_seq: int | None = None,
+    before: str | None = None,
     own_reads: bool = True,
 ) -> list[AuditEntry]:
     """The patient's access history, newest first (the read itself is traced too; a malformed
-    id is an audited denial like an unknown one); without ``own_reads``, the reader's own
-    consultations left out (their changes stay)."""
+    id is an audited denial like an unknown one), older than the page cursor ``before``
+    (``trail_cursor``); without ``own_reads``, the reader's own consultations left out (their
+    changes stay)."""
     patient_id = patient_uuid(patient_id, actor=actor, action=Action.READ_TRAIL)
     kept = _authorize_trail(session, actor, patient_id)
     return audit.trail(
         session,
         patient_id,
         limit=limit,
-        before_seq=before_seq,
+        before_seq=_cursor_seq(session, patient_id, before) if before else None,
         leave_out_reads_of=None if own_reads else (actor.kind.value, actor.ref),
         leave_out_tied=kept,
     )
+
+
+def trail_cursor(session: Session, patient_id: uuid.UUID, last: AuditEntry) -> str:
+    """Where the next page of the history starts, sealed: a row's place in the chain would
+    tell, by the gaps between pages, how many rows are kept from the reader, and when."""
+    return encrypt_field(settings_of(session).secret_key, f"trail:{patient_id}:{last.seq}")
+
+
+def _cursor_seq(session: Session, patient_id: uuid.UUID, cursor: str) -> int:
+    try:
+        kind, of, seq = decrypt_field(settings_of(session).secret_key, cursor).split(":")
+        if kind != "trail" or of != str(patient_id):
+            raise ValueError(of)
+        return int(seq)
+    except (ValueError, InvalidTag):  # forged, altered, truncated, or another record's
+        raise Invalid(
+            "This page link is not valid: start from the newest.", field="_cursor"
+        ) from None
 
 
 # --- the patient portal -------------------------------------------------------------------
