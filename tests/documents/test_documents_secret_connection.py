@@ -45,6 +45,14 @@ def grant(client: TestClient, assertion: Callable[..., str], **claims: Any) -> A
     return client.post("/oauth/token", data={"grant_type": JWT_BEARER, "assertion": signed})
 
 
+def first_access_notices(session: Session, patient_id: Any) -> list[dict[str, Any]]:
+    """The payloads of the first-access notices queued for the patient."""
+    query = select(OutboxMessage.payload).where(
+        OutboxMessage.patient_id == patient_id, OutboxMessage.template == "first_access"
+    )
+    return list(session.execute(query).scalars())
+
+
 def lea_docs(session: Session, cast: Cast) -> int:
     return int(
         session.execute(
@@ -352,15 +360,7 @@ def test_a_later_normal_first_access_is_told_to_the_parents(
 
     dispatch_due(factory, sender, settings)
 
-    notices = (
-        session.execute(
-            select(OutboxMessage.payload).where(
-                OutboxMessage.patient_id == lea, OutboxMessage.template == "first_access"
-            )
-        )
-        .scalars()
-        .all()
-    )
+    notices = first_access_notices(session, lea)
     assert sorted(bool(n.get("secret")) for n in notices) == [False, True]
     assert [m.to for m in sender.messages] == ["sylvie.martin@example.org"]
 
@@ -440,15 +440,7 @@ def test_a_secret_token_on_an_adults_record_tells_her_as_a_normal_first_access(
     authorize(session, pro("durand", secret=True), sylvie, Action.READ, resource_type="Patient")
     session.flush()
 
-    notices = (
-        session.execute(
-            select(OutboxMessage.payload).where(
-                OutboxMessage.patient_id == sylvie, OutboxMessage.template == "first_access"
-            )
-        )
-        .scalars()
-        .all()
-    )
+    notices = first_access_notices(session, sylvie)
 
     assert len(notices) == 1
     assert not notices[0].get("secret")

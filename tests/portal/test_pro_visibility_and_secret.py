@@ -50,6 +50,19 @@ def rows(session: Session, patient: uuid.UUID) -> list[AuditEntry]:
     return list(session.execute(query.order_by(AuditEntry.seq)).scalars())
 
 
+def open_secretly(portal: Portal, patient: uuid.UUID) -> None:
+    """The professional opens the record in a secret connection from its page's panel."""
+    opened = portal.client.post(
+        f"/pro/patients/{patient}/secret", data={"csrf_token": portal.csrf()}
+    )
+    assert opened.status_code == 200, opened.text[:300]  # followed to the record's page
+
+
+def since(session: Session, patient: uuid.UUID, first: int, action: str) -> list[AuditEntry]:
+    """The rows of ``action`` written on the patient's trail after the first ``first``."""
+    return [row for row in rows(session, patient)[first:] if row.action == action]
+
+
 def documents(session: Session, patient: uuid.UUID) -> int:
     session.expire_all()
     query = select(func.count()).select_from(DocumentEntry)
@@ -184,14 +197,14 @@ def test_the_name_in_the_doctors_recent_patients_is_kept_secret_too(
     connection, that row is secret as well, or her parents would learn of the visit."""
     lea = cast.patients["lea"]
     sign_in_professional(portal, session, "durand")
-    portal.client.post(f"/pro/patients/{lea}/secret", data={"csrf_token": portal.csrf()})
+    open_secretly(portal, lea)
     portal.client.post("/pro/secret/fin", data={"csrf_token": portal.csrf()})
     before = len(rows(session, lea))
 
     home = html.unescape(portal.client.get("/pro").text)
 
     assert "LÉA" in home.upper()
-    listed = [row for row in rows(session, lea)[before:] if row.action == "patient_list.recent"]
+    listed = since(session, lea, before, "patient_list.recent")
     assert listed
     assert all(row.secret for row in listed)
 
@@ -232,7 +245,7 @@ def test_a_prescription_is_not_saved_in_a_secret_connection(
     """A prescription goes to the medical profile, which the representatives see."""
     lea = cast.patients["lea"]
     sign_in_professional(portal, session, "durand")
-    portal.client.post(f"/pro/patients/{lea}/secret", data={"csrf_token": portal.csrf()})
+    open_secretly(portal, lea)
 
     saved = portal.post(
         f"/pro/patients/{lea}/prescription",
@@ -298,7 +311,7 @@ def test_the_conversations_with_the_minor_act_in_the_secret_connection(
     session holds a secret connection to her record, a hidden one is started, secretly."""
     lea = cast.patients["lea"]
     sign_in_professional(portal, session, "durand")
-    portal.client.post(f"/pro/patients/{lea}/secret", data={"csrf_token": portal.csrf()})
+    open_secretly(portal, lea)
     assert 'id="secret-banner"' in portal.client.get("/messages").text
     message = {"csrf_token": portal.csrf(), "patient": str(lea), "subject": "RDV", "body": "B"}
     first = len(rows(session, lea))
@@ -311,12 +324,12 @@ def test_the_conversations_with_the_minor_act_in_the_secret_connection(
     assert seen.status_code == 400
     assert "masqué aux représentants légaux" in html.unescape(seen.text)
     assert hidden.status_code == 303
-    started = [r for r in rows(session, lea)[first:] if r.action == "communication.start"]
+    started = since(session, lea, first, "communication.start")
     assert started
     assert all(r.secret for r in started)
     thread = portal.client.get(hidden.headers["location"])
     assert thread.status_code == 200
-    read = [r for r in rows(session, lea)[first:] if r.action == "communication.read"]
+    read = since(session, lea, first, "communication.read")
     assert read
     assert all(r.secret for r in read)
 
@@ -326,7 +339,7 @@ def test_inside_a_secret_connection_searching_the_minor_again_stays_secret(
 ) -> None:
     lea = cast.patients["lea"]
     sign_in_professional(portal, session, "durand")
-    portal.client.post(f"/pro/patients/{lea}/secret", data={"csrf_token": portal.csrf()})
+    open_secretly(portal, lea)
     first = len(rows(session, lea))
 
     portal.client.post(
@@ -338,7 +351,7 @@ def test_inside_a_secret_connection_searching_the_minor_again_stays_secret(
         follow_redirects=False,
     )
 
-    lookups = [r for r in rows(session, lea)[first:] if r.action == "lookup"]
+    lookups = since(session, lea, first, "lookup")
     assert lookups
     assert all(r.secret for r in lookups)
     assert consent.status_code == 303
@@ -352,7 +365,7 @@ def test_a_minor_seen_in_secret_is_offered_again_in_a_secret_connection_from_the
 ) -> None:
     lea = cast.patients["lea"]
     sign_in_professional(portal, session, "durand")
-    portal.client.post(f"/pro/patients/{lea}/secret", data={"csrf_token": portal.csrf()})
+    open_secretly(portal, lea)
     portal.client.post("/pro/secret/fin", data={"csrf_token": portal.csrf()})
 
     home = portal.client.get("/pro").text
