@@ -468,6 +468,15 @@ def test_a_minors_consent_given_in_a_secret_connection_is_not_listed_to_her_pare
     assert "Benali" not in listed(holder("sylvie"))
     assert "Durand" in listed(holder("sylvie"))  # the rest of the list stays
     assert decide(benali, Action.READ, load_facts(session, benali, lea)).allowed
+    seen = {r.id for r in audit_rows(session, AuditEntry.patient_id == lea)}
+    messaging.my_patients(session, pro("benali"))  # her name among those he may write to
+    named = [
+        r
+        for r in audit_rows(session, AuditEntry.patient_id == lea)
+        if r.id not in seen and r.action == "patient_list.messaging"
+    ]
+    assert named
+    assert all(r.secret for r in named)  # or her mother would read of Dr Benali
     professional = cast.professionals["benali"]
     authorizations.block(session, holder("sylvie"), lea, professional)
     assert "Benali" in listed(holder("sylvie"))

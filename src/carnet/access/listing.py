@@ -138,6 +138,7 @@ def patients_to_message(
         return [], False
     query = (
         _facts_query()
+        .add_columns(Authorization.hidden_from_representatives)
         .join(Authorization, _mine(actor))
         # narrows the query to the candidates; the messaging rule below decides
         .where(Authorization.status == AuthorizationStatus.ACTIVE.value)
@@ -153,8 +154,10 @@ def patients_to_message(
         ),
         key=lambda p: (p.birth_name, p.birth_given_names, str(p.id)),
     )
+    # a minor's consent given in a secret connection: her name in the list is secret too
+    secretly = {patient.id for patient, _facts, (hidden,) in candidates if hidden}
     if shown:
-        _show(session, actor, shown, MESSAGING_LIST)
+        _show(session, actor, shown, MESSAGING_LIST, secretly)
     return shown, len(candidates) > limit
 
 
