@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from carnet.access import Actor
 from carnet.audit.models import AuditEntry
+from carnet.authorizations import service as authorizations
 from carnet.documents.models import DocumentEntry
 from carnet.profile.models import ProfileEntry
 from carnet.records import service as records
@@ -372,3 +373,21 @@ def test_a_minor_seen_in_secret_is_offered_again_in_a_secret_connection_from_the
 
     assert f'action="/pro/patients/{lea}/secret"' in home
     assert f'action="/pro/patients/{cast.patients["sylvie"]}/secret"' not in home
+
+
+def test_a_blocked_professional_is_not_told_that_the_patient_is_a_minor(
+    portal: Portal, session: Session, cast: Cast, holder: Callable[[str], Actor]
+) -> None:
+    """The representatives' question is asked only of whom may write to the record: a
+    professional her mother blocked is refused, not asked it."""
+    lea = cast.patients["lea"]
+    authorizations.block(session, holder("sylvie"), lea, cast.professionals["noir"])
+    session.flush()
+    sign_in_professional(portal, session, "noir")
+    before = documents(session, lea)
+
+    response = add(portal, lea, "CR")
+
+    assert response.status_code in (403, 404)
+    assert "représentants légaux" not in html.unescape(response.text)
+    assert documents(session, lea) == before

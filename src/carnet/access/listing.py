@@ -247,8 +247,7 @@ def records_with_my_threads(
                 resource_type="Communication",
                 audit_action=THREADS_LIST,
                 facts=facts,
-                # the query asked after the normal first access; a secret one has its own key
-                first_access_notified=None if secret else notified is not None,
+                first_access_notified=notified is not None,  # a secret actor's: asked again
             )
         except AccessDenied:
             continue  # a refusal leaves the record out of the list (nothing was shown)

@@ -102,6 +102,13 @@ def _changeable(
         raise Conflict(
             "This appointment is cancelled: it cannot be changed; add a new one.", field="status"
         )
+    keep_from_representatives(  # a secret connection changes only what they do not see
+        session,
+        actor,
+        row.patient_id,
+        hidden_from_representatives=row.hidden_from_representatives,
+        field="Appointment.meta.security",
+    )
     return row
 
 
@@ -260,13 +267,6 @@ def update_appointment(
         row.practitioner_name = draft.practitioner_name
     # A PUT may make an appointment secret from a minor's legal representatives; leaving the
     # label out never reveals one that was (its reminder then stops being forwarded too).
-    keep_from_representatives(  # a secret connection changes only what they do not see
-        session,
-        actor,
-        row.patient_id,
-        hidden_from_representatives=row.hidden_from_representatives,
-        field="Appointment.meta.security",
-    )
     row.hidden_from_representatives = (
         row.hidden_from_representatives or draft.hidden_from_representatives
     )
@@ -282,13 +282,6 @@ def update_appointment(
 def cancel_appointment(session: Session, actor: Actor, *, appointment_id: uuid.UUID) -> Appointment:
     """Cancelled, not deleted: the appointment stays in the agenda, its reminder withdrawn."""
     row = _changeable(session, actor, appointment_id, "appointment.cancel")
-    keep_from_representatives(
-        session,
-        actor,
-        row.patient_id,
-        hidden_from_representatives=row.hidden_from_representatives,
-        field="Appointment.meta.security",
-    )
     now = clock.now()
     row.status = AppointmentStatus.CANCELLED.value
     row.cancelled_at = now

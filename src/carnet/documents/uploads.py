@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from carnet.access import Action, Actor, ActorKind
-from carnet.access.gate import deny_unknown
+from carnet.access.gate import check, deny_unknown
 from carnet.access.representation import is_minor
 from carnet.db import settings_of
 from carnet.documents import fhir, service
@@ -140,14 +140,23 @@ def add_document(
             "or a CDA R2 (XML) document.",
             field="file",
         )
-    visibility = visibility or Visibility()
-    if by_patient:
-        visibility = Visibility()
-    elif visibility.representatives not in ("shown", "hidden") and is_minor(session, patient):
-        raise Invalid(
-            "Say whether the minor's legal representatives may see this document.",
-            field="visibility",
+    visibility = Visibility() if by_patient or visibility is None else visibility
+    if not by_patient and visibility.representatives not in ("shown", "hidden"):
+        # whether the patient is a minor is told only to whom may write to the record (the
+        # decision alone: the submission records the access)
+        check(
+            session,
+            actor,
+            patient.id,
+            Action.WRITE,
+            resource_type="DocumentReference",
+            audit_action="document.submit",
         )
+        if is_minor(session, patient):
+            raise Invalid(
+                "Say whether the minor's legal representatives may see this document.",
+                field="visibility",
+            )
     title = " ".join(title.split())[:255] or doc_type.display
     author = (
         Author(ps_idnat=None)

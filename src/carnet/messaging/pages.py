@@ -73,6 +73,8 @@ def _context(request: Request, session: Session, signed: Signed) -> dict[str, An
 def _actor_on_thread(session: Session, signed: Signed, thread_or_message: uuid.UUID) -> Actor:
     """The actor on the record of this thread (or this message's): a professional's secret
     connection to that record applies to its conversations too."""
+    if signed.secret_patient_id is None:  # the usual case: nothing to pick, nothing to read
+        return signed.actor
     patient_id = service.patient_of(session, thread_or_message)
     return signed.secret_on(patient_id) if patient_id is not None else signed.actor
 

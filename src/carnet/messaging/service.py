@@ -736,10 +736,9 @@ def patient_of(session: Session, thread_or_message_id: uuid.UUID) -> uuid.UUID |
     """The patient whose record a thread or message belongs to, to pick the mode the access is
     made in (a portal session's secret connection, say); told to no one: the access to the
     thread is decided afterwards, as for any id."""
-    found = session.execute(
+    return session.execute(
         select(Message.patient_id).where(Message.id == thread_or_message_id)
     ).scalar_one_or_none()
-    return found
 
 
 def _thread(session: Session, thread_id: uuid.UUID) -> Thread:
