@@ -111,7 +111,9 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory
-    app.state.connection_use = ConnectionUse(on_loop=engine.dialect.name == "sqlite")
+    app.state.connection_use = ConnectionUse(
+        on_loop=settings.transactions_on_loop, one_connection=engine.dialect.name == "sqlite"
+    )
     app.state.worker = worker
     app.state.identity_provider = LocalTotpProvider()
     errors.install(app)

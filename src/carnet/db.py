@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import select
 import threading
 import time
 import uuid
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.sql.functions import FunctionElement
@@ -138,11 +139,102 @@ def make_engine(
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
-    if "poolclass" not in kwargs:
+    pooled = "poolclass" not in kwargs
+    if pooled:
         kwargs.setdefault("pool_size", 20)
         kwargs.setdefault("max_overflow", 20)
-        kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)  # PostgreSQL (psycopg)
+    if pooled and not kwargs.get("pool_pre_ping"):
+        _check_on_checkout(engine)
+    _wait_briefly_for_locks(engine)
+    return engine
+
+
+# A pooled connection idle longer than this is pinged before use (one round trip); one used more
+# recently is only checked for what the server sent it meanwhile (no round trip).
+IDLE_PING_SECONDS = 30.0
+_IDLE_SINCE = "carnet.idle_since"
+
+
+def _check_on_checkout(engine: Engine) -> None:
+    """What ``pool_pre_ping`` would do, without its round trip on every checkout (one more
+    round trip per request on the hot path, decision 10). A connection the server closed (a
+    restart, an administrator's ``pg_terminate_backend``) has been sent its goodbye and an
+    end of stream: its socket reads ready while it sits unused in the pool, which a zero-timeout
+    ``select`` sees. A connection dropped silently on the way (a firewall's idle timeout) shows
+    nothing: one idle past ``IDLE_PING_SECONDS`` is pinged. Either failure discards it, and the
+    pool takes another (SQLAlchemy's ``DisconnectionError``); a connection lost while in use
+    fails its request, and SQLAlchemy then renews the whole pool."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is None:
+            return  # just connected
+        try:
+            socket = dbapi_connection.fileno()
+        except Exception:  # the driver knows it is closed
+            raise DisconnectionError() from None
+        told, _, _ = select.select([socket], [], [], 0)
+        if told or time.monotonic() - since > IDLE_PING_SECONDS:
+            try:
+                cursor = dbapi_connection.cursor()
+                cursor.execute("SELECT 1")
+                cursor.close()
+                dbapi_connection.rollback()
+            except Exception:  # whatever the driver raises, it is unusable
+                raise DisconnectionError() from None
+
+
+_LOCK_TIMEOUT = "carnet.lock_timeout"  # what the connection's lock_timeout is: None, the default
+_LOCK_TIMEOUT_SENT = "carnet.lock_timeout_sent"  # set in the open transaction
+_UNKNOWN = "unknown"
+
+
+def _wait_briefly_for_locks(engine: Engine) -> None:
+    """On PostgreSQL, ``waiting_briefly`` bounds a transaction's waits for locks (an audit
+    chain's head, a row another request is changing): ``lock_timeout`` is set on the connection
+    when what the transaction needs differs from what it has (a committed ``SET`` outlives its
+    transaction, so under load it is sent once per connection; the server's default is put
+    back for a transaction that may wait), and a lock not granted within it raises
+    ``WriterBusyForNow`` instead of PostgreSQL's error. The transaction is then in error: its
+    caller rolls it back and runs the block again where waiting is harmless."""
+
+    @event.listens_for(engine, "begin")
+    def _set(conn: Any) -> None:
+        brief = _brief_wait.get()
+        wanted = f"{round(brief * 1000)}ms" if brief is not None else None
+        info = conn.connection.info
+        if info.get(_LOCK_TIMEOUT) != wanted:
+            conn.exec_driver_sql(
+                f"SET lock_timeout = '{wanted}'" if wanted else "SET lock_timeout TO DEFAULT"
+            )
+            info[_LOCK_TIMEOUT] = wanted
+            info[_LOCK_TIMEOUT_SENT] = True
+
+    @event.listens_for(engine, "rollback")
+    def _unknown(conn: Any) -> None:
+        if not conn.invalidated and conn.connection.info.pop(_LOCK_TIMEOUT_SENT, False):
+            conn.connection.info[_LOCK_TIMEOUT] = _UNKNOWN  # the SET went with the transaction
+
+    @event.listens_for(engine, "commit")
+    def _committed(conn: Any) -> None:
+        if not conn.invalidated:
+            conn.connection.info.pop(_LOCK_TIMEOUT_SENT, None)
+        _end_brief_wait()
+
+    @event.listens_for(engine, "handle_error")
+    def _busy(context: Any) -> None:
+        sqlstate = getattr(context.original_exception, "sqlstate", None)
+        if sqlstate == LOCK_NOT_AVAILABLE and _brief_wait.get() is not None:
+            raise WriterBusyForNow() from context.original_exception
+
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's lock_timeout
 
 
 _WRITER_LOCK = "carnet.writer_lock"
@@ -193,8 +285,7 @@ def _queue_writers(engine: Engine, path: Path) -> None:
 
     @event.listens_for(engine, "commit")
     def _committed(_conn: Any) -> None:
-        if _brief_wait.get() is not None:  # the block's later transactions wait as long as needed
-            _brief_wait.set(None)
+        _end_brief_wait()
 
     @event.listens_for(engine, "checkin")
     def _release(_dbapi_connection: Any, record: Any) -> None:
@@ -207,13 +298,19 @@ WRITER_WAIT_SECONDS = 30.0  # as SQLite's own busy timeout: then the request fai
 _brief_wait: ContextVar[float | None] = ContextVar("carnet_brief_writer_wait", default=None)
 
 
+def _end_brief_wait() -> None:
+    if _brief_wait.get() is not None:  # the block's later transactions wait as long as needed
+        _brief_wait.set(None)
+
+
 @contextmanager
 def waiting_briefly(seconds: float) -> Iterator[None]:
-    """Within the block, until one commits, a transaction beginning waits at most ``seconds``
-    for another process's writer lock, then raises ``WriterBusyForNow`` before its first
-    statement: nothing of the block was committed (a refusal's trail comes after a rollback),
-    and the caller runs the block again where a long wait holds nothing else up (an event
-    loop's transactions, decision 8). Once one has committed, the others wait as usual."""
+    """Within the block, until one commits, a transaction waits at most ``seconds`` for a lock,
+    then raises ``WriterBusyForNow``: on SQLite for another process's writer lock, before its
+    first statement; on PostgreSQL for any lock a statement needs (``lock_timeout``). Nothing of
+    the block was committed (a refusal's trail comes after a rollback), and the caller rolls
+    back and runs the block again where a long wait holds nothing else up (an event loop's
+    transactions, decisions 8 and 10). Once one has committed, the others wait as usual."""
     token = _brief_wait.set(seconds)
     try:
         yield
@@ -229,8 +326,8 @@ class WriterBusy(OperationalError):
 
 
 class WriterBusyForNow(WriterBusy):
-    """The writer lock did not come within ``waiting_briefly``'s wait: the transaction did not
-    begin."""
+    """A lock did not come within ``waiting_briefly``'s wait (SQLite's writer lock: the
+    transaction did not begin; a PostgreSQL lock: the transaction is in error, to roll back)."""
 
 
 class WriterLock:

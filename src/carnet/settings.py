@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     debug: bool = False
     database_url: str = "sqlite:///var/carnet.db"
+    # Where the API's transactions run (decisions 8 and 10): on each worker's event loop (its
+    # SQL round trips then block the worker: right for SQLite and a nearby PostgreSQL), or in
+    # its thread pool (a PostgreSQL far away: a round trip of a millisecond or more).
+    transactions_on_loop: bool = True
     base_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000

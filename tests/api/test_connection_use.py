@@ -1,6 +1,6 @@
-"""Where a request's transaction runs (decision 8): on SQLite, on the event loop, unless a
-``DbSession`` request holds the process's connection across an await; on PostgreSQL, and then,
-in the thread pool. A small app with the real dependencies and the tests' session factory."""
+"""Where a request's transaction runs (decisions 8 and 10): on the event loop, unless a
+``DbSession`` request holds a connection across an await, or the setting says otherwise; and
+then in the thread pool. A small app with the real dependencies and the tests' session factory."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ import anyio
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from carnet.app import create_app
 from carnet.db import make_engine, make_session_factory
 from carnet.settings import Settings
 from carnet.web.deps import ConnectionUse, DbSession, Tx
-from tests.conftest import hold_elsewhere
+from tests.conftest import TEST_URL, hold_elsewhere
 from tests.documents.fresh_demo import settings_like
 
 
@@ -41,7 +41,8 @@ def ran_on_the_loop(answer: Any) -> bool:
 
 def small_app(factory: sessionmaker[Session], *, on_loop: bool) -> tuple[FastAPI, ConnectionUse]:
     app = FastAPI()
-    use = ConnectionUse(on_loop=on_loop)
+    bind: Any = factory.kw["bind"]
+    use = ConnectionUse(on_loop=on_loop, one_connection=bind.dialect.name == "sqlite")
     app.state.session_factory = factory
     app.state.connection_use = use
 
@@ -101,10 +102,15 @@ def test_off_the_loop_transactions_run_in_the_thread_pool(factory: sessionmaker[
         assert not ran_on_the_loop(client.get("/tx"))
 
 
-def test_the_app_runs_transactions_on_the_loop_on_sqlite_only(client: TestClient) -> None:
+def test_the_app_runs_transactions_on_the_loop_unless_told_not_to(
+    client: TestClient, settings: Settings
+) -> None:
     app: Any = client.app
-    dialect = app.state.engine.dialect.name
-    assert app.state.connection_use.on_loop is (dialect == "sqlite")
+    use = app.state.connection_use
+    assert use.on_loop is True  # SQLite and PostgreSQL alike (decision 10)
+    assert use.one_connection is (app.state.engine.dialect.name == "sqlite")
+    threads = create_app(settings_like(settings, transactions_on_loop=False))
+    assert threads.state.connection_use.on_loop is False
 
 
 # --- with the server's own engine: one SQLite connection, the writer lock -------------------
@@ -223,3 +229,68 @@ def test_on_a_sqlite_file_the_outbox_thread_has_a_connection_of_its_own(
     assert outbox_engine.pool.size() == loop_engine.pool.size() == 1  # each queued on the lock
     memory = create_app(settings_like(settings, database_url="sqlite://"))
     assert memory.state.worker.factory.kw["bind"] is memory.state.engine  # one database only
+
+
+# --- PostgreSQL: a row lock held by another worker's transaction ---------------------------
+
+
+@pytest.mark.skipif(
+    TEST_URL.startswith("sqlite"), reason="a PostgreSQL row lock (SQLite: the writer lock, above)"
+)
+def test_on_postgresql_a_transaction_waits_in_the_thread_pool_for_a_row_lock_held_elsewhere() -> (
+    None
+):
+    """Another worker's transaction holds a row the request must lock (an audit chain's head,
+    say). On the loop the request would wait for it with the loop blocked; past a short wait
+    (``lock_timeout``) it is rolled back and waits in the thread pool instead, on the same
+    connection (a pool of one here), whose lock timeout is lifted for it: it waits longer
+    than the short wait, and commits once the row is free. Then back on the loop."""
+    schema = f"carnet_lock_{os.getpid()}"
+    admin = create_engine(TEST_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    in_schema = {"options": f"-csearch_path={schema}"}
+    other = create_engine(TEST_URL, isolation_level="AUTOCOMMIT", connect_args=in_schema)
+    with other.connect() as conn:
+        conn.execute(text("CREATE TABLE heads (id int PRIMARY KEY)"))
+        conn.execute(text("INSERT INTO heads VALUES (1)"))
+    engine = make_engine(TEST_URL, pool_size=1, max_overflow=0, connect_args=in_schema)
+    app, _ = small_app(make_session_factory(engine, None), on_loop=True)
+    lock_it = text("SELECT id FROM heads WHERE id = 1 FOR UPDATE")
+
+    @app.get("/lock")
+    async def lock_the_row(tx: Tx) -> dict[str, Any]:
+        def lock(session: Session) -> dict[str, Any]:
+            return {"thread": threading.get_ident(), "one": session.execute(lock_it).scalar()}
+
+        return {**(await tx.run(lock)), "loop": threading.get_ident()}
+
+    @app.get("/ping")
+    async def ping() -> dict[str, bool]:
+        return {"pong": True}
+
+    try:
+        with TestClient(app) as client, ThreadPoolExecutor(1) as requests:
+            assert ran_on_the_loop(client.get("/lock"))  # the row free: on the loop
+            with other.connect() as holder:  # another worker's transaction
+                holder.execute(text("BEGIN"))
+                holder.execute(lock_it)
+                waiting = requests.submit(client.get, "/lock")
+                time.sleep(0.3)  # past the loop's short wait: now in the thread pool
+                started = time.monotonic()
+                assert client.get("/ping").json() == {"pong": True}  # the loop still answers
+                assert time.monotonic() - started < 2
+                time.sleep(0.4)  # the thread's wait goes on past the loop's lock timeout
+                assert not waiting.done()
+                holder.execute(text("ROLLBACK"))
+            answer = waiting.result(20)
+            assert answer.status_code == 200, answer.text
+            assert not ran_on_the_loop(answer)
+            assert ran_on_the_loop(client.get("/lock"))  # back on the loop
+    finally:
+        engine.dispose()
+        other.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()

@@ -40,10 +40,12 @@ async def _session(request: Request) -> AsyncIterator[Session]:
             yield session
         except BaseException as raised:
             error = raised
-        if error is None and connection.on_loop:
+        if error is None and connection.one_connection:
             # SQLite: the commit on the loop, with the connection the session holds. In the
             # thread pool it would need a thread, and every thread may be taken by
             # transactions waiting for this very connection (a stall until the pool's timeout).
+            # Not on PostgreSQL: the commit writes the session's audit rows, and may wait for
+            # a chain's head that another worker's transaction holds.
             finish_request(session, None)
         else:
             # One trip to the thread pool: commit (or record a denial, or roll back) and
@@ -63,19 +65,23 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 @dataclass
 class ConnectionUse:
-    """Where a process's ``Transaction``s run (decision 8). On SQLite a worker process has one
-    connection, and one writer at a time (decision 4): the thread pool adds nothing to a
-    transaction there but a hop there and back and the GIL's hand-overs between the event
-    loop's thread and the pool's, so it runs on the event loop (``on_loop``). Not while another
-    request may hold the connection off the loop (``held``): a ``DbSession``, from its route in
-    the thread pool to its commit after the route — waiting for that connection on the loop
-    would block the very loop its release needs — or a transaction in the thread pool (a
-    content read: the loop would wait as long as it takes). Then, and on PostgreSQL (a pool of
-    connections, and commits that wait for the disk), the thread pool. And when another worker
-    process keeps the writer lock longer than ``LOOP_WAIT_SECONDS``: the transaction then waits
-    for it in the thread pool, and the loop goes on answering."""
+    """Where a process's ``Transaction``s run (decisions 8 and 10). A transaction's SQL is short
+    and its round trips to a nearby database shorter than the thread pool's hop there and back
+    with the GIL's hand-overs between the event loop's thread and the pool's, so it runs on the
+    event loop (``on_loop``, the ``transactions_on_loop`` setting). Not while another request
+    of the process may hold a connection, or locks, off the loop (``held``): a ``DbSession``,
+    from its route in the thread pool to its commit after the route — waiting for that
+    connection (SQLite's one) or its locks on the loop would block the very loop its release
+    needs — or a transaction in the thread pool (a content read: the loop would wait as long
+    as it takes). Then the thread pool. And when another worker process keeps a lock longer
+    than ``LOOP_WAIT_SECONDS`` (SQLite's writer lock, a PostgreSQL row lock): the transaction
+    then waits for it in the thread pool, and the loop goes on answering.
+
+    ``one_connection``: SQLite, where a worker has one connection (decision 4), so a
+    ``DbSession``'s commit runs on the loop too (see ``_session``)."""
 
     on_loop: bool
+    one_connection: bool = False
     held: int = 0  # requests that may hold it off the loop (counted on the loop's thread)
 
     def here(self) -> bool:
@@ -101,16 +107,17 @@ class Transaction:
 
     async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``func(session, *args, **kwargs)`` in a transaction. On the loop, if another worker
-        keeps the writer lock past ``LOOP_WAIT_SECONDS``, ``func`` is stopped as a transaction
-        begins (none of its transactions committed yet: ``db.waiting_briefly``) and called
-        again in the thread pool: a function run here does nothing outside the database, and
+        keeps a lock past ``LOOP_WAIT_SECONDS`` (SQLite's writer lock, a PostgreSQL row lock),
+        ``func`` is stopped as its transaction begins or waits (none of its transactions
+        committed yet: ``db.waiting_briefly``), rolled back, and called again in the thread
+        pool: a function run here does nothing outside the database, and
         changes none of its arguments, before its first commit."""
         if self.connection.here():
             try:
                 with waiting_briefly(LOOP_WAIT_SECONDS):
                     return self._run(func, args, kwargs)
             except WriterBusyForNow:
-                pass  # a long transaction in another process: wait for it off the loop
+                pass  # a long transaction elsewhere: wait for it off the loop
         return await self._in_thread(func, args, kwargs)
 
     async def run_in_thread(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
