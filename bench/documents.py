@@ -20,9 +20,9 @@ Usage (the venv active; wrk installed):
     python -m bench.documents --no-scale               # ingest + consult only: ~5 min
     python -m bench.documents --scenarios consult --databases postgres --clients 32
     python -m bench.documents --scenarios scale --patients 10000 --documents 200000 --regenerate
-    python -m bench.documents --scenarios consult --floor-variants lock-last,no-chain
+    python -m bench.documents --scenarios consult --floor-variants lock-first,no-chain
 
-``--floor-variants`` adds what-if floors (the audit chain head locked after the reads, or not
+``--floor-variants`` adds what-if floors (the audit chain head locked before the reads, or not
 at all: ``bench/floor_documents.py``). ``bench/profile_documents.py`` profiles one scenario
 in-process (cProfile) beside the floor's round trips.
 
@@ -542,7 +542,7 @@ def main() -> None:
     parser.add_argument(
         "--floor-variants",
         default="",
-        help="consult: also measure what-if floors (lock-last, no-chain; bench/floor_documents.py)",
+        help="consult: also measure what-if floors (lock-first, no-chain: bench/floor_documents)",
     )
     parser.add_argument(
         "--workers", type=int, default=1, help="uvicorn worker processes (Carnet and floor)"

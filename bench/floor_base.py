@@ -1,7 +1,8 @@
 """What the floors share: the engine Carnet would use on the same database, and a bare ASGI app
-around a synchronous handler run where Carnet runs its transactions (decision 8): on the event
-loop on SQLite, in the thread pool with Starlette's default size on PostgreSQL. A floor module
-builds ``app = asgi(handler)``."""
+around a synchronous handler run where Carnet runs its transactions (decisions 8 and 10): on
+the event loop, or in the thread pool with Starlette's default size when Carnet's setting
+``CARNET_TRANSACTIONS_ON_LOOP`` is off in the environment. A floor module builds
+``app = asgi(handler)``."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from typing import Any
 import anyio
 
 from carnet.db import make_engine
+from carnet.settings import Settings
 
 engine = make_engine(os.environ["FLOOR_DATABASE_URL"], single_writer=True)  # Carnet's settings
 limiter = anyio.CapacityLimiter(40)  # Starlette's default thread pool size, as in Carnet
-ON_LOOP = engine.dialect.name == "sqlite"  # as carnet.web.deps.ConnectionUse
+ON_LOOP = Settings().transactions_on_loop  # as carnet.web.deps.ConnectionUse
 
 
 class Refused(Exception):
