@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import select
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, make_url
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.sql.functions import FunctionElement
@@ -143,12 +144,25 @@ def make_engine(
     if pooled:
         kwargs.setdefault("pool_size", 20)
         kwargs.setdefault("max_overflow", 20)
+    kwargs["connect_args"] = {**PG_CONNECT_ARGS, **kwargs.get("connect_args", {})}
     engine = create_engine(url, **kwargs)  # PostgreSQL (psycopg)
     if pooled and not kwargs.get("pool_pre_ping"):
         _check_on_checkout(engine)
     _wait_briefly_for_locks(engine)
     return engine
 
+
+# libpq's limits on a database that stops answering: a transaction on the event loop (decision
+# 10) blocks its worker while it waits, so a dead host or network must fail it in seconds, not
+# in TCP's quarter of an hour. A URL's own parameters (or connect_args) take precedence.
+PG_CONNECT_ARGS: dict[str, Any] = {
+    "connect_timeout": 10,  # seconds to open a connection
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,  # ms a sent request may stay unacknowledged
+}
 
 # A pooled connection idle longer than this is pinged before use (one round trip); one used more
 # recently is only checked for what the server sent it meanwhile (no round trip).
@@ -161,7 +175,7 @@ def _check_on_checkout(engine: Engine) -> None:
     round trip per request on the hot path, decision 10). A connection the server closed (a
     restart, an administrator's ``pg_terminate_backend``) has been sent its goodbye and an
     end of stream: its socket reads ready while it sits unused in the pool, which a zero-timeout
-    ``select`` sees. A connection dropped silently on the way (a firewall's idle timeout) shows
+    ``poll`` sees. A connection dropped silently on the way (a firewall's idle timeout) shows
     nothing: one idle past ``IDLE_PING_SECONDS`` is pinged. Either failure discards it, and the
     pool takes another (SQLAlchemy's ``DisconnectionError``); a connection lost while in use
     fails its request, and SQLAlchemy then renews the whole pool."""
@@ -179,7 +193,10 @@ def _check_on_checkout(engine: Engine) -> None:
             socket = dbapi_connection.fileno()
         except Exception:  # the driver knows it is closed
             raise DisconnectionError() from None
-        told, _, _ = select.select([socket], [], [], 0)
+        try:
+            told = _has_news(socket)
+        except (OSError, ValueError):
+            told = True  # cannot tell: ask the server
         if told or time.monotonic() - since > IDLE_PING_SECONDS:
             try:
                 cursor = dbapi_connection.cursor()
@@ -188,6 +205,14 @@ def _check_on_checkout(engine: Engine) -> None:
                 dbapi_connection.rollback()
             except Exception:  # whatever the driver raises, it is unusable
                 raise DisconnectionError() from None
+
+
+def _has_news(socket: int) -> bool:
+    """Whether the server sent an idle connection something (a goodbye, an end of stream), without
+    waiting. ``poll``, not ``select``, which refuses descriptors past 1023."""
+    poller = select.poll()
+    poller.register(socket, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 _LOCK_TIMEOUT = "carnet.lock_timeout"  # what the connection's lock_timeout is: None, the default
@@ -207,7 +232,7 @@ def _wait_briefly_for_locks(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _set(conn: Any) -> None:
         brief = _brief_wait.get()
-        wanted = f"{round(brief * 1000)}ms" if brief is not None else None
+        wanted = f"{max(1, round(brief * 1000))}ms" if brief is not None else None  # 0: none
         info = conn.connection.info
         if info.get(_LOCK_TIMEOUT) != wanted:
             conn.exec_driver_sql(
@@ -229,9 +254,15 @@ def _wait_briefly_for_locks(engine: Engine) -> None:
 
     @event.listens_for(engine, "handle_error")
     def _busy(context: Any) -> None:
-        sqlstate = getattr(context.original_exception, "sqlstate", None)
+        conn = context.connection
+        if conn is not None and not conn.invalidated and not context.is_disconnect:
+            # A failed statement, or a failed COMMIT (its "commit" event came before it): what
+            # the server kept of a SET is not sure, so the next transaction sends it again.
+            with contextlib.suppress(SQLAlchemyError):
+                conn.connection.info[_LOCK_TIMEOUT] = _UNKNOWN
+        sqlstate = getattr(context.original_exception, "sqlstate", None)  # psycopg 3
         if sqlstate == LOCK_NOT_AVAILABLE and _brief_wait.get() is not None:
-            raise WriterBusyForNow() from context.original_exception
+            raise WriterBusyForNow("a lock stayed busy") from context.original_exception
 
 
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's lock_timeout
@@ -321,8 +352,8 @@ def waiting_briefly(seconds: float) -> Iterator[None]:
 class WriterBusy(OperationalError):
     """Another worker kept the database's writer lock longer than ``WRITER_WAIT_SECONDS``."""
 
-    def __init__(self) -> None:
-        super().__init__("BEGIN", None, Exception("the database's writer stayed busy"))
+    def __init__(self, reason: str = "the database's writer stayed busy") -> None:
+        super().__init__("BEGIN", None, Exception(reason))
 
 
 class WriterBusyForNow(WriterBusy):

@@ -81,7 +81,7 @@ class ConnectionUse:
     ``DbSession``'s commit runs on the loop too (see ``_session``)."""
 
     on_loop: bool
-    one_connection: bool = False
+    one_connection: bool
     held: int = 0  # requests that may hold it off the loop (counted on the loop's thread)
 
     def here(self) -> bool:
