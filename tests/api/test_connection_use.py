@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from carnet.app import create_app
 from carnet.db import make_engine, make_session_factory
+from carnet.migrations.runner import upgrade
 from carnet.settings import Settings
 from carnet.web.deps import ConnectionUse, DbSession, Tx
 from tests.conftest import TEST_URL, hold_elsewhere
@@ -294,3 +295,43 @@ def test_on_postgresql_a_transaction_waits_in_the_thread_pool_for_a_row_lock_hel
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+# --- the token endpoint: an async route with a session -------------------------------------
+
+
+def test_the_token_endpoint_waits_for_the_connection_off_the_loop(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """``/oauth/token`` is async (it reads its form) and uses a ``DbSession``. Were its SQL run on
+    the loop, it would wait there for SQLite's one connection while a portal request holds it
+    in the thread pool — a request whose commit needs that very loop: a stall until the pool's
+    timeout (5 s here). It runs in the thread pool, and answers as soon as the holder commits."""
+    url = f"sqlite:///{tmp_path / 'token.db'}"
+    engine = make_engine(url, single_writer=True, pool_timeout=5)
+    upgrade(url, engine=engine)
+    app = create_app(settings_like(settings, database_url=url), engine=engine)
+    holding, release = threading.Event(), threading.Event()
+
+    @app.get("/hold")
+    def hold(session: DbSession) -> None:  # a portal page, say
+        session.execute(text("SELECT 1"))
+        holding.set()
+        assert release.wait(20)
+
+    with TestClient(app) as client, ThreadPoolExecutor(2) as requests:
+        held = requests.submit(client.get, "/hold")
+        assert holding.wait(10)
+        asked = requests.submit(
+            client.post,
+            "/oauth/token",
+            data={"grant_type": "authorization_code", "code": "nope", "client_id": "nobody"},
+        )
+        time.sleep(0.3)  # the token request reaches its first statement
+        release.set()
+        started = time.monotonic()
+        assert held.result(20).status_code == 200
+        answer = asked.result(20)
+        assert time.monotonic() - started < 3
+        assert answer.status_code in (400, 401), answer.text  # refused, not failed
+    engine.dispose()

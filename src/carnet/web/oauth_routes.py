@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from authlib.oauth2 import OAuth2Error
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from carnet.access.representation import represented_minors
@@ -37,7 +38,10 @@ async def token(request: Request, session: DbSession, settings: SettingsDep) -> 
         "POST", _uri(settings, request), {}, form, _headers(request)
     )
     server = CarnetAuthorizationServer(session, settings)
-    response: Response = server.create_token_response(oauth_request)
+    # In the thread pool, as a sync route's work: on the loop, the session's first statement
+    # would wait there for a connection (SQLite's one) held by a request whose commit needs
+    # the loop (decision 8), or for a row lock (decision 10).
+    response: Response = await run_in_threadpool(server.create_token_response, oauth_request)
     return response
 
 
