@@ -56,22 +56,28 @@ def chain(session: Session) -> str:
     return str(patient_id)
 
 
+# Rows of one chain written at one commit: on PostgreSQL one statement inserts them and moves
+# the head, up to MOVING_HEAD_ROWS of them; more take two (decision 10). Twice: a new chain,
+# then one that has a head already.
+@pytest.mark.parametrize("count", [1, 4, audit.MOVING_HEAD_ROWS, audit.MOVING_HEAD_ROWS + 4])
 def test_appends_are_numbered_one_to_n_and_each_links_to_the_previous_hash(
-    session: Session,
+    session: Session, count: int
 ) -> None:
     patient_id = uuid.uuid4()
-    append_rows(session, patient_id, 4)
+    append_rows(session, patient_id, count)
+    append_rows(session, patient_id, count)
     session.expire_all()
 
     rows = rows_of(session, str(patient_id))
 
-    assert [r.seq for r in rows] == [1, 2, 3, 4]
+    assert [r.seq for r in rows] == list(range(1, 2 * count + 1))
     assert rows[0].prev_hash == GENESIS
     assert [r.prev_hash for r in rows[1:]] == [r.hash for r in rows[:-1]]
     assert all(entry_hash(chain_key(session), r.prev_hash, r) == r.hash for r in rows)
     head = session.get(AuditHead, str(patient_id))
     assert head is not None
-    assert (head.seq, head.hash) == (4, rows[-1].hash)
+    assert (head.seq, head.hash) == (2 * count, rows[-1].hash)
+    assert not list(verify(session, str(patient_id)))
 
 
 def test_each_patient_has_their_own_chain_starting_at_one(session: Session) -> None:

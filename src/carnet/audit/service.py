@@ -8,6 +8,7 @@ appends to one patient's chain serialise while other patients' chains proceed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -32,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.sql.elements import TextClause
 
 from carnet import clock
 from carnet.audit.models import SYSTEM_CHAIN, AuditEntry, AuditHead
@@ -317,14 +319,19 @@ def _write(session: Session, entries: list[_Queued]) -> None:
             prev_hash = values["hash"]
             rows.append(values)
         moves.append({"c": chain, "s": seq, "h": prev_hash})
-    if len(rows) == 1 and connection.dialect.name == "postgresql":
-        # One row, the usual case: the head moved by the insert's own statement (one round
-        # trip fewer on every audited request). SQLite has no UPDATE in a WITH, and no trips.
+    if (
+        len(moves) == 1
+        and len(rows) <= MOVING_HEAD_ROWS
+        and connection.dialect.name == "postgresql"
+    ):
+        # One chain, the usual case (an access, a submission's rows): the head moved by the
+        # insert's own statement, one round trip fewer on every audited request. SQLite has no
+        # UPDATE in a WITH, and no round trips.
         head = moves[0]
-        connection.execute(
-            INSERT_ENTRY_MOVING_HEAD,
-            {**rows[0], "head_chain": head["c"], "head_seq": head["s"], "head_hash": head["h"]},
-        )
+        params = {"head_chain": head["c"], "head_seq": head["s"], "head_hash": head["h"]}
+        for i, values in enumerate(rows):
+            params.update({f"{name}_{i}": value for name, value in values.items()})
+        connection.execute(_insert_moving_head(len(rows)), params)
         return
     connection.execute(INSERT_ENTRY, rows if len(rows) > 1 else rows[0])
     connection.execute(MOVE_HEAD, moves if len(moves) > 1 else moves[0])
@@ -367,23 +374,33 @@ MOVE_HEAD = (
     .where(HEADS.c.chain == bindparam("c"))
     .values(seq=bindparam("s"), hash=bindparam("h"))
 )
-# PostgreSQL: ``INSERT_ENTRY`` and ``MOVE_HEAD`` in one statement. Written out: SQLAlchemy
-# would apply the row's keys (chain, seq, hash) to the nested UPDATE's SET clause too.
 _COLUMNS = [c.name for c in ENTRIES.c]  # the table's own column names, nothing else
-INSERT_ENTRY_MOVING_HEAD = text(
-    "WITH moved AS (UPDATE audit_heads SET seq = :head_seq, hash = :head_hash"  # noqa: S608
-    " WHERE chain = :head_chain) "
-    + "INSERT INTO audit_entries ("
-    + ", ".join(_COLUMNS)
-    + ") VALUES ("
-    + ", ".join(":" + name for name in _COLUMNS)
-    + ")"
-).bindparams(
-    *(bindparam(c.name, type_=c.type) for c in ENTRIES.c),
-    bindparam("head_chain", type_=HEADS.c.chain.type),
-    bindparam("head_seq", type_=HEADS.c.seq.type),
-    bindparam("head_hash", type_=HEADS.c.hash.type),
-)
+MOVING_HEAD_ROWS = 8  # rows of one chain written with its head's move; more take two statements
+
+
+@functools.cache
+def _insert_moving_head(count: int) -> TextClause:
+    """PostgreSQL: ``INSERT_ENTRY`` of ``count`` rows of one chain and ``MOVE_HEAD`` in one
+    statement. Written out: SQLAlchemy would apply the rows' keys (chain, seq, hash) to the
+    nested UPDATE's SET clause too."""
+    rows = ", ".join(
+        "(" + ", ".join(f":{name}_{i}" for name in _COLUMNS) + ")" for i in range(count)
+    )
+    return text(
+        "WITH moved AS (UPDATE audit_heads SET seq = :head_seq, hash = :head_hash"  # noqa: S608
+        " WHERE chain = :head_chain) "
+        + "INSERT INTO audit_entries ("
+        + ", ".join(_COLUMNS)
+        + ") VALUES "
+        + rows
+    ).bindparams(
+        *(bindparam(f"{c.name}_{i}", type_=c.type) for i in range(count) for c in ENTRIES.c),
+        bindparam("head_chain", type_=HEADS.c.chain.type),
+        bindparam("head_seq", type_=HEADS.c.seq.type),
+        bindparam("head_hash", type_=HEADS.c.hash.type),
+    )
+
+
 LOCK_HEAD = (
     select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.chain == bindparam("c")).with_for_update()
 )
