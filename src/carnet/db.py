@@ -199,9 +199,7 @@ def _check_on_checkout(engine: Engine) -> None:
             told = True  # cannot tell: ask the server
         if told or time.monotonic() - since > IDLE_PING_SECONDS:
             try:
-                cursor = dbapi_connection.cursor()
-                cursor.execute("SELECT 1")
-                cursor.close()
+                engine.dialect.do_ping(dbapi_connection)  # what pool_pre_ping sends
                 dbapi_connection.rollback()
             except Exception:  # whatever the driver raises, it is unusable
                 raise DisconnectionError() from None
